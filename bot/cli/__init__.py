@@ -1,0 +1,17 @@
+"""The ``exchbot`` command line: a thin click layer over the services."""
+
+from __future__ import annotations
+
+import click
+
+from bot import __version__
+from bot.cli.build_cmd import build
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="exchbot")
+def main() -> None:
+    """Is this Exchange server end-of-life or open to a known exploit?"""
+
+
+main.add_command(build)

@@ -1,0 +1,52 @@
+"""Results of the core: frozen, JSON-friendly dataclasses (renderers turn them into text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["vulnerable", "patched", "unknown", "not_affected"]
+STATUSES: tuple[Status, ...] = ("vulnerable", "patched", "unknown", "not_affected")
+
+
+@dataclass(frozen=True)
+class CveVerdict:
+    id: str
+    family: str | None
+    status: Status
+    fixed_in: str | None
+    kev: bool
+    config_dependent: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What one build string says about a server (DESIGN.md section 3, "Assessment object")."""
+
+    input: str
+    build: str | None
+    precision: int
+    product: str | None
+    cu: str | None
+    update: str | None
+    release_date: dt.date | None
+    eol: bool | None
+    eol_date: dt.date | None
+    esu: bool
+    families: Mapping[str, Status]
+    cves: tuple[CveVerdict, ...]
+    advice: str | None
+    error: str | None
+    notes: tuple[str, ...] = ()
+    install: str | None = None
+    knowledge_date: dt.date | None = None
+    knowledge_version: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def at_risk(self) -> bool:
+        """End-of-life, or certainly vulnerable to one of the named families."""
+        return bool(self.eol) or any(s == "vulnerable" for s in self.families.values())

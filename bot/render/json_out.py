@@ -1,0 +1,62 @@
+"""JSON-ready dictionaries for results (the CLI/JSON contract of DESIGN.md section 3). Pure."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bot.core.model import Assessment, CveVerdict
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def cve_dict(v: CveVerdict) -> dict[str, Any]:
+    return {
+        "id": v.id, "family": v.family, "status": v.status, "fixed_in": v.fixed_in, "kev": v.kev,
+        "config_dependent": v.config_dependent, "reason": v.reason,
+    }
+
+
+def assessment_dict(a: Assessment) -> dict[str, Any]:
+    return {
+        "input": a.input,
+        "build": a.build,
+        "precision": a.precision,
+        "product": a.product,
+        "cu": a.cu,
+        "update": a.update,
+        "release_date": _iso(a.release_date),
+        "eol": a.eol,
+        "eol_date": _iso(a.eol_date),
+        "esu": a.esu,
+        "families": dict(a.families),
+        "cves": [cve_dict(v) for v in a.cves],
+        "advice": a.advice,
+        "install": a.install,
+        "notes": list(a.notes),
+        "knowledge_date": _iso(a.knowledge_date),
+        "knowledge_version": a.knowledge_version,
+        "error": a.error,
+    }
+
+
+def default(obj: object) -> Any:
+    """``json.dumps`` hook: dates, dataclasses, tuples and mappings."""
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, frozenset | set):
+        return sorted(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(value: object, *, indent: int | None = 2) -> str:
+    return json.dumps(value, default=default, indent=indent, ensure_ascii=False)

@@ -1,0 +1,66 @@
+"""Plain-text renderings for the terminal. Pure functions of results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.catalog import FAMILIES
+from bot.core.model import Assessment
+
+STATUS_TEXT = {
+    "vulnerable": "VULNERABLE",
+    "patched": "patched",
+    "unknown": "cannot tell",
+    "not_affected": "not affected",
+}
+
+
+def yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def build_table(assessments: Sequence[Assessment]) -> str:
+    """One row per input: the verdict at a glance."""
+    head = ["input", "product", "CU", "update", "EOL", *FAMILIES]
+    rows = [head]
+    for a in assessments:
+        if a.error:
+            rows.append([a.input, f"error: {a.error}", "", "", "", "", "", "", ""])
+            continue
+        rows.append([
+            a.input, a.product or "?", a.cu or "?", a.update or "?", yes_no(a.eol),
+            *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
+        ])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def assessment_details(a: Assessment) -> str:
+    """Everything one assessment says, for a single input."""
+    if a.error:
+        return f"{a.input}: error: {a.error}"
+    out = [f"{a.input} -> {a.build} (precision: {a.precision} parts)"]
+    name = " ".join(p for p in (a.product, a.cu, a.update if a.update not in (None, "none") else None) if p)
+    out.append(f"  product:   {name or 'unknown'}" + (f", released {a.release_date}" if a.release_date else ""))
+    eol = yes_no(a.eol) + (f" (end of support {a.eol_date})" if a.eol_date else "")
+    if a.esu:
+        eol += "; paid Extended Security Update build"
+    out.append(f"  EOL:       {eol}")
+    for fam in FAMILIES:
+        out.append(f"  {fam + ':':<14} {STATUS_TEXT[a.families[fam]]}")
+    vulnerable = [v for v in a.cves if v.status == "vulnerable"]
+    if vulnerable:
+        kev = sum(1 for v in vulnerable if v.kev)
+        ids = ", ".join(v.id for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
+        out.append(f"  vulnerable to {len(vulnerable)} CVEs ({kev} known exploited): {ids}")
+    config = [v.id for v in a.cves if v.status == "unknown" and v.config_dependent]
+    if config:
+        out.append(f"  depends on configuration: {', '.join(config)}")
+    for note in a.notes:
+        out.append(f"  note: {note}")
+    if a.advice:
+        out.append(f"  advice:    {a.advice}")
+    out.append(f"  data:      knowledge base as of {a.knowledge_date}")
+    return "\n".join(out)
