@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 MAX_INPUT = 64  # longer input is garbage, not a build
 
-_DOTTED = re.compile(r"\d{1,5}(?:\.\d{1,5}){1,3}")
-_ADMIN_DISPLAY = re.compile(r"version\s+(\d{1,2})\.(\d{1,2})\s*\(\s*build\s+(\d{1,5})\.(\d{1,5})\s*\)", re.I)
+_DOTTED = re.compile(r"\d{1,5}(?:\.\d{1,5}){1,3}", re.ASCII)
+_ADMIN_DISPLAY = re.compile(r"version\s+(\d{1,2})\.(\d{1,2})\s*\(\s*build\s+(\d{1,5})\.(\d{1,5})\s*\)", re.I | re.ASCII)
 _PREFIXES = ("exchange/", "version ", "build ", "v")
 
 

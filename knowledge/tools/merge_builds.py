@@ -215,7 +215,12 @@ def merge(ms: list[Row], learn: list[Row], css: list[Row]) -> list[Row]:
             old.notes.append(f"{row.sources[0]} gives {row.build} (typo: wrong service-pack line; not used)")
             authority = False
             row = Row(row.product, row.cu, row.update, old.build, row.release_date, row.kb, row.sources)
-        if old.build != row.build:
+        if old.build != row.build and row.build in by_build:
+            # The Learn page names a re-release (e.g. RU3v3) after the original: keep both rows.
+            other = by_build[row.build]
+            old.notes.append(f"Learn page lists {row.build} ({other.update}) under this name")
+            return
+        elif old.build != row.build:
             note = f"{row.sources[0]} gives {row.build}, {'/'.join(old.sources[:1])} gives {old.build}"
             if authority:
                 by_build.pop(old.build, None)
