@@ -6,6 +6,7 @@ import click
 
 from bot import __version__
 from bot.cli.build_cmd import build
+from bot.cli.check_cmd import check
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(build)
+main.add_command(check)

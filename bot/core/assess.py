@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 
 from bot.core.advice import advise
 from bot.core.buildnum import Build, BuildParseError, parse_build
@@ -23,15 +25,17 @@ def assess(text: str, catalog: Catalog, today: dt.date) -> Assessment:
     return assess_build(build, catalog, today, input_text=text)
 
 
-def assess_build(build: Build, catalog: Catalog, today: dt.date, *, input_text: str | None = None,
-                 extra_notes: tuple[str, ...] = ()) -> Assessment:
+@functools.lru_cache(maxsize=2048)
+def _evaluate(build: Build, catalog: Catalog, today: dt.date) -> Assessment:
+    """Everything about a build but the input text; cached, so thousands of hosts on the same
+    build share one tuple of verdicts instead of a copy each."""
     ident = identify(build, catalog)
     verdicts = tuple(cve_verdict(c, ident, catalog) for c in sorted(catalog.cves, key=lambda c: c.id))
     eol, eol_date = end_of_life(ident, build, catalog, today)
     advice, install = advise(ident, eol, eol_date, catalog)
     cu, update, release_date, esu = _naming(ident)
     return Assessment(
-        input=input_text if input_text is not None else str(build),
+        input=str(build),
         build=str(build),
         precision=build.precision,
         product=ident.product,
@@ -45,11 +49,18 @@ def assess_build(build: Build, catalog: Catalog, today: dt.date, *, input_text: 
         cves=verdicts,
         advice=advice,
         error=None,
-        notes=extra_notes + ident.notes,
+        notes=ident.notes,
         install=install,
         knowledge_date=catalog.data_date,
         knowledge_version=catalog.version,
     )
+
+
+def assess_build(build: Build, catalog: Catalog, today: dt.date, *, input_text: str | None = None,
+                 extra_notes: tuple[str, ...] = ()) -> Assessment:
+    base = _evaluate(build, catalog, today)
+    return dataclasses.replace(base, input=input_text if input_text is not None else str(build),
+                               notes=extra_notes + base.notes)
 
 
 def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> Assessment:

@@ -110,7 +110,7 @@ class CveFix:
     notes: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: hashable, so results can be cached per catalog
 class Catalog:
     releases: tuple[Release, ...]
     lines: tuple[Line, ...]

@@ -50,3 +50,33 @@ class Assessment:
     def at_risk(self) -> bool:
         """End-of-life, or certainly vulnerable to one of the named families."""
         return bool(self.eol) or any(s == "vulnerable" for s in self.families.values())
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation that led to the verdict: which signal, from which URL, with what value."""
+
+    signal: str
+    url: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A live check of one target (DESIGN.md section 3, "Check result")."""
+
+    target: str  # as the user gave it
+    host: str  # normalised key for history: lower-case IDNA host, ":port" unless 443
+    assessment: Assessment
+    reachable: bool
+    exchange: bool | None
+    evidence: tuple[Evidence, ...]
+    warnings: tuple[str, ...]
+    checked_at: dt.datetime
+    error: str | None
+    address: str | None = None  # the IP actually connected to
+
+    @property
+    def checked(self) -> bool:
+        """An answer was obtained (the target could be checked), whatever it says."""
+        return self.error is None

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.model import Assessment, CveVerdict
+from bot.core.model import Assessment, CheckResult, CveVerdict
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
@@ -43,6 +43,24 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "knowledge_version": a.knowledge_version,
         "error": a.error,
     }
+
+
+def check_dict(r: CheckResult) -> dict[str, Any]:
+    """The assessment plus what the live check saw (DESIGN.md section 3, "Check result")."""
+    d = assessment_dict(r.assessment)
+    d.update({
+        "target": r.target,
+        "host": r.host,
+        "address": r.address,
+        "reachable": r.reachable,
+        "exchange": r.exchange,
+        "evidence": [{"signal": e.signal, "url": e.url, "value": e.value} for e in r.evidence],
+        "warnings": list(r.warnings),
+        "checked_at": _iso(r.checked_at),
+    })
+    if r.error is not None:
+        d["error"] = r.error
+    return d
 
 
 def default(obj: object) -> Any:

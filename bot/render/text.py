@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
-from bot.core.model import Assessment
+from bot.core.model import Assessment, CheckResult
 
 STATUS_TEXT = {
     "vulnerable": "VULNERABLE",
@@ -63,4 +63,36 @@ def assessment_details(a: Assessment) -> str:
     if a.advice:
         out.append(f"  advice:    {a.advice}")
     out.append(f"  data:      knowledge base as of {a.knowledge_date}")
+    return "\n".join(out)
+
+
+def check_line(r: CheckResult) -> str:
+    """One line per target for batches."""
+    if r.error:
+        return f"{r.target}: {r.error}"
+    a = r.assessment
+    if a.build is None:
+        what = {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
+        return f"{r.target}: {what}"
+    name = " ".join(p for p in (a.product, a.cu, a.update if a.update not in (None, "none") else None) if p)
+    fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
+    eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
+    flag = " (!)" if r.warnings else ""
+    return f"{r.target}: {a.build} {name or '?'}; {eol}; {fams}{flag}"
+
+
+def check_details(r: CheckResult) -> str:
+    """Everything one check found."""
+    head = f"{r.target} ({r.host}{', ' + r.address if r.address else ''}) checked {r.checked_at:%Y-%m-%d %H:%M:%S %Z}"
+    if r.error:
+        return f"{head}\n  {r.error}"
+    out = [head]
+    exch = {True: "yes", False: "no", None: "cannot tell (a front end hides it)"}[r.exchange]
+    out.append(f"  Exchange:  {exch}")
+    if r.assessment.build is not None:
+        out.append(assessment_details(r.assessment).split("\n", 1)[1])
+    for e in r.evidence[:12]:
+        out.append(f"  evidence:  {e.signal}: {e.value}  [{e.url}]")
+    for w in r.warnings:
+        out.append(f"  warning:   {w}")
     return "\n".join(out)

@@ -1,0 +1,194 @@
+"""Signals in HTTP responses from an Exchange server (pure: bytes in, observations out).
+
+Every parser is defensive: responses come from hosts we do not control. Values are bounded,
+XML is parsed without DTDs or entity expansion, and nothing raises on malformed input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from bot.core.buildnum import Build, BuildParseError, parse_build
+
+MAX_VALUE = 200  # characters of any header value kept as evidence
+MAX_XML = 512 * 1024
+
+_PATH_2013 = re.compile(rb"/owa/auth/(\d{2}\.\d{1,2}\.\d{1,5})/", re.ASCII)
+_PATH_2010 = re.compile(rb"/owa/(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
+_PATH_ECP = re.compile(rb"/ecp/(\d{2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
+_TITLE = re.compile(rb"<title>\s*([^<]{0,200}?)\s*</title>", re.I)
+_OWA_PAGE = b"OwaPage = ASP.auth_logon_aspx"
+_FE_SERVER_EXO = re.compile(r"^[A-Z0-9]{2,6}PR\d", re.ASCII)
+
+PREAUTH_MARKERS: tuple[tuple[bytes, str], ...] = (
+    (b"/lm_auth_proxy", "KEMP LoadMaster ESP pre-authentication"),
+    (b"CookieAuth.dll", "Microsoft TMG/ISA forms authentication"),
+    (b"CRYPTOCard", "CRYPTOCard/SafeNet OWA agent"),
+    (b"/my.policy", "F5 BIG-IP APM"),
+    (b"/vpn/index.html", "Citrix Gateway"),
+)
+EXCHANGE_2003_MARKERS = (b"/exchweb/bin/auth/owalogon.asp", b"/exchweb/bin/auth/owaauth.dll")
+
+
+@dataclass(frozen=True)
+class Response:
+    """What one GET returned; ``headers`` names are lower-case, in arrival order."""
+
+    path: str
+    url: str
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    truncated: bool = False
+    error: str | None = None
+    redirects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k == name]
+
+
+@dataclass(frozen=True)
+class BuildSignal:
+    signal: str  # x-owa-version, x-serverapplication, exporttool, owa-path, owa-path-legacy, ecp-path
+    url: str
+    raw: str
+    build: Build
+
+
+@dataclass
+class Observations:
+    """Everything seen across the responses of one host."""
+
+    builds: list[BuildSignal] = field(default_factory=list)
+    markers: list[tuple[str, str, str]] = field(default_factory=list)  # (signal, url, value)
+    preauth: list[tuple[str, str]] = field(default_factory=list)  # (product, url)
+    exchange_online: list[tuple[str, str, str]] = field(default_factory=list)
+    exchange_2003: bool = False
+    server_headers: set[str] = field(default_factory=set)
+    not_exchange_hints: list[str] = field(default_factory=list)
+    xml_rejected: list[str] = field(default_factory=list)
+
+
+def clip(value: str, limit: int = MAX_VALUE) -> str:
+    value = "".join(ch if ch.isprintable() else "?" for ch in value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _build_or_none(text: str) -> Build | None:
+    try:
+        return parse_build(text.strip()[:64])
+    except BuildParseError:
+        return None
+
+
+def observe(responses: list[Response]) -> Observations:
+    obs = Observations()
+    for r in responses:
+        if r.status is None:
+            continue
+        _headers(r, obs)
+        _body(r, obs)
+    return obs
+
+
+def _headers(r: Response, obs: Observations) -> None:
+    for value in r.header_all("x-owa-version"):
+        b = _build_or_none(value)
+        if b is not None and b.precision >= 3:
+            obs.builds.append(BuildSignal("x-owa-version", r.url, clip(value), b))
+        else:
+            obs.markers.append(("x-owa-version (unparseable)", r.url, clip(value)))
+    for value in r.header_all("x-serverapplication"):
+        b = _build_or_none(value)
+        if b is not None and b.precision >= 3:
+            obs.builds.append(BuildSignal("x-serverapplication", r.url, clip(value), b))
+    for name in ("x-feserver", "x-beserver", "x-calculatedbetarget", "x-diaginfo", "x-calculatedfetarget"):
+        for value in r.header_all(name):
+            obs.markers.append((name, r.url, clip(value)))
+            upper = value.upper()
+            if name.endswith("target") and (upper.endswith(".PROD.OUTLOOK.COM") or
+                                             upper.endswith(".INTERNAL.OUTLOOK.COM")):
+                obs.exchange_online.append((name, r.url, clip(value)))
+            if name == "x-feserver" and _FE_SERVER_EXO.match(value.strip()):
+                obs.exchange_online.append((name, r.url, clip(value)))
+    server = r.header("server")
+    if server:
+        obs.server_headers.add(clip(server, 80))
+    location = r.header("location") or ""
+    if "/owa/auth/logon.aspx" in location.lower() or "errorfe.aspx" in location.lower():
+        obs.markers.append(("owa-redirect", r.url, clip(location)))
+    if "/exchweb/" in location.lower():
+        obs.exchange_2003 = True
+        obs.markers.append(("exchange-2003-redirect", r.url, clip(location)))
+    if r.status == 440:
+        obs.markers.append(("http-440-login-timeout", r.url, "440"))
+
+
+def _body(r: Response, obs: Observations) -> None:
+    body = r.body
+    if not body:
+        return
+    for rx, signal in ((_PATH_2013, "owa-path"), (_PATH_2010, "owa-path-legacy"), (_PATH_ECP, "ecp-path")):
+        seen: set[bytes] = set()
+        for m in rx.finditer(body[:MAX_XML]):
+            if m.group(1) in seen:
+                continue
+            seen.add(m.group(1))
+            text = m.group(1).decode("ascii")
+            b = _build_or_none(text)
+            if b is not None:
+                obs.builds.append(BuildSignal(signal, r.url, text, b))
+    if _OWA_PAGE in body:
+        obs.markers.append(("owa-logon-page", r.url, "OwaPage = ASP.auth_logon_aspx"))
+    if b'action="/owa/auth.owa"' in body:
+        obs.markers.append(("owa-logon-form", r.url, 'form action="/owa/auth.owa"'))
+    title = _TITLE.search(body[:65536])
+    if title:
+        text = title.group(1).decode("utf-8", "replace")
+        if "outlook" in text.lower():
+            obs.markers.append(("title", r.url, clip(text)))
+    for marker, product in PREAUTH_MARKERS:
+        if marker in body:
+            obs.preauth.append((product, r.url))
+    if any(m in body for m in EXCHANGE_2003_MARKERS):
+        obs.exchange_2003 = True
+    if r.path.endswith(".application") and r.status == 200:
+        _exporttool(r, obs)
+
+
+def _exporttool(r: Response, obs: Observations) -> None:
+    if r.truncated or len(r.body) > MAX_XML:
+        obs.xml_rejected.append(f"{r.url}: manifest larger than {MAX_XML} bytes")
+        return
+    try:
+        root = SafeET.fromstring(r.body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        obs.xml_rejected.append(f"{r.url}: refused XML ({type(exc).__name__})")
+        return
+    except SafeET.ParseError:
+        return
+    except (ValueError, RecursionError):
+        obs.xml_rejected.append(f"{r.url}: unparseable XML")
+        return
+    for el in root.iter():
+        if not el.tag.endswith("assemblyIdentity"):
+            continue
+        name = (el.get("name") or "").lower()
+        version = el.get("version") or ""
+        if "exporttool" in name:
+            b = _build_or_none(version)
+            if b is not None and b.precision == 4:
+                obs.builds.append(BuildSignal("exporttool", r.url, clip(version), b))
+                return

@@ -1,0 +1,122 @@
+"""Strict target parsing: hostname (IDN too), IP literal, ``host:port``, or an ``https://`` URL.
+
+Anything else is a usage error with a message that says what is accepted. The normalised ``key``
+(lower-case ASCII host, ``:port`` unless 443, IPv6 in brackets) names the host in the history.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import idna
+
+MAX_TARGET = 300
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.ASCII)
+_BAD_CHARS = re.compile(r"[\s<>\"'`;|&$(){}\\^*!,=+@#%?]")
+USAGE = "expected a hostname, an IP address, host:port or https://host[:port]"
+
+
+class TargetError(ValueError):
+    """The text is not a target exchbot can check."""
+
+
+@dataclass(frozen=True)
+class Target:
+    raw: str
+    host: str  # ASCII (IDNA) hostname or IP literal without brackets
+    port: int
+    is_ip: bool
+
+    @property
+    def key(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == 443 else f"{host}:{self.port}"
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == 443 else f"{host}:{self.port}"
+
+
+def parse_target(text: str) -> Target:
+    if not isinstance(text, str):
+        raise TargetError(USAGE)
+    raw = text.strip()
+    if not raw:
+        raise TargetError(f"empty target: {USAGE}")
+    if len(raw) > MAX_TARGET:
+        raise TargetError(f"target too long ({len(raw)} characters): {USAGE}")
+    if "://" in raw:
+        return _from_url(raw)
+    host, port = _split_host_port(raw)
+    return _build(raw, host, port)
+
+
+def _from_url(raw: str) -> Target:
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"malformed URL ({exc}): {USAGE}") from exc
+    if parts.scheme.lower() != "https":
+        raise TargetError(f"only https:// URLs can be checked, not {parts.scheme}://")
+    if parts.username or parts.password:
+        raise TargetError("URLs with credentials are not accepted")
+    if not parts.hostname:
+        raise TargetError(f"URL without a host: {USAGE}")
+    host = parts.hostname
+    return _build(raw, host, port or 443)
+
+
+def _split_host_port(raw: str) -> tuple[str, int]:
+    if raw.startswith("["):  # [v6]:port or [v6]
+        end = raw.find("]")
+        if end < 0:
+            raise TargetError(f"unclosed '[' in {raw!r}: {USAGE}")
+        host, rest = raw[1:end], raw[end + 1:]
+        if not rest:
+            return host, 443
+        if not rest.startswith(":"):
+            raise TargetError(f"unexpected text after ']': {USAGE}")
+        return host, _port(rest[1:])
+    if raw.count(":") > 1:  # bare IPv6, no port
+        return raw, 443
+    if ":" in raw:
+        host, port = raw.rsplit(":", 1)
+        return host, _port(port)
+    return raw, 443
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 5:
+        raise TargetError(f"invalid port {text!r}")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise TargetError(f"port {port} out of range 1-65535")
+    return port
+
+
+def _build(raw: str, host: str, port: int) -> Target:
+    host = host.strip().rstrip(".")
+    if not host:
+        raise TargetError(f"no host in {raw!r}: {USAGE}")
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if "%" in host:
+            raise TargetError("IPv6 zone identifiers are not accepted")
+        return Target(raw, str(ip), port, True)
+    if _BAD_CHARS.search(host) or "/" in host:
+        raise TargetError(f"{host!r} is not a valid hostname: {USAGE}")
+    try:
+        ascii_host = idna.encode(host, uts46=True).decode("ascii").lower()
+    except idna.IDNAError as exc:
+        raise TargetError(f"{host!r} is not a valid hostname ({exc})") from exc
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        raise TargetError(f"{host!r} is not a valid hostname: {USAGE}")
+    return Target(raw, ascii_host, port, False)

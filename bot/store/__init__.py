@@ -1,0 +1,107 @@
+"""The SQLite history (sqlite-utils): one :class:`Store` per database file.
+
+Each thread gets its own connection (SQLite connections are not shared across threads); the schema
+is migrated once, on first use. Every write method is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.core.changes import CheckPoint
+from bot.core.exposure_model import Snapshot
+from bot.core.model import CheckResult
+from bot.store import audit, checks, digests, snapshots, watchlist
+from bot.store.connection import default_path, open_database
+from bot.store.migrations import migrate
+
+__all__ = ["Store", "default_path"]
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._migrated = False
+        self._all: list[sqlite_utils.Database] = []
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = open_database(self.path)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+                if not self._migrated:
+                    migrate(db)
+                    self._migrated = True
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- checks ---------------------------------------------------------------------------------
+    def save_checks(self, results: Sequence[CheckResult], *, requested_by: str | None = None,
+                    knowledge_version: str = "") -> list[int]:
+        return checks.save_checks(self.db, results, requested_by=requested_by, knowledge_version=knowledge_version)
+
+    def history(self, host: str, limit: int = 50) -> list[CheckPoint]:
+        return checks.history(self.db, host, limit)
+
+    def latest_result(self, host: str) -> dict[str, Any] | None:
+        return checks.latest_result(self.db, host)
+
+    def points_since(self, since: dt.datetime) -> dict[str, list[CheckPoint]]:
+        return checks.points_since(self.db, since)
+
+    def prune(self, older_than: dt.datetime) -> int:
+        return checks.prune(self.db, older_than)
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def save_snapshot(self, snap: Snapshot) -> int:
+        return snapshots.save_snapshot(self.db, snap)
+
+    def latest_snapshot(self, before: dt.datetime | None = None) -> Snapshot | None:
+        return snapshots.latest_snapshot(self.db, before)
+
+    def snapshots(self, since: dt.datetime | None = None, limit: int = 365) -> list[Snapshot]:
+        return snapshots.snapshots_between(self.db, since, limit)
+
+    # -- watchlist ------------------------------------------------------------------------------
+    def watch_add(self, host: str, target: str, at: dt.datetime, added_by: str | None = None,
+                  channel: str | None = None) -> bool:
+        return watchlist.add(self.db, host, target, at, added_by, channel)
+
+    def watch_remove(self, host: str) -> bool:
+        return watchlist.remove(self.db, host)
+
+    def watchlist(self) -> list[watchlist.Watched]:
+        return watchlist.entries(self.db)
+
+    # -- digests and audit ----------------------------------------------------------------------
+    def claim_digest(self, channel: str, day: dt.date, claimer: str, now: dt.datetime) -> bool:
+        return digests.claim(self.db, channel, day, claimer, now)
+
+    def digest_posted(self, channel: str, day: dt.date, ts: str | None, now: dt.datetime) -> None:
+        digests.mark_posted(self.db, channel, day, ts, now)
+
+    def digest_failed(self, channel: str, day: dt.date, error: str) -> None:
+        digests.mark_failed(self.db, channel, day, error)
+
+    def digest_status(self, channel: str, day: dt.date) -> str | None:
+        return digests.status(self.db, channel, day)
+
+    def audit(self, **fields: Any) -> int:
+        return audit.record(self.db, **fields)

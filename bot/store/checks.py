@@ -1,0 +1,135 @@
+"""Stored checks: write a batch atomically, read one host's history, read changes since a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from bot.core.changes import CheckPoint, change_point_ids, group_by_host
+from bot.core.model import CheckResult
+from bot.render.json_out import check_dict, dumps
+from bot.store.connection import inserted_id, write_transaction
+
+# Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
+_POINT_COLUMNS = ("id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
+                  "proxytoken, proxynotshell, reachable, exchange, error")
+
+
+def iso(t: dt.datetime) -> str:
+    """Stored times are UTC ISO-8601 with microseconds, so text order is time order."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _bool(v: bool | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str) -> dict[str, Any]:
+    a = r.assessment
+    fam = a.families
+    return {
+        "host": r.host, "target": r.target, "checked_at": iso(r.checked_at), "batch_id": batch_id,
+        "reachable": int(r.reachable), "exchange": _bool(r.exchange), "build": a.build, "precision": a.precision,
+        "product": a.product, "cu": a.cu, "update_name": a.update, "eol": _bool(a.eol),
+        "proxylogon": fam.get("ProxyLogon"), "proxyshell": fam.get("ProxyShell"),
+        "proxytoken": fam.get("ProxyToken"), "proxynotshell": fam.get("ProxyNotShell"),
+        "vulnerable_cves": sum(1 for v in a.cves if v.status == "vulnerable"),
+        "error": r.error, "knowledge_version": a.knowledge_version or knowledge_version,
+        "requested_by": requested_by, "result_json": dumps(check_dict(r), indent=None),
+    }
+
+
+def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, requested_by: str | None = None,
+                knowledge_version: str = "") -> list[int]:
+    """Store a batch in ONE transaction: after a crash either all of it is there or none."""
+    if not results:
+        return []
+    batch_id = uuid.uuid4().hex
+    ids: list[int] = []
+    with write_transaction(db):
+        for r in results:
+            row = _row(r, batch_id, requested_by, knowledge_version)
+            target = db.execute("SELECT id, first_seen FROM targets WHERE host = ?", [r.host]).fetchone()
+            if target is None:
+                target_id = inserted_id(db.table("targets").insert(
+                    {"host": r.host, "target": r.target, "first_seen": row["checked_at"]}))
+            else:
+                target_id = target[0]
+            row["target_id"] = target_id
+            check_id = inserted_id(db.table("checks").insert(row))
+            db.execute(
+                "UPDATE targets SET last_checked_at = ?, last_check_id = ?, target = ? WHERE id = ? "
+                "AND (last_checked_at IS NULL OR last_checked_at <= ?)",
+                [row["checked_at"], check_id, r.target, target_id, row["checked_at"]],
+            )
+            ids.append(check_id)
+    return ids
+
+
+def _point(row: tuple[Any, ...]) -> CheckPoint:
+    (cid, host, checked_at, build, product, cu, update, eol, pl, ps, pt, pns, reachable, exchange, error) = row
+    return CheckPoint(
+        host=host, checked_at=dt.datetime.fromisoformat(checked_at), build=build, product=product, cu=cu,
+        update=update, eol=None if eol is None else bool(eol),
+        families={k: v for k, v in (("ProxyLogon", pl), ("ProxyShell", ps), ("ProxyToken", pt),
+                                     ("ProxyNotShell", pns)) if v},
+        reachable=bool(reachable), error=error, check_id=cid, exchange=None if exchange is None else bool(exchange),
+    )
+
+
+HISTORY_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT ?"  # noqa: S608
+SINCE_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE checked_at >= ? ORDER BY checked_at"  # noqa: S608
+BASELINE_SQL = (f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? AND checked_at < ? "  # noqa: S608
+                "ORDER BY checked_at DESC LIMIT 1")
+HOST_ALL_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? ORDER BY checked_at"  # noqa: S608
+
+
+def history(db: sqlite_utils.Database, host: str, limit: int = 50) -> list[CheckPoint]:
+    """Past checks of one host, newest first."""
+    return [_point(r) for r in db.execute(HISTORY_SQL, [host, limit]).fetchall()]
+
+
+def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1",
+                     [host]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def points_since(db: sqlite_utils.Database, since: dt.datetime) -> dict[str, list[CheckPoint]]:
+    """Every host checked since ``since``: its checks in the window plus the last one before it
+    (the baseline to compare with), oldest first. Read in one transaction: a consistent view."""
+    with db.atomic():
+        window = [_point(r) for r in db.execute(SINCE_SQL, [iso(since)]).fetchall()]
+        by_host = group_by_host(window)
+        for host, pts in by_host.items():
+            base = db.execute(BASELINE_SQL, [host, iso(since)]).fetchone()
+            if base is not None:
+                pts.insert(0, _point(base))
+    return by_host
+
+
+def prune(db: sqlite_utils.Database, older_than: dt.datetime) -> int:
+    """Delete checks older than ``older_than`` except each host's newest and every change point.
+    Returns the number of checks deleted."""
+    deleted = 0
+    with write_transaction(db):
+        hosts = [r[0] for r in db.execute("SELECT DISTINCT host FROM checks WHERE checked_at < ?",
+                                          [iso(older_than)]).fetchall()]
+        for host in hosts:
+            pts = [_point(r) for r in db.execute(HOST_ALL_SQL, [host]).fetchall()]
+            keep = change_point_ids(pts)
+            doomed = [p.check_id for p in pts
+                      if p.check_id is not None and p.check_id not in keep and p.checked_at < older_than]
+            for chunk_start in range(0, len(doomed), 500):
+                chunk = doomed[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM checks WHERE id IN ({marks})", chunk)  # noqa: S608 (placeholders only)
+            deleted += len(doomed)
+    return deleted

@@ -1,0 +1,62 @@
+"""Opening the SQLite database: WAL, a busy timeout, and one explicit write transaction helper."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
+BUSY_TIMEOUT_S = 30.0
+
+
+def default_path() -> Path:
+    """``$EXCHBOT_DB``, else ``$XDG_DATA_HOME/exchbot/exchbot.db`` (~/.local/share by default)."""
+    env = os.environ.get("EXCHBOT_DB")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path("~/.local/share").expanduser()
+    return base / "exchbot" / "exchbot.db"
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    """A connection in WAL mode; safe to use from the thread that opened it."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable against a killed process in WAL mode; only power loss can drop the last commit.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One logical write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks);
+    sqlite-utils calls inside nest as savepoints. All or nothing."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def inserted_id(table: sqlite_utils.db.Table) -> int:
+    """The rowid of the row just inserted through ``table``."""
+    pk = table.last_pk
+    if pk is None:
+        raise RuntimeError(f"insert into {table.name} returned no key")
+    return int(pk)

@@ -1,0 +1,115 @@
+"""Versioned schema migrations. Each runs in its own transaction and is recorded in
+``_migrations`` and ``PRAGMA user_version``; a fresh database and one upgraded from any earlier
+version end up with the same schema (tests/test_store_migrations.py checks it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlite_utils
+
+from bot.store.connection import write_transaction
+
+Migration = tuple[int, str, Callable[[sqlite_utils.Database], None]]
+
+
+def _v1_checks(db: sqlite_utils.Database) -> None:
+    db.table("targets").create(
+        {"id": int, "host": str, "target": str, "first_seen": str, "last_checked_at": str, "last_check_id": int},
+        pk="id", not_null={"host", "first_seen"},
+    )
+    db.table("targets").create_index(["host"], unique=True)
+    db.table("checks").create(
+        {
+            "id": int, "target_id": int, "host": str, "target": str, "checked_at": str, "batch_id": str,
+            "reachable": int, "exchange": int, "build": str, "precision": int, "product": str, "cu": str,
+            "update_name": str, "eol": int, "proxylogon": str, "proxyshell": str, "proxytoken": str,
+            "proxynotshell": str, "vulnerable_cves": int, "error": str, "knowledge_version": str,
+            "requested_by": str, "result_json": str,
+        },
+        pk="id", foreign_keys=[("target_id", "targets", "id")], not_null={"host", "checked_at", "result_json"},
+    )
+    db.table("checks").create_index(["host", "checked_at"], index_name="idx_checks_host_time")
+    db.table("watchlist").create(
+        {"host": str, "target": str, "added_at": str, "added_by": str, "channel": str}, pk="host",
+    )
+
+
+def _v2_snapshots(db: sqlite_utils.Database) -> None:
+    db.table("snapshots").create(
+        {
+            "id": int, "taken_at": str, "query": str, "total": int, "unattributed": int, "credits_used": int,
+            "requests": int, "complete": int, "mode": str, "knowledge_version": str, "meta_json": str,
+        },
+        pk="id", not_null={"taken_at", "query", "total", "complete"},
+    )
+    db.table("snapshot_countries").create(
+        {"snapshot_id": int, "country": str, "count": int},
+        pk=("snapshot_id", "country"), foreign_keys=[("snapshot_id", "snapshots", "id")],
+    )
+    db.table("snapshot_builds").create(
+        {"snapshot_id": int, "build": str, "country": str, "count": int, "query": str},
+        pk=("snapshot_id", "build", "country"), foreign_keys=[("snapshot_id", "snapshots", "id")],
+    )
+
+
+def _v3_slack(db: sqlite_utils.Database) -> None:
+    db.table("digests").create(
+        {"channel": str, "day": str, "status": str, "claimed_at": str, "claimed_by": str, "posted_at": str,
+         "message_ts": str, "error": str},
+        pk=("channel", "day"),
+    )
+    db.table("audit").create(
+        {"id": int, "at": str, "source": str, "user_id": str, "user_name": str, "channel_id": str,
+         "command": str, "text": str, "outcome": str},
+        pk="id", not_null={"at", "command"},
+    )
+
+
+def _v4_indexes_and_views(db: sqlite_utils.Database) -> None:
+    db.table("checks").create_index(["checked_at"], index_name="idx_checks_time")
+    db.table("snapshots").create_index(["complete", "taken_at"], index_name="idx_snapshots_complete_time")
+    db.table("audit").create_index(["at"], index_name="idx_audit_time")
+    # For browsing with Datasette: the newest check of every host.
+    db.create_view(
+        "latest_checks",
+        """SELECT t.host, c.checked_at, c.build, c.product, c.cu, c.update_name, c.eol, c.proxylogon,
+                  c.proxyshell, c.proxytoken, c.proxynotshell, c.vulnerable_cves, c.error
+           FROM targets t JOIN checks c ON c.id = t.last_check_id""",
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "targets, checks, watchlist", _v1_checks),
+    (2, "exposure snapshots", _v2_snapshots),
+    (3, "digest claims and audit trail", _v3_slack),
+    (4, "indexes for history/changes and the latest_checks view", _v4_indexes_and_views),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
+    """Apply pending migrations (up to ``upto``); return the resulting version."""
+    target = LATEST if upto is None else upto
+    if current_version(db) == 0 and "_migrations" not in db.table_names():
+        with write_transaction(db):
+            db.table("_migrations").create({"version": int, "name": str, "applied_at": str}, pk="version",
+                                     if_not_exists=True)
+    for version, name, apply in MIGRATIONS:
+        if version > target:
+            break
+        with write_transaction(db):
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            if current_version(db) >= version:
+                continue
+            apply(db)
+            db.table("_migrations").insert({"version": version, "name": name,
+                                      "applied_at": dt.datetime.now(dt.UTC).isoformat()})
+            db.execute(f"PRAGMA user_version = {int(version)}")
+    return current_version(db)

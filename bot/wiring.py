@@ -1,0 +1,28 @@
+"""The composition root: the one place where real IO (clock, HTTP, DNS, database, Shodan, Slack)
+is created and handed to the services. Tests build the same objects with fakes instead."""
+
+from __future__ import annotations
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.knowledge import load_catalog
+from bot.probe.prober import Prober, ProbeSettings
+from bot.services.checks import CheckService
+from bot.store import Store
+
+
+def make_store(settings: Settings) -> Store:
+    return Store(settings.db_path)
+
+
+def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
+    return Prober(
+        catalog=load_catalog(),
+        settings=ProbeSettings(timeout=settings.timeout, concurrency=settings.concurrency,
+                               allow_private=settings.allow_private),
+        clock=clock or SystemClock(),
+    )
+
+
+def make_check_service(settings: Settings, store: Store | None = None) -> CheckService:
+    return CheckService(prober=make_prober(settings), store=store if store is not None else make_store(settings))
