@@ -55,6 +55,7 @@ class Settings:
     watch_time: str = "07:30"
     user_rate_per_minute: int = 6
     max_concurrent_jobs: int = 8
+    resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,4 +84,14 @@ class Settings:
             watch_time=e.get("EXCHBOT_WATCH_TIME", "07:30"),
             user_rate_per_minute=_int(e, "EXCHBOT_USER_RATE_PER_MINUTE", 6),
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
+            resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
         )
+
+
+def _pins(text: str) -> tuple[tuple[str, str], ...]:
+    from bot.probe.ssrf import parse_pins
+
+    try:
+        return tuple(parse_pins([x for x in text.split(",") if x.strip()]).items())
+    except ValueError:
+        return ()

@@ -7,6 +7,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.knowledge import load_catalog
 from bot.probe.prober import Prober, ProbeSettings
+from bot.probe.ssrf import pinned_resolver, system_resolver
 from bot.services.checks import CheckService
 from bot.store import Store
 
@@ -20,6 +21,7 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
         catalog=load_catalog(),
         settings=ProbeSettings(timeout=settings.timeout, concurrency=settings.concurrency,
                                allow_private=settings.allow_private),
+        resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
         clock=clock or SystemClock(),
     )
 

@@ -7,6 +7,8 @@ import click
 from bot import __version__
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
+from bot.cli.history_cmd import changes, history
+from bot.cli.watch_cmd import prune, watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,3 +19,7 @@ def main() -> None:
 
 main.add_command(build)
 main.add_command(check)
+main.add_command(history)
+main.add_command(changes)
+main.add_command(watch)
+main.add_command(prune)

@@ -11,6 +11,7 @@ import click
 
 from bot.config import Settings
 from bot.core.model import CheckResult
+from bot.probe.ssrf import parse_pins
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.render import json_out, text
 from bot.services.checks import StoreFailed
@@ -42,6 +43,13 @@ def read_targets(args: tuple[str, ...], file: str | None) -> list[Target]:
     return targets
 
 
+def _parse_pins(pins: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    try:
+        return tuple(parse_pins(list(pins)).items())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--resolve") from exc
+
+
 class _Progress:
     """A one-line progress indicator on stderr, only on a terminal and only for batches."""
 
@@ -61,8 +69,10 @@ class _Progress:
 @click.option("--allow-private", is_flag=True, help="Allow private, loopback and link-local addresses.")
 @click.option("--timeout", type=click.FloatRange(0.5, 300), help="Seconds per host, everything included [10].")
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Hosts checked at once [20].")
+@click.option("--resolve", "pins", multiple=True, metavar="HOST:ADDRESS",
+              help="Connect to ADDRESS for HOST, like curl --resolve (the SSRF guard still applies).")
 def check(targets: tuple[str, ...], file: str | None, as_json: bool, allow_private: bool,
-          timeout: float | None, concurrency: int | None) -> None:
+          timeout: float | None, concurrency: int | None, pins: tuple[str, ...]) -> None:
     """Find a live Exchange server's build and exposure, with plain GETs only.
 
     TARGET: hostname, IP, host:port or https://host[:port]. Exits 0 when every target was
@@ -75,6 +85,7 @@ def check(targets: tuple[str, ...], file: str | None, as_json: bool, allow_priva
         allow_private=allow_private or settings.allow_private,
         timeout=timeout or settings.timeout,
         concurrency=concurrency or settings.concurrency,
+        resolve=settings.resolve + _parse_pins(pins),
     )
     service = make_check_service(settings)
     failures = asyncio.run(_run(service, parsed, as_json))

@@ -108,7 +108,7 @@ def _is_exchange(obs: Observations, build: Build | None) -> bool | None:
     if build is not None or obs.exchange_2003:
         return True
     strong = {"owa-logon-page", "owa-logon-form", "x-feserver", "x-beserver", "x-calculatedbetarget",
-              "owa-redirect", "x-owa-version (unparseable)"}
+              "owa-redirect", "x-owa-version (unparseable)", "http-440-login-timeout", "exchange-2003-redirect"}
     if any(sig in strong for sig, _, _ in obs.markers):
         return True
     if obs.preauth:

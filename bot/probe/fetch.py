@@ -155,7 +155,7 @@ def _peer_cert(response: httpx.Response) -> CertFacts | None:
 def _describe(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
-    if "refused" in lowered or isinstance(exc, httpx.ConnectError) and "all connection attempts" in lowered:
+    if "refused" in lowered or (isinstance(exc, httpx.ConnectError) and "all connection attempts" in lowered):
         return "could not connect (refused or unreachable)"
     if "certificate" in lowered or "ssl" in lowered or "tls" in lowered or "handshake" in lowered:
         return f"TLS failed: {clip(text, 120)}"

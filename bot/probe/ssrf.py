@@ -35,7 +35,8 @@ def why_forbidden(ip: IPAddress) -> str | None:
         embedded = _embedded_v4(ip)
         if embedded is not None:
             reason = why_forbidden(embedded)
-            return f"embeds {embedded}: {reason}" if reason else None
+            if reason:
+                return f"embeds {embedded}: {reason}"
     checks = (
         (ip.is_loopback, "loopback"),
         (ip.is_link_local, "link-local (cloud metadata lives here)"),
@@ -116,3 +117,31 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
             raise Refused(f"refused: {host} resolves to {ip} ({reason}); use --allow-private for internal hosts")
     return addresses[0]
+
+
+def pinned_resolver(pins: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:
+    """Like ``curl --resolve``: answer ``pins[host]`` for pinned names, ask ``fallback`` otherwise.
+    The guard still checks the pinned address."""
+    lowered = {k.lower().rstrip("."): v for k, v in pins.items()}
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        pinned = lowered.get(host.lower())
+        return [pinned] if pinned is not None else await fallback(host, port)
+
+    return resolve
+
+
+def parse_pins(items: Sequence[str]) -> dict[str, str]:
+    """``HOST:ADDRESS`` items (IPv6 addresses may be bracketed) -> {host: address}."""
+    pins: dict[str, str] = {}
+    for item in items:
+        host, sep, addr = item.partition(":")
+        addr = addr.strip().strip("[]")
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError as exc:
+            raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS") from exc
+        if not sep or not host.strip():
+            raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS")
+        pins[host.strip()] = addr
+    return pins

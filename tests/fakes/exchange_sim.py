@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import ipaddress
+import itertools
 import os
 import random
 import re
@@ -78,7 +79,8 @@ class RecordedRequest:
     time: float  # time.time() when the request head was read
     profile: str  # the profile that answered
     sni: str | None  # TLS server name, when the client sent one
-    monotonic: float = 0.0
+    monotonic: float = 0.0  # time.monotonic() at the same moment
+    connection: int = 0  # serial number of the TCP connection (same number = keep-alive reuse)
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class ExchangeSimulator:
         self._startup_error: BaseException | None = None
         self._garbage = random.Random(1729).randbytes(64 * 1024)  # deterministic; not HTTP by construction
         self.internal_errors: list[str] = []
+        self._conn_ids = itertools.count(1)
 
         names = [CERT_CN, *self.hosts, "*.sim.test", "localhost"]
         names = [n for n in names if n and not _is_ip(n)]
@@ -233,7 +236,7 @@ class ExchangeSimulator:
         self.cert_not_after: dt.datetime = self._cert.not_valid_after_utc
         self.cert_not_before: dt.datetime = self._cert.not_valid_before_utc
         self.cert_subject: str = self._cert.subject.rfc4514_string()
-        self.cert_sans: list[str] = names + ["127.0.0.1"]
+        self.cert_sans: list[str] = [*names, "127.0.0.1"]
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -363,6 +366,8 @@ class ExchangeSimulator:
                 await asyncio.sleep(0.01)  # e.g. EMFILE: back off instead of spinning
                 continue
             conn.setblocking(False)
+            # small writes (close_notify after a response) must not wait for a delayed ACK
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             task = loop.create_task(self._connection(conn))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -384,7 +389,7 @@ class ExchangeSimulator:
             transport, _ = await loop.connect_accepted_socket(
                 lambda: protocol, conn, ssl=self._ssl_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-            await self._serve(reader, writer, sni)
+            await self._serve(reader, writer, sni, next(self._conn_ids))
             writer.close()  # graceful: flushes what is buffered, then close_notify
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 2)
@@ -433,7 +438,8 @@ class ExchangeSimulator:
 
     # --- HTTP ---------------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sni: str | None) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sni: str | None,
+                     conn_id: int) -> None:
         while True:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
@@ -450,7 +456,7 @@ class ExchangeSimulator:
             body_ok = await self._discard_body(reader, req)
             host = req.header("host") or ""
             profile = self.profile_for(host) if host else self.default_profile
-            self._record(req, host, profile, sni)
+            self._record(req, host, profile, sni, conn_id)
             conn_hdr = (req.header("connection") or "").lower()
             keep = ("close" not in conn_hdr) if req.version == "HTTP/1.1" else ("keep-alive" in conn_hdr)
             keep = keep and body_ok
@@ -477,12 +483,13 @@ class ExchangeSimulator:
         await reader.readexactly(n)
         return True
 
-    def _record(self, req: _Request, host: str, profile: Profile, sni: str | None) -> None:
+    def _record(self, req: _Request, host: str, profile: Profile, sni: str | None, conn_id: int) -> None:
         headers: dict[str, str] = {}
         for k, v in req.headers:
             k = k.lower()
             headers[k] = f"{headers[k]}, {v}" if k in headers else v
-        rec = RecordedRequest(req.method, req.target, headers, host, time.time(), profile.name, sni, time.monotonic())
+        rec = RecordedRequest(req.method, req.target, headers, host, time.time(), profile.name, sni,
+                              time.monotonic(), conn_id)
         with self._lock:
             self._requests.append(rec)
 
@@ -503,35 +510,23 @@ class ExchangeSimulator:
 
     async def _respond(self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter,
                        reader: asyncio.StreamReader, keep: bool) -> bool:
-        if reply.kind != "normal":
-            async with asyncio.timeout(MAX_CONNECTION_SECONDS):
-                return await self._respond_hostile(reply, req, host, writer, reader)
-        return await self._respond_normal(reply, req, host, writer, keep)
-
-    async def _respond_hostile(self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter,
-                               reader: asyncio.StreamReader) -> bool:
-        if reply.kind == "hang":
-            await self._wait_for_disconnect(reader, MAX_CONNECTION_SECONDS)
-            return False
-        if reply.kind == "garbage":
-            writer.write(self._garbage[: reply.size or len(self._garbage)])
+        """Write one answer; return whether the connection stays open for another request."""
+        if reply.kind == "normal":
+            head, body, keep = self._render(reply, req, host, keep)
+            writer.write(head if req.method == "HEAD" else head + body)
             await writer.drain()
-            return False
-        if reply.kind == "huge_headers":
-            writer.write(b"HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/10.0\r\n")
-            filler = b"x" * (8192 - 20)
-            for i in range(200):
-                writer.write(b"X-Filler-%03d: " % i + filler + b"\r\n")
-                await writer.drain()
-            writer.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-            await writer.drain()
-            return False
+            return keep
+        async with asyncio.timeout(MAX_CONNECTION_SECONDS):
+            await self._respond_hostile(reply, req, host, writer, reader)
+        return False
 
-        sock_host = host if host and _HOST_OK.match(host) else f"{self.host}:{self.port}"
+    def _render(self, reply: Reply, req: _Request, host: str, keep: bool) -> tuple[bytes, bytes, bool]:
+        """Status line and headers (order and casing as in the profile) plus the filled-in body."""
+        safe_host = host if host and _HOST_OK.match(host) else f"{self.host}:{self.port}"
         values = {
-            "host": sock_host,
-            "hostname": _hostname(sock_host),
-            "host_enc": _iis_escape(sock_host),
+            "host": safe_host,
+            "hostname": _hostname(safe_host),
+            "host_enc": _iis_escape(safe_host),
             "path": req.target,
             "date": email.utils.formatdate(usegmt=True),
             "uuid": str(uuid.uuid4()),
@@ -541,52 +536,58 @@ class ExchangeSimulator:
             body = self._fill(body.decode("utf-8"), values).encode("utf-8")
         length = reply.size if reply.kind in ("huge", "drip") else len(body)
         values["length"] = str(length)
-
+        if reply.kind != "normal" or any(n.lower() == "connection" and "close" in v.lower() for n, v in reply.headers):
+            keep = False
         lines = [f"HTTP/1.1 {reply.status} {reply.reason}"]
-        has_length = False
-        closing_by_reply = False
+        has_length = has_connection = False
         for name, value in reply.headers:
             low = name.lower()
-            if low == "content-length":
-                has_length = True
+            has_length = has_length or low == "content-length"
             if low == "connection":
-                if "close" in value.lower():
-                    closing_by_reply = True
+                has_connection = True
                 if not keep:
                     value = "close"
             lines.append(f"{name}: {self._fill(value, values)}")
         if not has_length:
             lines.append(f"Content-Length: {length}")
-        keep = keep and not closing_by_reply and reply.kind == "normal"
-        if not keep and not any(n.lower() == "connection" for n, _ in reply.headers):
+        if not keep and not has_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        if req.method == "HEAD":
-            writer.write(head)
+        return head, body, keep
+
+    async def _respond_hostile(self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter,
+                               reader: asyncio.StreamReader) -> None:
+        if reply.kind == "hang":
+            await self._wait_for_disconnect(reader, MAX_CONNECTION_SECONDS)
+        elif reply.kind == "garbage":
+            writer.write(self._garbage[: reply.size or len(self._garbage)])
             await writer.drain()
-            return keep
-        if reply.kind == "huge":
+        elif reply.kind == "huge_headers":
+            writer.write(b"HTTP/1.1 200 OK\r\nServer: Microsoft-IIS/10.0\r\n")
+            filler = b"x" * (8192 - 16)
+            for i in range(200):
+                writer.write(b"X-Filler-%03d: " % i + filler + b"\r\n")
+                await writer.drain()
+            writer.write(b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        elif reply.kind == "huge":
+            head, _, _ = self._render(reply, req, host, False)
             writer.write(head)
-            remaining = reply.size
-            while remaining > 0:
+            remaining = 0 if req.method == "HEAD" else reply.size
+            while remaining > 0:  # one shared chunk, never the whole body in memory
                 piece = CHUNK if remaining >= len(CHUNK) else CHUNK[:remaining]
                 writer.write(piece)
                 remaining -= len(piece)
                 await writer.drain()
-            return False
-        if reply.kind == "drip":
+        elif reply.kind == "drip":
+            head, _, _ = self._render(reply, req, host, False)
             writer.write(head)
             await writer.drain()
             for _ in range(reply.size):
                 writer.write(b" ")
                 await writer.drain()
-                # the 1 s pause doubles as a disconnect detector
-                if await self._wait_for_disconnect(reader, 1.0):
-                    return False
-            return False
-        writer.write(head + body)
-        await writer.drain()
-        return keep
+                if await self._wait_for_disconnect(reader, 1.0):  # the 1 s pause also notices a hang-up
+                    return
 
     async def _wait_for_disconnect(self, reader: asyncio.StreamReader, timeout: float) -> bool:
         """Wait up to ``timeout`` for the client to close; True if it did."""
