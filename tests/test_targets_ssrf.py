@@ -6,14 +6,14 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
-import httpx
 import pytest
 
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
+from bot.probe.fetch import Session
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.ssrf import Refused, pick_address
-from bot.probe.targets import TargetError, parse_target
+from bot.probe.targets import Target, TargetError, parse_target
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 
@@ -73,22 +73,22 @@ async def fake_resolver(host: str, port: int) -> Sequence[str]:
     raise OSError(-2, "Name or service not known")
 
 
-class NoConnection(httpx.AsyncBaseTransport):
-    """A transport that records any attempt to connect (there must be none)."""
+class NoConnection:
+    """A session factory that records any attempt to open a session (there must be none)."""
 
     def __init__(self) -> None:
         self.attempts: list[str] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.attempts.append(str(request.url))
-        raise httpx.ConnectError("test transport: no connections allowed")
+    def __call__(self, target: Target, address: str) -> Session:
+        self.attempts.append(f"{target.key} at {address}")
+        raise AssertionError("no connection may be made")
 
 
 @pytest.mark.parametrize("text", FORBIDDEN)
 def test_forbidden_addresses_are_never_connected_to(text: str, catalog: Catalog) -> None:
     transport = NoConnection()
     prober = Prober(catalog=catalog, settings=ProbeSettings(timeout=2.0), resolver=fake_resolver,
-                    client_factory=lambda t: httpx.AsyncClient(transport=transport), clock=FixedClock(NOW))
+                    sessions=transport, clock=FixedClock(NOW))
     result = asyncio.run(prober.check(parse_target(text)))
     assert result.error and result.error.startswith("refused")
     assert not result.reachable

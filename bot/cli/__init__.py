@@ -7,6 +7,7 @@ import click
 from bot import __version__
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
+from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.watch_cmd import prune, watch
 
@@ -23,3 +24,4 @@ main.add_command(history)
 main.add_command(changes)
 main.add_command(watch)
 main.add_command(prune)
+main.add_command(exposure)

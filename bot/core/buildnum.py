@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from packaging.version import Version
+
 MAX_INPUT = 64  # longer input is garbage, not a build
 
 _DOTTED = re.compile(r"\d{1,5}(?:\.\d{1,5}){1,3}", re.ASCII)
@@ -84,7 +86,8 @@ def parse_build(text: object) -> Build:
             break
     if not _DOTTED.fullmatch(raw):
         raise BuildParseError("not a build number (expected e.g. 15.1.2375.37)")
-    return _checked(tuple(int(p) for p in raw.split(".")), text)
+    # packaging normalises the zero-padded long form (15.01.2375.037) to its release tuple.
+    return _checked(Version(raw).release, text)
 
 
 def _checked(parts: tuple[int, ...], original: str) -> Build:

@@ -116,6 +116,10 @@ class ExposureResult:
 # --------------------------------------------------------------------------------------------------
 
 
+class RegionError(ValueError):
+    """Not a region name or ISO country code; the message lists the valid names."""
+
+
 def region_names(catalog: Catalog) -> list[str]:
     return sorted(catalog.regions)
 
@@ -124,12 +128,12 @@ def resolve_region(text: str, catalog: Catalog) -> tuple[str, frozenset[str]]:
     """``"eu"`` / ``"de"`` / ``"de,fr"`` / ``"eu,ch"`` -> (normalised name, ISO codes).
 
     Items are region names from ``knowledge/regions.csv`` or ISO 3166-1 alpha-2 codes (``uk`` is
-    accepted for GB). Raises ValueError with the valid names for anything else.
+    accepted for GB). Raises :class:`RegionError` (a ValueError) listing the valid names otherwise.
     """
     items = [x.strip().lower() for x in (text or "").split(",")]
     items = [x for x in items if x]
     if not items:
-        raise ValueError(_help("no region given", catalog))
+        raise RegionError(_help("no region given", catalog))
     names: list[str] = []
     codes: set[str] = set()
     bad: list[str] = []
@@ -147,7 +151,7 @@ def resolve_region(text: str, catalog: Catalog) -> tuple[str, frozenset[str]]:
         if key not in names:
             names.append(key)
     if bad:
-        raise ValueError(_help(f"unknown region or country code {', '.join(repr(b) for b in bad)}", catalog))
+        raise RegionError(_help(f"unknown region or country code {', '.join(repr(b) for b in bad)}", catalog))
     return ",".join(names), frozenset(codes)
 
 

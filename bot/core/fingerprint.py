@@ -7,9 +7,12 @@ XML is parsed without DTDs or entity expansion, and nothing raises on malformed 
 from __future__ import annotations
 
 import re
+import xml.sax
+import xml.sax.handler
+import xml.sax.xmlreader
 from dataclasses import dataclass, field
 
-from defusedxml import ElementTree as SafeET
+import defusedxml.sax
 from defusedxml.common import DefusedXmlException
 
 from bot.core.buildnum import Build, BuildParseError, parse_build
@@ -82,8 +85,12 @@ class Observations:
 
 
 def clip(value: str, limit: int = MAX_VALUE) -> str:
-    value = "".join(ch if ch.isprintable() else "?" for ch in value)
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """Bound a value from a hostile host and make it printable."""
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else "?" for ch in value)
+    return value
 
 
 def _build_or_none(text: str) -> Build | None:
@@ -93,8 +100,9 @@ def _build_or_none(text: str) -> Build | None:
         return None
 
 
-def observe(responses: list[Response]) -> Observations:
-    obs = Observations()
+def observe(responses: list[Response], into: Observations | None = None) -> Observations:
+    """Collect the signals of ``responses`` (added to ``into`` when given)."""
+    obs = into if into is not None else Observations()
     for r in responses:
         if r.status is None:
             continue
@@ -168,27 +176,41 @@ def _body(r: Response, obs: Observations) -> None:
         _exporttool(r, obs)
 
 
+class _FoundVersion(Exception):
+    """Stops the SAX parse at the first export-tool assemblyIdentity: the rest is irrelevant."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+
+class _AssemblyHandler(xml.sax.handler.ContentHandler):
+    def startElementNS(self, name: tuple[str | None, str], qname: str | None,
+                       attrs: xml.sax.xmlreader.AttributesNSImpl) -> None:
+        if name[1] != "assemblyIdentity":
+            return
+        values = {k[1]: v for k, v in attrs.items()}
+        if "exporttool" in values.get("name", "").lower():
+            raise _FoundVersion(values.get("version", ""))
+
+
 def _exporttool(r: Response, obs: Observations) -> None:
     if r.truncated or len(r.body) > MAX_XML:
         obs.xml_rejected.append(f"{r.url}: manifest larger than {MAX_XML} bytes")
         return
+    parser = defusedxml.sax.make_parser()
+    parser.forbid_dtd = True  # also refuses entity declarations and external references
+    parser.setFeature(xml.sax.handler.feature_namespaces, True)
+    parser.setContentHandler(_AssemblyHandler())
     try:
-        root = SafeET.fromstring(r.body, forbid_dtd=True)
+        parser.feed(r.body)
+        parser.close()
+    except _FoundVersion as found:
+        b = _build_or_none(found.version)
+        if b is not None and b.precision == 4:
+            obs.builds.append(BuildSignal("exporttool", r.url, clip(found.version), b))
     except DefusedXmlException as exc:
         obs.xml_rejected.append(f"{r.url}: refused XML ({type(exc).__name__})")
-        return
-    except SafeET.ParseError:
-        return
+    except xml.sax.SAXException:
+        return  # not XML: nothing to read
     except (ValueError, RecursionError):
         obs.xml_rejected.append(f"{r.url}: unparseable XML")
-        return
-    for el in root.iter():
-        if not el.tag.endswith("assemblyIdentity"):
-            continue
-        name = (el.get("name") or "").lower()
-        version = el.get("version") or ""
-        if "exporttool" in name:
-            b = _build_or_none(version)
-            if b is not None and b.precision == 4:
-                obs.builds.append(BuildSignal("exporttool", r.url, clip(version), b))
-                return

@@ -1,24 +1,29 @@
 """Bounded HTTPS GETs pinned to one checked address.
 
 Each request goes to the IP the SSRF guard approved, with the target's name in the Host header and
-TLS SNI (httpcore's ``sni_hostname`` extension), so no second DNS lookup can redirect it. Bodies are
-read up to ``max_bytes``; redirects are followed only to the same host and port, at most
-``MAX_REDIRECTS`` times. Certificates are not verified (misconfigured servers must still be
-fingerprinted) but their facts are recorded as evidence.
+TLS SNI, so no second DNS lookup can redirect it. Bodies are read up to ``max_bytes``; redirects
+are followed only to the same host and port, at most ``MAX_REDIRECTS`` times. Certificates are not
+verified (misconfigured servers must still be fingerprinted) but their facts are recorded as
+evidence.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import functools
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from bot.core.fingerprint import Response, clip
+from bot.probe import http1
 from bot.probe.targets import Target
 
 MAX_REDIRECTS = 3
@@ -26,11 +31,15 @@ USER_AGENT = "exchbot/0.1 (non-intrusive Exchange version check)"
 
 
 def insecure_ssl_context() -> ssl.SSLContext:
-    """One shared context: no verification (we report certificate facts instead), modern TLS only."""
-    ctx = ssl.create_default_context()
+    """One shared context for fingerprinting: no verification (certificate facts are reported
+    instead) and old protocol versions allowed, because end-of-life servers often speak only
+    TLS 1.0. Nothing secret is ever sent over these connections."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    with contextlib.suppress(ssl.SSLError):
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     return ctx
 
 
@@ -50,6 +59,7 @@ class CertFacts:
         return clip(f"{self.subject}; {signer}; {state} until {self.not_after:%Y-%m-%d}; names: {names}", 300)
 
 
+@functools.lru_cache(maxsize=256)  # one host's connections present the same certificate
 def cert_facts(der: bytes) -> CertFacts | None:
     try:
         cert = x509.load_der_x509_certificate(der)
@@ -72,60 +82,84 @@ def cert_facts(der: bytes) -> CertFacts | None:
     )
 
 
-async def fetch(client: httpx.AsyncClient, target: Target, address: str, path: str, *,
-                follow: bool, max_bytes: int) -> tuple[Response, CertFacts | None]:
-    """GET ``path`` on ``target`` at ``address``; never raises for network or protocol trouble."""
-    url_host = f"[{address}]" if ":" in address else address
-    base = f"https://{target.host_header}"
-    current = path
-    hops: list[str] = []
-    cert: CertFacts | None = None
-    for _ in range(MAX_REDIRECTS + 1):
-        request_url = f"https://{url_host}:{target.port}{current}"
-        shown_url = f"{base}{current}"
-        try:
-            request = client.build_request(
-                "GET", request_url,
-                headers={"Host": target.host_header, "User-Agent": USER_AGENT, "Accept": "*/*"},
-                extensions={"sni_hostname": target.host} if not target.is_ip else {},
-            )
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
-            return Response(path, shown_url, None, error="timed out", redirects=tuple(hops)), cert
-        except httpx.HTTPError as exc:
-            return Response(path, shown_url, None, error=_describe(exc), redirects=tuple(hops)), cert
-        try:
-            cert = cert or _peer_cert(response)
-            headers = tuple((k.decode("latin-1").lower(), clip(v.decode("latin-1"), 2000))
-                            for k, v in response.headers.raw[:200])
-            location = response.headers.get("location")
-            if follow and response.status_code in (301, 302, 303, 307, 308) and location:
-                nxt = _same_origin(location, base, target)
+class Session(Protocol):
+    """GETs against one host at one checked address (a fake is any object with these methods)."""
+
+    cert: CertFacts | None
+
+    async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+SessionFactory = Callable[[Target, str], Session]
+
+
+class Http1Session:
+    """Real HTTPS to ``address`` with the target's name in Host and SNI; idle connections are reused."""
+
+    def __init__(self, target: Target, address: str, ssl_context: ssl.SSLContext) -> None:
+        self.target = target
+        self.address = address
+        self.ssl_context = ssl_context
+        self.cert: CertFacts | None = None
+        self._idle: list[http1.Connection] = []
+        self._open: set[http1.Connection] = set()
+
+    async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response:
+        base = f"https://{self.target.host_header}"
+        current = path
+        hops: list[str] = []
+        for _ in range(MAX_REDIRECTS + 1):
+            shown = f"{base}{current}"
+            try:
+                raw = await self._request(current, max_bytes)
+            except http1.HttpError as exc:
+                return Response(path, shown, None, error=str(exc), redirects=tuple(hops))
+            headers = tuple((k.decode("latin-1").lower(), clip(v.decode("latin-1"), 2000)) for k, v in raw.headers)
+            location = next((v for k, v in headers if k == "location"), None)
+            if follow and raw.status in (301, 302, 303, 307, 308) and location:
+                nxt = _same_origin(location, base, self.target)
                 if nxt is not None and len(hops) < MAX_REDIRECTS and nxt not in hops:
                     hops.append(nxt)
                     current = nxt
                     continue
-            body, truncated = await _read_bounded(response, max_bytes)
-            return Response(path, shown_url, response.status_code, headers, body, truncated,
-                            redirects=tuple(hops)), cert
-        except httpx.TimeoutException:
-            return Response(path, shown_url, response.status_code, error="timed out reading the body"), cert
-        except httpx.HTTPError as exc:
-            return Response(path, shown_url, response.status_code, error=_describe(exc)), cert
+            return Response(path, shown, raw.status, headers, raw.body, raw.truncated, redirects=tuple(hops))
+        return Response(path, f"{base}{current}", None, error="too many redirects", redirects=tuple(hops))
+
+    async def _request(self, path: str, max_bytes: int) -> http1.RawResponse:
+        conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = await http1.connect(self.address, self.target.port,
+                                       server_name=None if self.target.is_ip else self.target.host,
+                                       ssl_context=self.ssl_context)
+            self._open.add(conn)
+            if self.cert is None and (der := conn.peer_cert):
+                self.cert = cert_facts(der)
+        done = False
+        try:
+            raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes)
+            done = True
+            return raw
         finally:
-            await response.aclose()
-    return Response(path, f"{base}{current}", None, error="too many redirects", redirects=tuple(hops)), cert
+            if done and conn.reusable():
+                self._idle.append(conn)
+            else:
+                self._open.discard(conn)
+                await conn.close()
+
+    async def aclose(self) -> None:
+        conns, self._open, self._idle = list(self._open), set(), []
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
 
 
-async def _read_bounded(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= max_bytes:
-            return b"".join(chunks)[:max_bytes], True
-    return b"".join(chunks), False
+def http1_sessions(ssl_context: ssl.SSLContext | None = None) -> SessionFactory:
+    ctx = ssl_context or insecure_ssl_context()
+
+    def make(target: Target, address: str) -> Session:
+        return Http1Session(target, address, ctx)
+
+    return make
 
 
 def _same_origin(location: str, base: str, target: Target) -> str | None:
@@ -141,24 +175,3 @@ def _same_origin(location: str, base: str, target: Target) -> str | None:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _peer_cert(response: httpx.Response) -> CertFacts | None:
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    ssl_object = stream.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    der = ssl_object.getpeercert(binary_form=True)
-    return cert_facts(der) if der else None
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if "refused" in lowered or (isinstance(exc, httpx.ConnectError) and "all connection attempts" in lowered):
-        return "could not connect (refused or unreachable)"
-    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered or "handshake" in lowered:
-        return f"TLS failed: {clip(text, 120)}"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
-        return f"not a valid HTTP response: {clip(text, 120)}"
-    return clip(text, 160)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-
-import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.core.catalog import Catalog
-from bot.core.fingerprint import Response, observe
+from bot.core.fingerprint import Observations, Response, observe
 from bot.core.judge import judge
 from bot.core.model import Assessment, CheckResult, Evidence
-from bot.probe.fetch import CertFacts, fetch, insecure_ssl_context
+from bot.probe.fetch import CertFacts, Session, SessionFactory, http1_sessions
 from bot.probe.ssrf import Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,19 +29,21 @@ class ProbePath:
     path: str
     follow: bool  # follow same-host redirects
     max_bytes: int
+    fallback: bool = False  # only asked when the first round found no four-part build
 
 
-# Every request a browser or Outlook sends anyway (DESIGN.md section 5), all at once.
+# Every request a browser or Outlook sends anyway (DESIGN.md section 5). The first three go out
+# at once; the 401 endpoints only if they still found no four-part build, over the same
+# (kept-alive) connections.
 PROBE_PATHS: tuple[ProbePath, ...] = (
     ProbePath("/owa/", False, 32 * 1024),
     ProbePath("/owa/auth/logon.aspx", True, 128 * 1024),
     ProbePath("/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application", True, 64 * 1024),
-    ProbePath("/autodiscover/autodiscover.xml", False, 8 * 1024),
-    ProbePath("/EWS/Exchange.asmx", False, 8 * 1024),
-    ProbePath("/Microsoft-Server-ActiveSync", False, 8 * 1024),
+    ProbePath("/autodiscover/autodiscover.xml", False, 8 * 1024, fallback=True),
+    ProbePath("/EWS/Exchange.asmx", False, 8 * 1024, fallback=True),
+    ProbePath("/Microsoft-Server-ActiveSync", False, 8 * 1024, fallback=True),
 )
 
-ClientFactory = Callable[[float], httpx.AsyncClient]
 
 
 @dataclass
@@ -51,24 +54,12 @@ class ProbeSettings:
     paths: tuple[ProbePath, ...] = PROBE_PATHS
 
 
-def default_client_factory() -> ClientFactory:
-    ctx = insecure_ssl_context()
-
-    def make(timeout: float) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            verify=ctx, timeout=httpx.Timeout(timeout), trust_env=False, follow_redirects=False,
-            limits=httpx.Limits(max_connections=len(PROBE_PATHS), max_keepalive_connections=0),
-        )
-
-    return make
-
-
 @dataclass
 class Prober:
     catalog: Catalog
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     resolver: Resolver = system_resolver
-    client_factory: ClientFactory = field(default_factory=default_client_factory)
+    sessions: SessionFactory = field(default_factory=http1_sessions)
     clock: Clock = field(default_factory=SystemClock)
 
     async def check(self, target: Target) -> CheckResult:
@@ -84,8 +75,8 @@ class Prober:
         except TimeoutError:
             return self._failed(target, started,
                                 f"could not check: DNS lookup timed out after {self.settings.timeout:g} s")
-        responses, cert = await self._fetch_all(target, address, deadline)
-        return self._result(target, address, started, responses, cert)
+        responses, obs, cert = await self._fetch_all(target, address, deadline)
+        return self._result(target, address, started, responses, obs, cert)
 
     async def check_many(self, targets: Sequence[Target]) -> AsyncIterator[tuple[int, CheckResult]]:
         """Yield (input index, result) as hosts finish; at most ``concurrency`` hosts at once."""
@@ -96,50 +87,73 @@ class Prober:
             async with gate:
                 await queue.put((i, await self.check(t)))
 
-        # Bounded task creation: never more than concurrency * 2 pending tasks for huge inputs.
-        pending: set[asyncio.Task[None]] = set()
+        # Bounded: never more than concurrency * 2 targets started but not yet handed out, so a
+        # slow consumer (e.g. storing a batch) holds back new work instead of piling up results.
+        tasks: set[asyncio.Task[None]] = set()
         it = iter(enumerate(targets))
-        done_count = 0
+        started = done_count = 0
         total = len(targets)
-        while done_count < total:
-            while len(pending) < self.settings.concurrency * 2:
-                try:
-                    i, t = next(it)
-                except StopIteration:
-                    break
-                task = asyncio.create_task(one(i, t))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            item = await queue.get()
-            done_count += 1
-            yield item
+        try:
+            while done_count < total:
+                while started - done_count < self.settings.concurrency * 2:
+                    try:
+                        i, t = next(it)
+                    except StopIteration:
+                        break
+                    task = asyncio.create_task(one(i, t))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    started += 1
+                item = await queue.get()
+                done_count += 1
+                yield item
+        finally:
+            for task in list(tasks):  # the consumer stopped early: do not leave probes running
+                task.cancel()
 
     async def _fetch_all(self, target: Target, address: str,
-                         deadline: float) -> tuple[list[Response], CertFacts | None]:
+                         deadline: float) -> tuple[list[Response], Observations, CertFacts | None]:
+        first = [p for p in self.settings.paths if not p.fallback]
+        second = [p for p in self.settings.paths if p.fallback]
+        session = self.sessions(target, address)
+        try:
+            responses = await self._round(session, target, first, deadline)
+            obs = observe([r for r in responses if r.status is not None])
+            answered = any(r.status is not None for r in responses)
+            if second and (answered or not first) and _needs_fallback(obs):
+                more = await self._round(session, target, second, deadline)
+                observe([r for r in more if r.status is not None], into=obs)
+                responses += more
+        finally:
+            await session.aclose()
+        return responses, obs, session.cert
+
+    async def _round(self, session: Session, target: Target, paths: list[ProbePath],
+                     deadline: float) -> list[Response]:
+        if not paths:
+            return []
         loop = asyncio.get_running_loop()
-        remaining = max(0.05, deadline - loop.time())
-        async with self.client_factory(remaining) as client:
-            tasks = [asyncio.create_task(fetch(client, target, address, p.path, follow=p.follow,
-                                               max_bytes=p.max_bytes)) for p in self.settings.paths]
-            done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
+        tasks = [asyncio.create_task(session.get(p.path, follow=p.follow, max_bytes=p.max_bytes)) for p in paths]
+        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
         responses: list[Response] = []
-        cert: CertFacts | None = None
-        for p, task in zip(self.settings.paths, tasks, strict=True):
-            if task in done and not task.cancelled() and task.exception() is None:
-                response, seen_cert = task.result()
-                responses.append(response)
-                cert = cert or seen_cert
+        for p, task in zip(paths, tasks, strict=True):
+            if task in done and not task.cancelled() and (exc := task.exception()) is not None:
+                log.error("probe of %s%s failed", target.key, p.path, exc_info=exc)
+                responses.append(Response(p.path, f"https://{target.host_header}{p.path}", None,
+                                          error=f"internal error ({type(exc).__name__})"))
+            elif task in done and not task.cancelled():
+                responses.append(task.result())
             else:
                 responses.append(Response(p.path, f"https://{target.host_header}{p.path}", None,
                                           error=f"no answer within {self.settings.timeout:g} s"))
-        return responses, cert
+        return responses
 
     def _result(self, target: Target, address: str, started: dt.datetime, responses: list[Response],
-                cert: CertFacts | None) -> CheckResult:
+                obs: Observations, cert: CertFacts | None) -> CheckResult:
         answered = [r for r in responses if r.status is not None]
         if not answered:
             reason = _common_error(r.error for r in responses)
@@ -147,7 +161,6 @@ class Prober:
         extra: tuple[Evidence, ...] = ()
         if cert is not None:
             extra = (Evidence("tls-certificate", f"https://{target.host_header}/", cert.describe(started)),)
-        obs = observe(answered)
         verdict = judge(target.raw, obs, self.catalog, started.date(), extra)
         warnings = list(verdict.warnings)
         failed = [r for r in responses if r.status is None]
@@ -164,6 +177,16 @@ class Prober:
 
     def _failed(self, target: Target, started: dt.datetime, error: str, address: str | None = None) -> CheckResult:
         return failed_result(target.raw, target.key, started, error, self.catalog, address=address)
+
+
+def _needs_fallback(obs: Observations) -> bool:
+    """Ask the 401 endpoints when no four-part build was seen for the lowest CU line seen (which
+    includes seeing no build at all, and disagreeing signals that need a tie-breaker)."""
+    on_prem = [s.build for s in obs.builds if not (s.build.major == 15 and s.build.minor >= 20)]
+    if not on_prem:
+        return not obs.exchange_online
+    lowest = min(b.prefix(3) for b in on_prem)
+    return not any(b.precision == 4 and b.prefix(3) == lowest for b in on_prem)
 
 
 def failed_result(raw: str, host: str, at: dt.datetime, error: str, catalog: Catalog,

@@ -17,9 +17,15 @@ Ground truth fields of :class:`Profile`:
 * ``true_build``       the build the (imagined) server really runs, or None when unknown/not a server.
 * ``expect_build``     what a correct prober reports: the 4-part build when any path shows one, a
                        3-part build when only the logon resource path shows it, else None.
-* ``expect_exchange``  True / False; None = the non-intrusive paths cannot tell (any answer that
-                       claims no build is acceptable).
-* ``expect_warning``   a substring that must appear in the prober's warnings, or None.
+* ``expect_exchange``  True / False; None = the non-intrusive paths cannot settle it (honeypot,
+                       Exchange 2003 behind 440s, hostile servers): do not assert it.
+* ``expect_warning``   a substring that must appear in the prober's warnings, or None. Used:
+                       "disagree" (signals contradict: spoofed header, mixed pool; judge on the
+                       lowest build), "honeypot", "pre-auth" (KEMP/TMG/CRYPTOCard front ends).
+* ``signals``          (path, needle) pairs the self-tests check: what each path discloses.
+
+Hostile profiles (``hostile=True``) expect nothing but survival: no build, no crash, bounded time;
+``xml_bomb`` / ``xml_xxe`` are ordinary servers otherwise and still expect the logon 3-part build.
 """
 
 from __future__ import annotations
@@ -121,6 +127,38 @@ def _filler_script(lines: int) -> str:
 _SCRIPT_FILLER = _filler_script(260)  # brings the 2013+ page near the real ~28 KB
 
 
+# Long lines of the pages and the manifest: one line in the output, several in this source.
+_MS_SUBJECT = "CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US"
+_NOSCRIPT_TD = (  # verbatim from the 2016 CU9 sample (source line 1328)
+    '\t\t\t<td style="width:100%">To use Outlook, browser settings must allow scripts to run. '
+    "For information about how to allow scripts, consult the Help for your browser. "
+    "If your browser doesn&#39;t support scripts, you can download "
+    '<a href="http://www.microsoft.com/windows/ie/downloads/default.mspx">Windows Internet Explorer</a> '
+    "for access to Outlook.</td>"
+)
+_FORM_TAG = (  # verbatim from the 2016 CU9 sample (source line 1334)
+    '<form action="/owa/auth.owa" method="POST" name="logonForm" '
+    'ENCTYPE="application/x-www-form-urlencoded" autocomplete="off">'
+)
+_PASSWORD_DIV = (
+    '<div><input id="password" onfocus="g_fFcs=0" name="password" class="signInInputText" '
+    'type="password" aria-labelledby="passwordLabel"></div>'
+)
+_ASSEMBLY_OPEN = (
+    '<asmv1:assembly xsi:schemaLocation="urn:schemas-microsoft-com:asm.v1 assembly.adaptive.xsd" '
+    'manifestVersion="1.0" xmlns:asmv1="urn:schemas-microsoft-com:asm.v1" '
+    'xmlns="urn:schemas-microsoft-com:asm.v2" xmlns:asmv2="urn:schemas-microsoft-com:asm.v2" '
+    'xmlns:xrml="urn:mpeg:mpeg21:2003:01-REL-R-NS" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:asmv3="urn:schemas-microsoft-com:asm.v3" xmlns:dsig="http://www.w3.org/2000/09/xmldsig#" '
+    'xmlns:co.v1="urn:schemas-microsoft-com:clickonce.v1" xmlns:co.v2="urn:schemas-microsoft-com:clickonce.v2">'
+)
+_DESCRIPTION = (
+    '  <description asmv2:publisher="Microsoft Corporation" co.v1:suiteName="Microsoft Exchange" '
+    'asmv2:product="Microsoft Exchange eDiscovery Export Tool" xmlns="urn:schemas-microsoft-com:asm.v1" />'
+)
+_X509_SUBJECT = f"              <as:X509SubjectName>{_MS_SUBJECT}</as:X509SubjectName>"
+
+
 def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-ui", destination: str | None = None,
                         ) -> bytes:
     """OWA 2013/2016/2019/SE logon page.
@@ -138,18 +176,18 @@ def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-u
     else:
         faces = [("Segoe UI WPC", "regular"), ("Segoe UI WPC Semilight", "semilight"),
                  ("Segoe UI WPC Semibold", "semibold")]
-    font_css = "\n\n".join(
+    font_css = "\n\n".join(  # continuation indent differs between faces in the real page
         f'@font-face {{\n    font-family: "{fam}";\n'
         f'    src: url("{res}/segoeui-{kind}.eot?#iefix") format("embedded-opentype"),\n'
-        f'            url("{res}/segoeui-{kind}.ttf") format("truetype");\n}}'
-        for fam, kind in faces
+        f'{" " * (12 if i == 0 else 8)}url("{res}/segoeui-{kind}.ttf") format("truetype");\n}}'
+        for i, (fam, kind) in enumerate(faces)
     )
     page = f"""<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
 <!-- Copyright (c) 2011 Microsoft Corporation.  All rights reserved. -->
 <!-- OwaPage = ASP.auth_logon_aspx -->
 
 <!-- {{57A118C6-2DA9-419d-BE9A-F92B0F9A418B}} -->
-<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.0 Transitional//EN"> 
+<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.0 Transitional//EN">\x20
 <html>
 <head>
 <meta http-equiv="X-UA-Compatible" content="IE=10" />
@@ -180,12 +218,12 @@ def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-u
 		<table cellpadding="0" cellspacing="0">
 		<tr>
 			<td><img src="{res}/warn.png" alt=""></td>
-			<td style="width:100%">To use Outlook, browser settings must allow scripts to run. For information about how to allow scripts, consult the Help for your browser. If your browser doesn&#39;t support scripts, you can download <a href="http://www.microsoft.com/windows/ie/downloads/default.mspx">Windows Internet Explorer</a> for access to Outlook.</td>
+{_NOSCRIPT_TD}
 		</tr>
 		</table>
 	</div>
 </noscript>
-<form action="/owa/auth.owa" method="POST" name="logonForm" ENCTYPE="application/x-www-form-urlencoded" autocomplete="off">
+{_FORM_TAG}
 <input type="hidden" name="destination" value="{dest}">
 <input type="hidden" name="flags" value="4">
 <input type="hidden" name="forcedownlevel" value="0">
@@ -193,7 +231,7 @@ def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-u
 <div class="signInInputLabel" id="userNameLabel" aria-hidden="true">Domain\\user name:</div>
 <div><input id="username" name="username" class="signInInputText" role="textbox" aria-labelledby="userNameLabel"></div>
 <div class="signInInputLabel" id="passwordLabel" aria-hidden="true">Password:</div>
-<div><input id="password" onfocus="g_fFcs=0" name="password" class="signInInputText" type="password" aria-labelledby="passwordLabel"></div>
+{_PASSWORD_DIV}
 <div onclick="clkLgn()" class="signinbutton" role="button" tabIndex="0">
 <img class="imgLnk" src="{res}/Sign_in_arrow.png" alt=""><span class="signinTxt">sign in</span></div>
 <input name="isUtf8" value="1" type="hidden"/>
@@ -283,17 +321,27 @@ def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
     cert = "\n".join(_pseudo_b64(f"cert:{version}", 76 * 150)[i:i + 76] for i in range(0, 76 * 150, 76))
     app = (f'name="microsoft.exchange.ediscovery.exporttool.application" version="{version}" '
            f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil"')
+    folder = version.replace(".", "_")
+    dependent_open = (
+        '    <dependentAssembly dependencyType="install" codebase="Application Files\\'
+        f'microsoft.exchange.ediscovery.exporttool_{folder}\\microsoft.exchange.ediscovery.exporttool.exe.manifest"'
+        ' size="24861">')
+    dependent_identity = (
+        f'      <assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" version="{version}" '
+        f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil" type="win32"/>')
+    publisher = (
+        f'  <publisherIdentity name="{_MS_SUBJECT}" issuerKeyHash="{hashlib.sha1(token.encode()).hexdigest()}" />')
     doc = f"""<?xml version="1.0" encoding="utf-8"?>
-<asmv1:assembly xsi:schemaLocation="urn:schemas-microsoft-com:asm.v1 assembly.adaptive.xsd" manifestVersion="1.0" xmlns:asmv1="urn:schemas-microsoft-com:asm.v1" xmlns="urn:schemas-microsoft-com:asm.v2" xmlns:asmv2="urn:schemas-microsoft-com:asm.v2" xmlns:xrml="urn:mpeg:mpeg21:2003:01-REL-R-NS" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:asmv3="urn:schemas-microsoft-com:asm.v3" xmlns:dsig="http://www.w3.org/2000/09/xmldsig#" xmlns:co.v1="urn:schemas-microsoft-com:clickonce.v1" xmlns:co.v2="urn:schemas-microsoft-com:clickonce.v2">
+{_ASSEMBLY_OPEN}
   <assemblyIdentity xmlns="urn:schemas-microsoft-com:asm.v1" {app}/>
-  <description asmv2:publisher="Microsoft Corporation" co.v1:suiteName="Microsoft Exchange" asmv2:product="Microsoft Exchange eDiscovery Export Tool" xmlns="urn:schemas-microsoft-com:asm.v1" />
+{_DESCRIPTION}
   <deployment install="false" trustURLParameters="true" mapFileExtensions="true" co.v1:createDesktopShortcut="false" />
   <compatibleFrameworks xmlns="urn:schemas-microsoft-com:clickonce.v2">
     <framework targetVersion="4.5" profile="Full" supportedRuntime="4.0.30319" />
   </compatibleFrameworks>
   <dependency>
-    <dependentAssembly dependencyType="install" codebase="Application Files\\microsoft.exchange.ediscovery.exporttool_{version.replace('.', '_')}\\microsoft.exchange.ediscovery.exporttool.exe.manifest" size="24861">
-      <assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" version="{version}" publicKeyToken="{token}" language="neutral" processorArchitecture="msil" type="win32"/>
+{dependent_open}
+{dependent_identity}
       <hash>
         <dsig:Transforms>
           <dsig:Transform Algorithm="urn:schemas-microsoft-com:HashTransforms.Identity" />
@@ -303,7 +351,7 @@ def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
       </hash>
     </dependentAssembly>
   </dependency>
-  <publisherIdentity name="CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US" issuerKeyHash="{hashlib.sha1(token.encode()).hexdigest()}" />
+{publisher}
   <Signature Id="StrongNameSignature" xmlns="http://www.w3.org/2000/09/xmldsig#">
     <SignedInfo>
       <CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#" />
@@ -333,7 +381,7 @@ def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
             </as:ManifestInformation>
             <as:SignedBy />
             <as:AuthenticodePublisher>
-              <as:X509SubjectName>CN=Microsoft Corporation, O=Microsoft Corporation, L=Redmond, S=Washington, C=US</as:X509SubjectName>
+{_X509_SUBJECT}
             </as:AuthenticodePublisher>
           </r:grant>
           <r:issuer>
@@ -395,7 +443,8 @@ IIS_404_BODY = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "htt
 <div id="content">
  <div class="content-container"><fieldset>
   <h2>404 - File or directory not found.</h2>
-  <h3>The resource you are looking for might have been removed, had its name changed, or is temporarily unavailable.</h3>
+  <h3>The resource you are looking for might have been removed, had its name changed,
+  or is temporarily unavailable.</h3>
  </fieldset></div>
 </div>
 </body>
@@ -409,7 +458,8 @@ IIS_START_BODY = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "h
 <title>IIS7</title>
 </head>
 <body>
-<div id="container"><a href="http://go.microsoft.com/fwlink/?linkid=66138&amp;clcid=0x409"><img src="welcome.png" alt="IIS7" width="571" height="411" /></a></div>
+<div id="container"><a href="http://go.microsoft.com/fwlink/?linkid=66138&amp;clcid=0x409">
+<img src="welcome.png" alt="IIS7" width="571" height="411" /></a></div>
 </body>
 </html>
 """
@@ -423,7 +473,8 @@ ERRORFE_BODY = b"""<!DOCTYPE html>
 <html>
 <head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Outlook</title></head>
 <body><div id="errMsg">Something went wrong</div>
-<div id="errorDetails">X-ClientId: 0E5F1F0B5C7B4E1C9E9C1F8A2D3B4C5D<br>X-OWA-Error: System.Web.HttpException<br>Date: {{date}}</div>
+<div id="errorDetails">X-ClientId: 0E5F1F0B5C7B4E1C9E9C1F8A2D3B4C5D<br>
+X-OWA-Error: System.Web.HttpException<br>Date: {{date}}</div>
 </body></html>
 """
 
@@ -739,17 +790,18 @@ _add(Profile(
     "exchange2019_cu11_exporttool", "Exchange 2019 CU11 with the OWASP header list stripped; export tool 15.2.986.5",
     (onprem(OnPrem("2016", None, "15.2.986", exporttool="15.2.986.5", fe=None, be=None)),),
     true_build="15.2.986.5", expect_build="15.2.986.5", expect_exchange=True, expect_warning=None,
-    source=S + "exporttool-assemblyIdentity_15.2.986.5_metasploit-comment.txt; header-disclosure-removal-list_exchange.txt",
+    source=S + "exporttool-assemblyIdentity_15.2.986.5_metasploit-comment.txt; "
+    "header-disclosure-removal-list_exchange.txt",
     signals=((EXPORT, 'version="15.2.986.5"'), (LOGON, "/owa/auth/15.2.986/")),
 ))
-_TS01 = (("Set-Cookie", "TS01a32329=014c63c9bb8e44d8d23faf280300687b2f9a4f6aad2aa85b15a4fe95ab95203d10986335451a0e9; Path=/"),)
+_TS01 = (("Set-Cookie", "TS01a32329=014c63c9bb8e44d8d23faf280300687b2f9a4f6aad2aa85b15a4fe95ab95203d1098; Path=/"),)
 _add(Profile(
     "exchange2019_cu14_f5", "Exchange 2019 CU14 Apr24HU behind an F5: only EWS and ActiveSync 401s carry the build",
     (onprem(OnPrem("2016", None, "15.2.1544", fe="DUMMY01", be=None, version_401=(EWS, EAS),
                    version_401_value="15.2.1544.11", extra=_TS01,
                    export_reply=Reply(200, "OK", _h(("Content-Type", "text/html; charset=utf-8"),
                                                     ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
-                                                    ("Connection", "close"), _TS01[0], ("Content-Length", "{{length}}")),
+                                                    ("Connection", "close"), _TS01[0], LENGTH),
                                       F5_ASM_BLOCK))),),
     true_build="15.2.1544.11", expect_build="15.2.1544.11", expect_exchange=True, expect_warning=None,
     source=S + "activesync-401-empty-bearer_x-owa-version-15.2.1544.11_f5-ts-cookie.txt",
@@ -795,13 +847,15 @@ _add(Profile(
                                                destination="https://webmail.example.org/owa/"))),),
     true_build=None, expect_build="15.1.1466", expect_exchange=None, expect_warning="honeypot",
     source=S + "owa-logon-page_exchange2016-cu9_15.1.1466_excerpt.html (honeypot template)",
-    signals=((OWA, "Server: Microsoft-IIS/7.5"), (EXPORT, "/owa/auth/15.1.1466/"), (EWS, "OwaPage = ASP.auth_logon_aspx")),
+    signals=((OWA, "Server: Microsoft-IIS/7.5"), (EXPORT, "/owa/auth/15.1.1466/"),
+             (EWS, "OwaPage = ASP.auth_logon_aspx")),
     notes="IIS 7.5 cannot host Exchange 2016; 200 on EWS/ActiveSync without auth and HTML as the export tool",
 ))
 _EXO_HEADERS = _h(
     ("Server", "Microsoft-IIS/10.0"), REQUEST_ID, ("X-CalculatedFETarget", "GV3P280CU004.internal.outlook.com"),
     ("X-BackEndHttpStatus", "401"), ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
-    ("X-BEServer", "GV1P191MB2243"), ("X-DiagInfo", "GV1P191MB2243"), ("X-ServerApplication", "Exchange/15.20.7918.024"),
+    ("X-BEServer", "GV1P191MB2243"), ("X-DiagInfo", "GV1P191MB2243"),
+    ("X-ServerApplication", "Exchange/15.20.7918.024"),
     ("X-Powered-By", "ASP.NET"), ("X-FEServer", "MA1PR0101CA0031"),
     ("WWW-Authenticate", 'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
                          'trusted_issuers="00000001-0000-0000-c000-000000000000@*", token_types="app_asserted_user_v1 '
@@ -812,7 +866,8 @@ _EXO_LOGIN = ("https://login.microsoftonline.com/common/oauth2/authorize?client_
               "&redirect_uri=https%3a%2f%2f{{host_enc}}%2fowa%2f&resource=00000002-0000-0ff1-ce00-000000000000"
               "&response_mode=form_post&response_type=code+id_token&scope=openid&msafed=1")
 _EXO_302 = Reply(302, "Found", _h(
-    ("Cache-Control", "no-cache, no-store"), ("Pragma", "no-cache"), ("Location", _EXO_LOGIN), ("Server", "Microsoft-IIS/10.0"),
+    ("Cache-Control", "no-cache, no-store"), ("Pragma", "no-cache"), ("Location", _EXO_LOGIN),
+    ("Server", "Microsoft-IIS/10.0"),
     REQUEST_ID, ("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload"),
     ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"), ("X-BackEndHttpStatus", "302"),
     ("X-OWA-Version", "15.20.7918.24"), ("X-BEServer", "GV1P191MB2243"), ("X-FEServer", "MA1PR0101CA0031"),
@@ -827,7 +882,8 @@ _add(Profile(
     true_build="15.20.7918.24", expect_build="15.20.7918.24", expect_exchange=True, expect_warning=None,
     source=S + "exchange-online_mapi-401_x-serverapplication-15.20.http; "
     "exchange-online_owa-service-svc-401_headers_msxfaq.txt (values synthetic)",
-    signals=((OWA, "X-CalculatedBETarget: GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"), (OWA, "X-OWA-Version: 15.20.7918.24"),
+    signals=((OWA, "X-CalculatedBETarget: GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
+             (OWA, "X-OWA-Version: 15.20.7918.24"),
              (EWS, "X-ServerApplication: Exchange/15.20.7918.024"), (EWS, "X-FEServer: MA1PR0101CA0031")),
     notes="15.20 = Exchange Online; bot.core.identify maps it to the product 'Exchange Online', no on-prem verdict",
 ))
@@ -841,7 +897,8 @@ _add(Profile(
              (ROOT, "<title>Outlook Web App Login</title>")),
 ))
 _TMG_302 = Reply(302, "Moved Temporarily", _h(
-    ("Location", "https://{{host}}/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3"), ("Connection", "Keep-Alive"),
+    ("Location", "https://{{host}}/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3"),
+    ("Connection", "Keep-Alive"),
     ("Via", "1.1 TMG01"), ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Content-Type", "text/html"),
     ("Content-Length", "0")))
 _add(Profile(
@@ -910,7 +967,8 @@ _add(Profile(
 _add(Profile(
     "not_exchange", "An nginx web site: home page on /, 404 on every Exchange path",
     (Backend(((ROOT, Reply(200, "OK", _h(("Server", "nginx/1.24.0"), DATE, ("Content-Type", "text/html"), LENGTH,
-                                         ("Last-Modified", "Mon, 06 May 2024 09:00:00 GMT"), ("Connection", "keep-alive"),
+                                         ("Last-Modified", "Mon, 06 May 2024 09:00:00 GMT"),
+                                         ("Connection", "keep-alive"),
                                          ("ETag", '"6638a8f0-10f"'), ("Accept-Ranges", "bytes")), NGINX_HOME)),),
              Reply(404, "Not Found", _h(("Server", "nginx/1.24.0"), DATE, ("Content-Type", "text/html"), LENGTH,
                                         ("Connection", "keep-alive")), NGINX_404)),),
@@ -993,3 +1051,16 @@ def get_profile(name_or_profile: str | Profile) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise KeyError(f"unknown profile {name_or_profile!r}; known: {', '.join(sorted(PROFILES))}") from None
+
+
+def profile_table() -> str:
+    """One line per profile with its ground truth, for humans (``python -m tests.fakes.exchange_profiles``)."""
+    rows = [f"{'name':30} {'exchange':8} {'expect_build':14} {'warning':9} description"]
+    for p in PROFILES.values():
+        rows.append(f"{p.name:30} {p.expect_exchange!s:8} {p.expect_build or '-':14} {p.expect_warning or '-':9} "
+                    f"{p.description}")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(profile_table())

@@ -4,6 +4,8 @@ One asyncio HTTPS server in a daemon thread answers as many "servers" as you lik
 (without port, case-insensitive) picks a :class:`~tests.fakes.exchange_profiles.Profile`; unknown
 hosts and IP literals get the default profile. Any ``<profile-name-with-dashes>.sim.test`` host
 also routes to that profile (``exchange-se-current.sim.test``) unless ``hosts`` says otherwise.
+Profiles, their per-path answers and their ground truth live in ``tests/fakes/exchange_profiles.py``
+(``python -m tests.fakes.exchange_profiles`` prints the table).
 
 Usage::
 
@@ -12,22 +14,31 @@ Usage::
     with ExchangeSimulator(hosts={"mail.e2016.test": "exchange2016_cu22_nov21su"},
                            default="exchange2019_cu9_fileversion", latency=0.0, cert="valid") as sim:
         r = httpx.get(f"https://127.0.0.1:{sim.port}/owa/", headers={"Host": "mail.e2016.test"}, verify=False)
-        sim.requests   # [RecordedRequest(method, path, headers, host, time, ...)]
-        sim.reset()    # forget requests, restart pool round-robin
+        sim.requests   # [RecordedRequest(method, path, headers, host, time, profile, sni, ...)]
+        sim.reset()    # forget requests, restart the pool round-robin
 
-    # pytest fixture in your own test module:
+    # a pytest fixture in your own test module:
     @pytest.fixture
     def sim():
         with ExchangeSimulator(default="exchange_se_current") as s:
             yield s
 
-Certificates: a throwaway self-signed ECDSA certificate is made per simulator (CN
-``exchange.sim.test``, SANs: every host in ``hosts``, ``*.sim.test``, ``localhost``, IP 127.0.0.1).
-``cert="expired"`` makes one whose notAfter is in the past. ``sim.cert_pem``, ``sim.cert_not_after``,
-``sim.cert_subject``; ``sim.client_ssl_context()`` trusts it (for verify=True style tests).
+Absolute Location headers are built from the Host header as sent: send ``Host: name:port`` (httpx
+does when the URL carries the port) if redirects should lead back to the simulator.
 
-Hostile behaviours never hurt the simulator: every connection is bounded in time
-(``MAX_CONNECTION_SECONDS``) and everything stops when the ``with`` block ends.
+TLS: the server name (SNI) is read from the ClientHello before the handshake, only to let the
+``slow_tls`` profile stall it (chosen by SNI, or as the default profile for clients that send no
+SNI, e.g. to an IP literal). Everything else is routed by the Host header after TLS.
+
+Certificates: a throwaway self-signed ECDSA certificate is made per simulator (CN
+``exchange.sim.test``, SANs: every host in ``hosts``, ``*.sim.test``, ``localhost``, IPs 127.0.0.1
+and ::1). ``cert="expired"`` makes one whose notAfter is in the past. ``sim.cert_pem``,
+``sim.cert_not_after``, ``sim.cert_subject``, ``sim.cert_sans``; ``sim.client_ssl_context()``
+trusts it (for verify=True style tests).
+
+Hostile behaviours never hurt the simulator: a handshake may take ``HANDSHAKE_TIMEOUT``, an idle
+keep-alive connection ``IDLE_TIMEOUT``, a hostile answer (hang, drip, huge body, stalled TLS)
+``MAX_CONNECTION_SECONDS``; everything stops when the ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -153,7 +164,7 @@ def _make_cert(hostnames: list[str], expired: bool) -> tuple[bytes, bytes, x509.
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_CN),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "exchbot simulator")])
     sans: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
-    sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    sans += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
@@ -216,7 +227,7 @@ class ExchangeSimulator:
         self.default_profile = get_profile(default)
         self.hosts: dict[str, Profile] = {_hostname(h): get_profile(p) for h, p in (hosts or {}).items()}
         self.port = 0
-        self._cert_kind = cert
+        self.cert_kind = cert
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._counters: dict[str, int] = {}
@@ -236,7 +247,8 @@ class ExchangeSimulator:
         self.cert_not_after: dt.datetime = self._cert.not_valid_after_utc
         self.cert_not_before: dt.datetime = self._cert.not_valid_before_utc
         self.cert_subject: str = self._cert.subject.rfc4514_string()
-        self.cert_sans: list[str] = [*names, "127.0.0.1"]
+        self.cert_common_name = CERT_CN
+        self.cert_sans: list[str] = [*names, "127.0.0.1", "::1"]  # DNS names, then IP addresses
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -252,8 +264,14 @@ class ExchangeSimulator:
             self._counters.clear()
 
     @property
+    def active_connections(self) -> int:
+        """Connections currently being served (hostile ones included)."""
+        return len(self._tasks)
+
+    @property
     def base_url(self) -> str:
-        return f"https://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path
@@ -277,6 +295,8 @@ class ExchangeSimulator:
     def start(self) -> ExchangeSimulator:
         if self._thread is not None:
             return self
+        self._ready.clear()
+        self._startup_error = None
         self._thread = threading.Thread(target=self._run, name="exchange-sim", daemon=True)
         self._thread.start()
         if not self._ready.wait(15):
@@ -312,7 +332,8 @@ class ExchangeSimulator:
         loop.set_exception_handler(lambda _loop, ctx: self.internal_errors.append(str(ctx.get("message"))))
         try:
             self._ssl_ctx = self._server_context()
-            listener = socket.create_server((self.host, 0), backlog=2048)
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            listener = socket.create_server((self.host, 0), family=family, backlog=2048)
             listener.setblocking(False)
             self._listener = listener
             self.port = listener.getsockname()[1]
@@ -407,7 +428,12 @@ class ExchangeSimulator:
     async def _wait_readable(self, conn: socket.socket, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(conn.fileno(), lambda: fut.done() or fut.set_result(None))
+
+        def ready() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        loop.add_reader(conn.fileno(), ready)
         try:
             await asyncio.wait_for(fut, timeout)
         finally:
