@@ -3,6 +3,8 @@ is created and handed to the services. Tests build the same objects with fakes i
 
 from __future__ import annotations
 
+from slack_sdk import WebClient
+
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.knowledge import load_catalog
@@ -28,3 +30,8 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
 
 def make_check_service(settings: Settings, store: Store | None = None) -> CheckService:
     return CheckService(prober=make_prober(settings), store=store if store is not None else make_store(settings))
+
+
+def make_slack_client(settings: Settings) -> WebClient:
+    """The Web API client: base URL from SLACK_API_URL (tests point it at a fake)."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)

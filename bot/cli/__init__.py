@@ -7,6 +7,7 @@ import click
 from bot import __version__
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
+from bot.cli.digest_cmd import digest
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.watch_cmd import prune, watch
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(build)
 main.add_command(check)
+main.add_command(digest)
 main.add_command(history)
 main.add_command(changes)
 main.add_command(watch)

@@ -10,8 +10,12 @@ from bot.cli.common import host_key, parse_since
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.changes import CheckPoint, HostChange, host_changes
+from bot.knowledge import load_catalog
 from bot.render import json_out
+from bot.render.digest import region_line
+from bot.render.exposure_text import exposure_changes_dict
 from bot.render.text import STATUS_TEXT, yes_no
+from bot.services.digest import trends
 from bot.wiring import make_store
 
 
@@ -56,24 +60,38 @@ def history(target: str, as_json: bool, limit: int) -> None:
 
 @click.command()
 @click.option("--since", "since_text", default="7d", show_default=True, help="7d, 24h, 2w or an ISO date.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {hosts: [...], regions: [...]}.")
-def changes(since_text: str, as_json: bool) -> None:
-    """What changed: per host (build, verdicts, reachability) and per region (exposure deltas)."""
+@click.option("--region", "regions", multiple=True, help="Regions to compare (default: EXCHBOT_DIGEST_REGIONS).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {since, hosts: [...], regions: [...]}.")
+def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
+    """What changed: per host (build, verdicts, reachability) and per region (exposure deltas between
+    the newest snapshot and the newest one before SINCE)."""
+    settings = Settings.from_env()
     now = SystemClock().now()
     since = parse_since(since_text, now)
-    store = make_store(Settings.from_env())
+    store = make_store(settings)
     try:
         host_list = collect_host_changes(store.points_since(since), since)
+        region_list = trends(store, load_catalog(), now, regions or settings.digest_regions, since)
     finally:
         store.close()
     if as_json:
-        click.echo(json_out.dumps({"since": since.isoformat(), "hosts": [change_dict(c) for c in host_list]}))
+        click.echo(json_out.dumps({
+            "since": since.isoformat(), "hosts": [change_dict(c) for c in host_list],
+            "regions": [{"region": t.latest.region, "snapshot_at": t.latest.snapshot_at.isoformat(),
+                         "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
+                         "total": t.latest.total, "by_product": dict(t.latest.by_product), "eol": t.latest.eol,
+                         "families": {f: dict(v) for f, v in t.latest.families.items()},
+                         "changes": exposure_changes_dict(t.changes)} for t in region_list]}))
         return
     click.echo(f"Changes since {since:%Y-%m-%d %H:%M %Z}")
     if not host_list:
         click.echo("  hosts: nothing changed")
     for c in host_list:
         click.echo(f"  {c.at:%Y-%m-%d %H:%M} {c.host}: {c.summary}")
+    if not region_list:
+        click.echo("  regions: no exposure snapshot stored (exchbot exposure REGION)")
+    for t in region_list:
+        click.echo(f"  region {region_line(t)}")
 
 
 def collect_host_changes(points: dict[str, list[CheckPoint]], since: dt.datetime) -> list[HostChange]:

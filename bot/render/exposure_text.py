@@ -32,7 +32,7 @@ def _delta(n: int | None) -> str:
     return f" ({n:+,})" if n else " (±0)"
 
 
-def _changes_dict(c: ExposureChanges | None) -> dict[str, Any] | None:
+def exposure_changes_dict(c: ExposureChanges | None) -> dict[str, Any] | None:
     if c is None:
         return None
     return {
@@ -65,7 +65,7 @@ def exposure_dict(r: ExposureResult) -> dict[str, Any]:
         "credits_used": r.credits_used,
         "unattributed": r.unattributed,
         "previous_snapshot_at": _iso(r.previous_snapshot_at),
-        "changes": _changes_dict(r.changes),
+        "changes": exposure_changes_dict(r.changes),
         "unknown_version": r.unknown_version,
         "at_risk": r.at_risk,
         "unattributed_included": r.unattributed_included,

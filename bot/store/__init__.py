@@ -66,6 +66,9 @@ class Store:
     def points_since(self, since: dt.datetime) -> dict[str, list[CheckPoint]]:
         return checks.points_since(self.db, since)
 
+    def last_check_time(self, requested_by: str) -> dt.datetime | None:
+        return checks.last_check_time(self.db, requested_by)
+
     def prune(self, older_than: dt.datetime) -> int:
         return checks.prune(self.db, older_than)
 

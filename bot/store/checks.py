@@ -133,3 +133,9 @@ def prune(db: sqlite_utils.Database, older_than: dt.datetime) -> int:
                 db.execute(f"DELETE FROM checks WHERE id IN ({marks})", chunk)  # noqa: S608 (placeholders only)
             deleted += len(doomed)
     return deleted
+
+
+def last_check_time(db: sqlite_utils.Database, requested_by: str) -> dt.datetime | None:
+    """When checks requested by ``requested_by`` (e.g. the daily watchlist run) were last stored."""
+    row = db.execute("SELECT max(checked_at) FROM checks WHERE requested_by = ?", [requested_by]).fetchone()
+    return dt.datetime.fromisoformat(row[0]) if row and row[0] else None

@@ -1,0 +1,40 @@
+"""``exchbot digest``: today's digest, printed or posted once per channel and day."""
+
+from __future__ import annotations
+
+import click
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.knowledge import load_catalog
+from bot.render import json_out
+from bot.render.digest import digest_dict, digest_text
+from bot.services import digest as digest_service
+from bot.wiring import make_slack_client, make_store
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
+@click.option("--post", "channel", metavar="CHANNEL", help="Post it to this Slack channel (once per day).")
+def digest(as_json: bool, channel: str | None) -> None:
+    """What changed for watched hosts in the last 24 hours, who is still at risk, regional trends."""
+    settings = Settings.from_env()
+    store = make_store(settings)
+    clock = SystemClock()
+    catalog = load_catalog()
+    try:
+        d = digest_service.compose(store, catalog, clock, settings.digest_regions, settings.digest_tz)
+        if as_json:
+            click.echo(json_out.dumps(digest_dict(d)))
+        elif not channel:
+            click.echo(digest_text(d))
+        if channel:
+            if not settings.slack_bot_token:
+                raise click.UsageError("--post needs SLACK_BOT_TOKEN")
+            outcome = digest_service.post(make_slack_client(settings), channel, d, store, clock, catalog=catalog)
+            click.echo(f"{channel}: {outcome.reason}", err=as_json)
+    except digest_service.DigestPostFailed as exc:
+        click.echo(f"exchbot: {exc} (it can be retried)", err=True)
+        raise SystemExit(1) from None
+    finally:
+        store.close()

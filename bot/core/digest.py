@@ -1,0 +1,133 @@
+"""The daily digest and regional trends, as data (pure; renderers turn it into text or Block Kit).
+
+The digest covers watched hosts only: a host someone checked ad hoc in a private channel must not
+show up in the digest channel. Changes come from :mod:`bot.core.changes`, the same logic as
+``exchbot changes`` and the check card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.core.catalog import FAMILIES, Catalog
+from bot.core.changes import CheckPoint, HostChange, host_changes
+from bot.core.exposure import ExposureChanges, ExposureResult, diff, summarise
+from bot.core.exposure_model import Snapshot
+
+
+@dataclass(frozen=True)
+class RegionTrend:
+    region: str
+    latest: ExposureResult
+    baseline_at: dt.datetime | None
+    changes: ExposureChanges | None
+
+    @property
+    def changed(self) -> bool:
+        c = self.changes
+        return c is not None and bool(c.total or c.eol or c.at_risk or any(
+            v for fam in c.families.values() for v in fam.values()))
+
+
+@dataclass(frozen=True)
+class WatchState:
+    host: str
+    latest: CheckPoint | None
+    last_change: dt.datetime | None
+
+    @property
+    def at_risk(self) -> bool:
+        p = self.latest
+        return p is not None and p.answered and (
+            bool(p.eol) or any(s == "vulnerable" for s in p.families.values()))
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        p = self.latest
+        if p is None or not p.answered:
+            return ()
+        out = ["end-of-life"] if p.eol else []
+        out += [f"{f} vulnerable" for f in FAMILIES if p.families.get(f) == "vulnerable"]
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: dt.date
+    since: dt.datetime
+    generated_at: dt.datetime
+    patched: tuple[HostChange, ...]
+    newly_vulnerable: tuple[HostChange, ...]
+    became_eol: tuple[HostChange, ...]
+    build_changed: tuple[HostChange, ...]
+    unreachable: tuple[HostChange, ...]
+    reachable_again: tuple[HostChange, ...]
+    watch: tuple[WatchState, ...]
+    regions: tuple[RegionTrend, ...]
+
+    @property
+    def still_at_risk(self) -> tuple[WatchState, ...]:
+        return tuple(w for w in self.watch if w.at_risk)
+
+    @property
+    def host_changes(self) -> tuple[HostChange, ...]:
+        return (self.patched + self.newly_vulnerable + self.became_eol + self.build_changed + self.unreachable
+                + self.reachable_again)
+
+    @property
+    def all_quiet(self) -> bool:
+        return not self.host_changes and not any(r.changed for r in self.regions)
+
+
+def region_trend(snapshots: Sequence[Snapshot], region: str, codes: frozenset[str], catalog: Catalog,
+                 today: dt.date, since: dt.datetime | None = None) -> RegionTrend | None:
+    """The newest snapshot against the newest one taken before ``since`` (else the one before it).
+    Only snapshots of the newest one's mode are compared: banners and hosts do not mix."""
+    complete = sorted((s for s in snapshots if s.complete), key=lambda s: s.taken_at)
+    if not complete:
+        return None
+    latest = complete[-1]
+    same = [s for s in complete[:-1] if s.mode == latest.mode]
+    if since is not None:
+        older = [s for s in same if s.taken_at < since]
+        base = older[-1] if older else None
+    else:
+        base = same[-1] if same else None
+    current = summarise(latest, region, codes, catalog, today)
+    if base is None:
+        return RegionTrend(region, current, None, None)
+    previous = summarise(base, region, codes, catalog, today)
+    return RegionTrend(region, current, base.taken_at, diff(current, previous))
+
+
+def build_digest(*, day: dt.date, since: dt.datetime, now: dt.datetime, watched: Sequence[str],
+                 points: Mapping[str, list[CheckPoint]], latest: Mapping[str, CheckPoint | None],
+                 last_changes: Mapping[str, dt.datetime | None], regions: Sequence[RegionTrend]) -> Digest:
+    """``points``: checks per host since ``since`` (plus the baseline before it), as
+    :meth:`Store.points_since` returns them; only ``watched`` hosts are reported."""
+    watched_set = set(watched)
+    changes: list[HostChange] = []
+    for host, pts in points.items():
+        if host in watched_set:
+            changes.extend(host_changes(pts, since))
+    changes.sort(key=lambda c: (c.host, c.at))
+
+    def kind(*kinds: str) -> tuple[HostChange, ...]:
+        return tuple(c for c in changes if c.kind in kinds)
+
+    became_eol = tuple(c for c in changes if c.kind == "eol_changed" and c.after == "yes")
+    watch = tuple(WatchState(h, latest.get(h), last_changes.get(h)) for h in sorted(watched_set))
+    return Digest(
+        day=day, since=since, generated_at=now,
+        patched=kind("patched"), newly_vulnerable=kind("newly_vulnerable"), became_eol=became_eol,
+        build_changed=kind("build_changed"), unreachable=kind("unreachable"), reachable_again=kind("reachable_again"),
+        watch=watch, regions=tuple(regions),
+    )
+
+
+def last_change_at(points: Sequence[CheckPoint]) -> dt.datetime | None:
+    """When the host last changed (or was first seen), from its full history."""
+    found = host_changes(points)
+    return found[-1].at if found else None

@@ -1,0 +1,57 @@
+"""The daily jobs of `exchbot serve`: re-check the watchlist, then post the digest."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core.catalog import Catalog
+from bot.scheduler import DailyJob, Scheduler, parse_hhmm
+from bot.services import digest as digest_service
+from bot.services.checks import CheckService
+from bot.services.watch import run_watchlist
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+WATCH_REQUESTER = "watchlist"
+
+
+def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, at: dt.time) -> DailyJob:
+    def run(day: dt.date) -> None:
+        last = store.last_check_time(WATCH_REQUESTER)
+        start_of_slot = dt.datetime.combine(day, at, tz)
+        if last is not None and last >= start_of_slot:
+            log.info("watchlist already re-checked today at %s", last)
+            return
+        results = asyncio.run(run_watchlist(service, store, requested_by=WATCH_REQUESTER))
+        log.info("watchlist re-checked: %d hosts, %d could not be checked", len(results),
+                 sum(1 for r in results if r.error))
+
+    return DailyJob("watchlist", at, run)
+
+
+def digest_job(client: WebClient, channel: str, store: Store, catalog: Catalog, clock: Clock,
+               settings: Settings) -> DailyJob:
+    def run(day: dt.date) -> None:
+        digest = digest_service.compose(store, catalog, clock, settings.digest_regions, settings.digest_tz)
+        outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
+        log.info("digest for %s in %s: %s", day, channel, outcome.reason)
+
+    return DailyJob("digest", parse_hhmm(settings.digest_time), run)
+
+
+def make_scheduler(settings: Settings, *, client: WebClient, service: CheckService, store: Store,
+                   catalog: Catalog, clock: Clock) -> Scheduler:
+    tz = ZoneInfo(settings.digest_tz)
+    jobs = [watch_job(service, store, clock, tz, parse_hhmm(settings.watch_time))]
+    if settings.digest_channel:
+        jobs.append(digest_job(client, settings.digest_channel, store, catalog, clock, settings))
+    else:
+        log.info("EXCHBOT_DIGEST_CHANNEL is not set: no daily digest will be posted")
+    return Scheduler(jobs=jobs, tz=tz, clock=clock)

@@ -1,0 +1,127 @@
+"""The daily digest as text, JSON and Block Kit. Pure functions of a :class:`Digest`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.core.changes import HostChange
+from bot.core.digest import Digest, RegionTrend, WatchState
+from bot.render.mrkdwn import MAX_BLOCKS, clip, escape
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("patched", "Patched"),
+    ("newly_vulnerable", "Newly vulnerable"),
+    ("became_eol", "Became end-of-life"),
+    ("build_changed", "Build changed"),
+    ("unreachable", "Went unreachable"),
+    ("reachable_again", "Reachable again"),
+)
+LIST_MAX = 15  # lines per section before "... and N more"
+
+
+def _signed(n: int) -> str:
+    return f"{n:+d}" if n else "±0"
+
+
+def region_line(t: RegionTrend) -> str:
+    r = t.latest
+    vuln = max((v.get("vulnerable", 0) for v in r.families.values()), default=0)
+    line = (f"{r.region}: {r.total} {r.unit}, {r.eol} end-of-life, {r.at_risk} at risk "
+            f"(largest family: {vuln} certainly vulnerable), snapshot {r.snapshot_at:%Y-%m-%d}")
+    c = t.changes
+    if c is not None and t.baseline_at is not None:
+        line += (f"; since {t.baseline_at:%Y-%m-%d}: total {_signed(c.total)}, EOL {_signed(c.eol)}, "
+                 f"at risk {_signed(c.at_risk)}")
+    elif c is None:
+        line += "; no earlier snapshot to compare"
+    return line
+
+
+def _watch_line(w: WatchState) -> str:
+    p = w.latest
+    state = p.label() if p is not None and p.answered else ("not checked yet" if p is None else (p.error or ""))
+    reasons = ", ".join(w.reasons)
+    since = f", last change {w.last_change:%Y-%m-%d}" if w.last_change else ""
+    return f"{w.host}: {state}" + (f" [{reasons}]" if reasons else "") + since
+
+
+def digest_text(d: Digest) -> str:
+    out = [f"exchbot digest for {d.day:%Y-%m-%d} (changes since {d.since:%Y-%m-%d %H:%M %Z})"]
+    if d.all_quiet:
+        out.append("All quiet: no watched host and no tracked region changed.")
+    for attr, title in SECTIONS:
+        items: Sequence[HostChange] = getattr(d, attr)
+        if items:
+            out.append(f"{title} ({len(items)}):")
+            out += [f"  {c.host}: {c.summary}" for c in items[:LIST_MAX]]
+            if len(items) > LIST_MAX:
+                out.append(f"  ... and {len(items) - LIST_MAX} more")
+    risky = d.still_at_risk
+    out.append(f"Still at risk ({len(risky)} of {len(d.watch)} watched):" if d.watch else "Watchlist is empty.")
+    out += [f"  {_watch_line(w)}" for w in risky[:LIST_MAX]]
+    for t in d.regions:
+        out.append(f"Region {region_line(t)}")
+    if d.regions:
+        out.append("Data: Shodan (counts are banners, not unique hosts).")
+    return "\n".join(out)
+
+
+def digest_dict(d: Digest) -> dict[str, Any]:
+    def change(c: HostChange) -> dict[str, Any]:
+        return {"host": c.host, "at": c.at.isoformat(), "kind": c.kind, "summary": c.summary, "family": c.family,
+                "before": c.before, "after": c.after}
+
+    return {
+        "day": d.day.isoformat(), "since": d.since.isoformat(), "generated_at": d.generated_at.isoformat(),
+        "all_quiet": d.all_quiet,
+        **{attr: [change(c) for c in getattr(d, attr)] for attr, _ in SECTIONS},
+        "still_at_risk": [{"host": w.host, "reasons": list(w.reasons),
+                           "build": w.latest.build if w.latest else None,
+                           "last_change": w.last_change.isoformat() if w.last_change else None}
+                          for w in d.still_at_risk],
+        "watched": len(d.watch),
+        "regions": [{"region": t.latest.region, "total": t.latest.total, "eol": t.latest.eol,
+                     "at_risk": t.latest.at_risk, "snapshot_at": t.latest.snapshot_at.isoformat(),
+                     "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
+                     "changes": None if t.changes is None else {"total": t.changes.total, "eol": t.changes.eol,
+                                                                "at_risk": t.changes.at_risk}}
+                    for t in d.regions],
+    }
+
+
+def digest_message(d: Digest) -> dict[str, Any]:
+    """A chat.postMessage payload: Block Kit with a text fallback, escaped, within limits."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Exchange digest {d.day:%Y-%m-%d}"}},
+    ]
+    if d.all_quiet:
+        blocks.append(_section(":white_check_mark: *All quiet*: no watched host and no tracked region changed "
+                               f"since {d.since:%Y-%m-%d %H:%M %Z}."))
+    for attr, title in SECTIONS:
+        items: Sequence[HostChange] = getattr(d, attr)
+        if not items:
+            continue
+        lines = [f"• `{escape(c.host)}`: {escape(c.summary)}" for c in items[:LIST_MAX]]
+        if len(items) > LIST_MAX:
+            lines.append(f"… and {len(items) - LIST_MAX} more")
+        blocks.append(_section(f"*{title}* ({len(items)})\n" + "\n".join(lines)))
+    risky = d.still_at_risk
+    if d.watch:
+        lines = [f"• `{escape(w.host)}`: {escape(', '.join(w.reasons))}" for w in risky[:LIST_MAX]]
+        more = f"\n… and {len(risky) - LIST_MAX} more" if len(risky) > LIST_MAX else ""
+        body = "\n".join(lines) + more if risky else "none"
+        blocks.append(_section(f"*Still at risk* ({len(risky)} of {len(d.watch)} watched)\n{body}"))
+    else:
+        blocks.append(_section("The watchlist is empty: `/exchwatch add HOST`."))
+    if d.regions:
+        blocks.append(_section("*Regional exposure*\n" + "\n".join(f"• {escape(region_line(t))}" for t in d.regions)))
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "Data: Shodan; counts are banners (services), not unique hosts."}]})
+    blocks = blocks[:MAX_BLOCKS]
+    return {"text": clip(escape(digest_text(d)), 3000), "blocks": blocks, "unfurl_links": False,
+            "unfurl_media": False}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}

@@ -1,0 +1,117 @@
+"""Compose the daily digest from the history, and post it once per channel and day.
+
+Posting claims a unique (channel, day) row first (:meth:`Store.claim_digest`), so two processes
+racing at the same moment produce one post; a failed post marks the claim failed and can be
+retried. The chart goes into the digest's thread with ``files_upload_v2``; a chart failure is
+logged and does not undo the digest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+from bot import charts
+from bot.clock import Clock
+from bot.core.catalog import Catalog
+from bot.core.changes import CheckPoint
+from bot.core.digest import Digest, RegionTrend, build_digest, last_change_at, region_trend
+from bot.core.exposure import RegionError, resolve_region
+from bot.render.digest import digest_message
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+WINDOW = dt.timedelta(hours=24)
+HISTORY_FOR_LAST_CHANGE = 500
+
+
+class DigestPostFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    posted: bool
+    reason: str
+    ts: str | None = None
+    chart_uploaded: bool = False
+
+
+def compose(store: Store, catalog: Catalog, clock: Clock, regions: tuple[str, ...], tz: str = "UTC") -> Digest:
+    now = clock.now()
+    day = now.astimezone(ZoneInfo(tz)).date()
+    since = now - WINDOW
+    watched = [w.host for w in store.watchlist()]
+    latest: dict[str, CheckPoint | None] = {}
+    last_changes: dict[str, dt.datetime | None] = {}
+    for host in watched:
+        hist = store.history(host, HISTORY_FOR_LAST_CHANGE)
+        latest[host] = hist[0] if hist else None
+        last_changes[host] = last_change_at(list(reversed(hist))) if hist else None
+    return build_digest(day=day, since=since, now=now, watched=watched, points=store.points_since(since),
+                        latest=latest, last_changes=last_changes, regions=trends(store, catalog, now, regions, since))
+
+
+def trends(store: Store, catalog: Catalog, now: dt.datetime, regions: tuple[str, ...],
+           since: dt.datetime | None) -> list[RegionTrend]:
+    snapshots = store.snapshots(limit=400)
+    out = []
+    for name in regions:
+        try:
+            region, codes = resolve_region(name, catalog)
+        except RegionError:
+            log.warning("digest region %r is not a region; skipped", name)
+            continue
+        trend = region_trend(snapshots, region, codes, catalog, now.date(), since)
+        if trend is not None:
+            out.append(trend)
+    return out
+
+
+def post(client: WebClient, channel: str, digest: Digest, store: Store, clock: Clock, *,
+         catalog: Catalog | None = None, claimer: str | None = None, with_chart: bool = True) -> PostOutcome:
+    """Post ``digest`` to ``channel`` unless this channel already got today's digest."""
+    claimer = claimer or f"{socket.gethostname()}:{os.getpid()}"
+    if not store.claim_digest(channel, digest.day, claimer, clock.now()):
+        return PostOutcome(False, f"the digest for {digest.day} was already posted (or is being posted) in {channel}")
+    try:
+        resp = client.chat_postMessage(channel=channel, **digest_message(digest))
+        ts = resp.get("ts")
+    except Exception as exc:  # slack_sdk raises SlackApiError, urllib raises URLError: record either
+        store.digest_failed(channel, digest.day, f"{type(exc).__name__}: {exc}")
+        raise DigestPostFailed(f"posting the digest to {channel} failed: {exc}") from exc
+    store.digest_posted(channel, digest.day, ts, clock.now())
+    uploaded = False
+    if with_chart:
+        uploaded = _upload_chart(client, channel, ts, digest, store, catalog, clock)
+    return PostOutcome(True, "posted", ts, uploaded)
+
+
+def _upload_chart(client: WebClient, channel: str, ts: str | None, digest: Digest, store: Store,
+                  catalog: Catalog | None, clock: Clock) -> bool:
+    files = []
+    if digest.regions and catalog is not None:
+        trend = digest.regions[0]
+        points = charts.trend_points(store.snapshots(limit=400), trend.latest.region,
+                                     frozenset(trend.latest.countries), catalog, clock.now().date())
+        files.append(charts.exposure_trend(points, trend.latest.region, trend.latest.unit))
+    if digest.watch:
+        files.append(charts.watchlist_state(digest.watch))
+    if not files:
+        return False
+    try:
+        client.files_upload_v2(
+            channel=channel, thread_ts=ts, initial_comment="Charts for today's digest",
+            file_uploads=[{"content": c.png, "filename": f"exchbot-{i}.png", "title": c.title}
+                          for i, c in enumerate(files)])
+    except Exception as exc:  # SlackApiError, or urllib's HTTPError from the upload step: the digest stands
+
+        log.warning("chart upload to %s failed: %s", channel, type(exc).__name__)
+        return False
+    return True
