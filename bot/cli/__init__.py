@@ -10,6 +10,7 @@ from bot.cli.check_cmd import check
 from bot.cli.digest_cmd import digest
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
+from bot.cli.serve_cmd import serve
 from bot.cli.watch_cmd import prune, watch
 
 
@@ -27,3 +28,4 @@ main.add_command(changes)
 main.add_command(watch)
 main.add_command(prune)
 main.add_command(exposure)
+main.add_command(serve)

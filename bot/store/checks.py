@@ -12,7 +12,7 @@ import sqlite_utils
 
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
 from bot.core.model import CheckResult
-from bot.render.json_out import check_dict, dumps
+from bot.render.json_out import check_dict, cve_dict, dumps
 from bot.store.connection import inserted_id, write_transaction
 
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
@@ -31,9 +31,14 @@ def _bool(v: bool | None) -> int | None:
     return None if v is None else int(v)
 
 
-def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str) -> dict[str, Any]:
+def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str,
+         verdict_set_id: int | None) -> dict[str, Any]:
     a = r.assessment
     fam = a.families
+    doc = check_dict(r)
+    if verdict_set_id is not None:
+        doc.pop("cves")  # stored once in verdict_sets; latest_result() puts it back
+        doc["cves_ref"] = verdict_set_id
     return {
         "host": r.host, "target": r.target, "checked_at": iso(r.checked_at), "batch_id": batch_id,
         "reachable": int(r.reachable), "exchange": _bool(r.exchange), "build": a.build, "precision": a.precision,
@@ -42,8 +47,21 @@ def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_vers
         "proxytoken": fam.get("ProxyToken"), "proxynotshell": fam.get("ProxyNotShell"),
         "vulnerable_cves": sum(1 for v in a.cves if v.status == "vulnerable"),
         "error": r.error, "knowledge_version": a.knowledge_version or knowledge_version,
-        "requested_by": requested_by, "result_json": dumps(check_dict(r), indent=None),
+        "requested_by": requested_by, "result_json": dumps(doc, indent=None), "verdict_set_id": verdict_set_id,
     }
+
+
+def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[str, str], int]) -> int | None:
+    a = r.assessment
+    if not a.cves or a.build is None:
+        return None
+    key = (a.build, a.knowledge_version or "")
+    if key not in cache:
+        db.execute("INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
+                   [key[0], key[1], dumps([cve_dict(v) for v in a.cves], indent=None)])
+        row = db.execute("SELECT id FROM verdict_sets WHERE build = ? AND knowledge_version = ?", list(key)).fetchone()
+        cache[key] = int(row[0])
+    return cache[key]
 
 
 def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, requested_by: str | None = None,
@@ -53,9 +71,10 @@ def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, re
         return []
     batch_id = uuid.uuid4().hex
     ids: list[int] = []
+    sets: dict[tuple[str, str], int] = {}
     with write_transaction(db):
         for r in results:
-            row = _row(r, batch_id, requested_by, knowledge_version)
+            row = _row(r, batch_id, requested_by, knowledge_version, _verdict_set(db, r, sets))
             target = db.execute("SELECT id, first_seen FROM targets WHERE host = ?", [r.host]).fetchone()
             if target is None:
                 target_id = inserted_id(db.table("targets").insert(
@@ -97,9 +116,18 @@ def history(db: sqlite_utils.Database, host: str, limit: int = 50) -> list[Check
 
 
 def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None:
+    """The newest stored result of ``host`` as the JSON the CLI printed (cves re-attached)."""
     row = db.execute("SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1",
                      [host]).fetchone()
-    return json.loads(row[0]) if row else None
+    return expand(db, json.loads(row[0])) if row else None
+
+
+def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:
+    ref = doc.pop("cves_ref", None)
+    if ref is not None:
+        got = db.execute("SELECT cves_json FROM verdict_sets WHERE id = ?", [ref]).fetchone()
+        doc["cves"] = json.loads(got[0]) if got else []
+    return doc
 
 
 def points_since(db: sqlite_utils.Database, since: dt.datetime) -> dict[str, list[CheckPoint]]:

@@ -80,11 +80,23 @@ def _v4_indexes_and_views(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_verdict_sets(db: sqlite_utils.Database) -> None:
+    # Per-CVE verdicts depend only on (build, knowledge version): store each set once, not per check.
+    db.table("verdict_sets").create(
+        {"id": int, "build": str, "knowledge_version": str, "cves_json": str}, pk="id",
+        not_null={"build", "knowledge_version", "cves_json"},
+    )
+    db.table("verdict_sets").create_index(["build", "knowledge_version"], unique=True,
+                                          index_name="idx_verdict_sets_key")
+    db.table("checks").add_column("verdict_set_id", int)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
     (3, "digest claims and audit trail", _v3_slack),
     (4, "indexes for history/changes and the latest_checks view", _v4_indexes_and_views),
+    (5, "per-CVE verdicts stored once per build and knowledge version", _v5_verdict_sets),
 ]
 LATEST = MIGRATIONS[-1][0]
 

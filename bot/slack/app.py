@@ -1,0 +1,75 @@
+"""``build_app(deps)``: the Bolt app, single-workspace, with every listener registered.
+
+* The Web API client honours ``SLACK_API_URL`` (tests point it at a fake on 127.0.0.1).
+* Never OAuth: ``SLACK_CLIENT_ID`` / ``SLACK_CLIENT_SECRET`` in the environment would make Bolt
+  switch to the OAuth flow on its own (and store installations in a file under ``~``); they are
+  hidden from it while the app is built, and the result is checked.
+* ``process_before_response=False``: the HTTP answer (the acknowledgement) goes out as soon as a
+  listener calls ``ack()``; listeners hand their work to the app's own bounded executor.
+* Bolt calls ``auth.test`` here, so a wrong ``SLACK_BOT_TOKEN`` fails at start, not at first use.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.slack import actions, commands_check, commands_exposure, commands_watch, home
+from bot.slack.deps import SlackDeps
+
+log = logging.getLogger(__name__)
+
+# The slash commands this app handles; app_manifest.yaml must declare exactly these.
+COMMANDS = (commands_check.COMMAND, commands_exposure.COMMAND, commands_watch.COMMAND)
+LISTENER_THREADS = 16  # Bolt's own pool (default 5) only runs the quick part of each listener
+API_TIMEOUT = 10  # seconds per Web API call
+_OAUTH_VARS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+_env_lock = threading.Lock()
+
+
+class AppConfigError(RuntimeError):
+    """The app cannot be built from these settings (message names the cause, never a secret)."""
+
+
+@contextlib.contextmanager
+def _without_oauth_env() -> Iterator[None]:
+    with _env_lock:
+        saved = {k: os.environ.pop(k) for k in _OAUTH_VARS if k in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def build_app(deps: SlackDeps) -> App:
+    settings = deps.settings
+    if not settings.slack_bot_token:
+        raise AppConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT)
+    with _without_oauth_env():
+        app = App(
+            name="exchbot",
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            installation_store=None,
+            oauth_settings=None,
+            oauth_flow=None,
+            authorize=None,
+            token_verification_enabled=True,
+            request_verification_enabled=True,
+            listener_executor=concurrent.futures.ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="exchbot-listener"),
+        )
+    if app.oauth_flow is not None or app.installation_store is not None:  # defence in depth
+        raise AppConfigError("the Slack app came up in OAuth mode; exchbot is a single-workspace app")
+    for module in (commands_check, commands_exposure, commands_watch, actions, home):
+        module.register(app, deps)
+    return app

@@ -1,0 +1,63 @@
+"""``/exchcheck TARGET`` (and ``/exchcheck help``): a live check, answered with a card."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.core.changes import host_changes
+from bot.core.model import CheckResult
+from bot.probe.targets import Target
+from bot.render import blocks
+from bot.render.blocks import Message, SinceLast
+from bot.slack import pipeline
+from bot.slack.deps import SlackDeps
+from bot.slack.parse import CheckCommand, Help, parse_check
+from bot.slack.requester import Requester, from_command
+
+log = logging.getLogger(__name__)
+COMMAND = "/exchcheck"
+HISTORY = 20  # stored checks read to find what changed (unreachable checks in between included)
+
+
+def since_last(deps: SlackDeps, result: CheckResult) -> SinceLast:
+    """What changed for the host between its previous stored check and this one."""
+    points = deps.store.history(result.host, HISTORY)  # newest first; this check is already stored
+    earlier = [p for p in points if p.checked_at < result.checked_at]
+    if not earlier:
+        return SinceLast(previous_at=None)
+    changes = host_changes(points, since=result.checked_at)
+    return SinceLast(previous_at=earlier[0].checked_at, changes=tuple(changes))
+
+
+def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
+    """The job: probe (same SSRF guard as the CLI), store, compare with history, render."""
+    result = deps.check(target, who.tag)
+    try:
+        since: SinceLast | None = since_last(deps, result)
+    except Exception as exc:  # history is a bonus: the verdict still goes out
+        log.error("history of %s could not be read: %s", result.host, exc)
+        since = None
+    return blocks.check_card(result, since, knowledge_date=deps.catalog.data_date)
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.command(COMMAND)
+    def exchcheck(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        who = from_command(body)
+        text = str(body.get("text") or "")
+        parsed = parse_check(text)
+        if isinstance(parsed, Help):
+            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+            return
+        if not isinstance(parsed, CheckCommand):
+            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
+                            outcome=f"usage:{parsed.reason}")
+            return
+        target = parsed.target
+        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack,
+                       pending=blocks.pending_card(f"Checking {target.key}…"),
+                       work=lambda: check_message(deps, target, who), client=client)

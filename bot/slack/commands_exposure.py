@@ -1,0 +1,55 @@
+"""``/exposure REGION``: how exposed a region is, from a stored or new Shodan snapshot."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.core.exposure import RegionError
+from bot.exposure.client import ShodanError
+from bot.render import blocks
+from bot.render.blocks import Message
+from bot.slack import pipeline
+from bot.slack.deps import SlackDeps
+from bot.slack.parse import ExposureCommand, Help, parse_exposure
+from bot.slack.requester import from_command
+
+log = logging.getLogger(__name__)
+COMMAND = "/exposure"
+
+
+def exposure_message(deps: SlackDeps, region: str) -> Message:
+    """The job: Shodan failures are data ("could not get exposure: invalid API key"), not exceptions."""
+    try:
+        result = deps.exposure(region)
+    except RegionError as exc:
+        return blocks.usage_card(COMMAND, str(exc))
+    except ShodanError as exc:
+        return blocks.error_card(f"Could not get the exposure of {region}", f"{exc} (nothing was recorded)")
+    except (OSError, sqlite3.Error) as exc:
+        log.error("exposure %s: %s", region, exc)
+        return blocks.error_card(f"Could not get the exposure of {region}", "the history database is unavailable")
+    return blocks.exposure_card(result)
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.command(COMMAND)
+    def exposure(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        who = from_command(body)
+        text = str(body.get("text") or "")
+        parsed = parse_exposure(text, deps.catalog)
+        if isinstance(parsed, Help):
+            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+            return
+        if not isinstance(parsed, ExposureCommand):
+            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
+                            outcome=f"usage:{parsed.reason}")
+            return
+        region = parsed.region
+        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack,
+                       pending=blocks.pending_card(f"Counting Exchange servers in {region} (Shodan)…"),
+                       work=lambda: exposure_message(deps, region), client=client)

@@ -1,0 +1,60 @@
+"""``/exchwatch add|remove|list [TARGET]``: the watchlist (re-checked daily by the scheduler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.probe.targets import Target
+from bot.render import blocks
+from bot.render.blocks import Message
+from bot.slack import pipeline
+from bot.slack.deps import SlackDeps
+from bot.slack.parse import Help, WatchCommand, parse_watch
+from bot.slack.requester import Requester, from_command
+from bot.slack.watchdata import watch_rows
+
+COMMAND = "/exchwatch"
+
+
+def watch_add(deps: SlackDeps, target: Target, who: Requester) -> Message:
+    added = deps.store.watch_add(target.key, target.raw, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
+    return blocks.watch_changed(target.key, "add", added)
+
+
+def watch_remove(deps: SlackDeps, target: Target) -> Message:
+    return blocks.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
+
+
+def watch_list(deps: SlackDeps) -> Message:
+    return blocks.watchlist_card(watch_rows(deps.store))
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.command(COMMAND)
+    def exchwatch(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        who = from_command(body)
+        text = str(body.get("text") or "")
+        parsed = parse_watch(text)
+        if isinstance(parsed, Help):
+            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+            return
+        if not isinstance(parsed, WatchCommand):
+            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
+                            outcome=f"usage:{parsed.reason}")
+            return
+        cmd = parsed
+        if cmd.action == "list":
+            pending, work = "Reading the watchlist…", lambda: watch_list(deps)
+        elif cmd.action == "add":
+            assert cmd.target is not None
+            target = cmd.target
+            pending, work = f"Adding {target.key} to the watchlist…", lambda: watch_add(deps, target, who)
+        else:
+            assert cmd.target is not None
+            target = cmd.target
+            pending, work = f"Removing {target.key} from the watchlist…", lambda: watch_remove(deps, target)
+        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack, pending=blocks.pending_card(pending),
+                       work=work, client=client)

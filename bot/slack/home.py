@@ -1,0 +1,53 @@
+"""The App Home tab: on ``app_home_opened``, publish the watchlist with each host's latest verdict
+and last-change date (rendered by :func:`bot.render.blocks.home_view`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import blocks
+from bot.slack.deps import SlackDeps
+from bot.slack.requester import Requester, audit, refusal
+from bot.slack.watchdata import watch_rows
+
+log = logging.getLogger(__name__)
+EVENT = "app_home_opened"
+
+
+def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
+    who = Requester(user_id=user_id, user_name=None, channel_id=None, team_id=None, response_url=None)
+    why = refusal(deps.settings, who, home=True)
+    if why:
+        view = blocks.home_view([], knowledge_date=deps.catalog.data_date, note=why)
+        view["blocks"] = [b for b in view["blocks"] if b.get("type") in ("header", "section")][:2]
+    else:
+        view = blocks.home_view(watch_rows(deps.store), knowledge_date=deps.catalog.data_date)
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as exc:
+        log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))
+        return False
+    return True
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.event(EVENT)
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        # Events are acknowledged by Bolt before this runs; the store and Slack calls go to a job.
+        if event.get("tab") not in (None, "home"):
+            return  # the Messages tab
+        user_id = str(event.get("user") or "")
+        if not user_id:
+            return
+        who = Requester(user_id=user_id, user_name=None, channel_id=None, team_id=None, response_url=None)
+        accepted = deps.jobs.submit(lambda: _publish(deps, client, user_id))
+        audit(deps, who, "app_home_opened", "", "accepted" if accepted else "busy")
+
+
+def _publish(deps: SlackDeps, client: WebClient, user_id: str) -> None:
+    publish_home(deps, client, user_id)

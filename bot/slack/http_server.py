@@ -1,0 +1,94 @@
+"""HTTP mode: Bolt's WSGI adapter under waitress, a production WSGI server.
+
+``POST /slack/events`` carries slash commands, button clicks and events (Bolt verifies the
+``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401); ``GET /healthz``
+answers ``ok`` for load balancers; everything else is 404. Bodies over 1 MB are refused by waitress
+(Slack's payloads are a few kilobytes).
+
+:class:`HttpServer` runs the waitress loop in a thread and stops cleanly on :meth:`HttpServer.stop`
+(waitress's own ``serve()`` only stops on a signal in the main thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import waitress
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY = 1024 * 1024
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApp:
+    bolt = SlackRequestHandler(app, path=path)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
+            return [b"ok"]
+        return bolt(environ, start_response)
+
+    return application
+
+
+class HttpServer:
+    """waitress serving the Bolt app on ``host:port`` (port 0 picks a free one: see :attr:`port`)."""
+
+    def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 16) -> None:
+        self._map: dict[int, Any] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.server = waitress.create_server(
+            wsgi_app(app), map=self._map, host=host, port=port, threads=threads, ident="exchbot",
+            max_request_body_size=MAX_BODY, channel_timeout=30, connection_limit=200,
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = str(self.server.effective_host)
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}{EVENTS_PATH}"
+
+    def serve(self) -> None:
+        """Run until :meth:`stop` is called (from another thread)."""
+        try:
+            while not self._stop.is_set() and self._map:
+                wasyncore.loop(timeout=0.2, map=self._map, count=1)
+        finally:
+            self._close()
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(target=self.serve, name="exchbot-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _close(self) -> None:
+        for channel in list(self._map.values()):
+            with contextlib.suppress(OSError):
+                channel.close()
+        self._map.clear()
+        self.server.task_dispatcher.shutdown(timeout=5)

@@ -1,0 +1,145 @@
+"""The app's own bounded executor and the per-user rate limiter.
+
+Bolt runs listeners on a small thread pool and must answer Slack within 3 seconds, so listeners
+only parse, check limits, hand the work to :class:`JobRunner` and acknowledge. The runner has a
+fixed number of workers (``EXCHBOT_MAX_JOBS``) and a bounded queue: when both are full,
+:meth:`JobRunner.submit` returns False at once and the user is told to try again, instead of the
+request waiting in an unbounded queue while its ``response_url`` expires.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+Job = Callable[[], None]
+
+
+class JobRunner:
+    """``workers`` threads run jobs; at most ``queue`` more wait. Thread-safe."""
+
+    def __init__(self, workers: int, queue: int, *, name: str = "exchbot-job") -> None:
+        self.workers = max(1, workers)
+        self.queue = max(0, queue)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
+        self._slots = threading.BoundedSemaphore(self.workers + self.queue)
+        self._lock = threading.Lock()
+        self._futures: set[concurrent.futures.Future[None]] = set()
+        self._closed = False
+
+    def submit(self, job: Job) -> bool:
+        """Start ``job`` (or queue it); False, without blocking, when the runner is full or closed."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        with self._lock:
+            if self._closed:
+                self._slots.release()
+                return False
+            try:
+                future = self._pool.submit(self._run, job)
+            except RuntimeError:  # the pool is shutting down
+                self._slots.release()
+                return False
+            self._futures.add(future)
+        future.add_done_callback(self._done)
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Jobs running or waiting."""
+        with self._lock:
+            return len(self._futures)
+
+    def _run(self, job: Job) -> None:
+        try:
+            job()
+        except Exception:  # a job reports its own errors to the user; this is the last resort
+            log.exception("background job failed")
+
+    def _done(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+        self._slots.release()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every accepted job has finished; False if some are still running."""
+        with self._lock:
+            futures = set(self._futures)
+        _, not_done = concurrent.futures.wait(futures, timeout=timeout)
+        return not not_done
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Accept nothing new, drop queued jobs, wait up to ``timeout`` s for running ones."""
+        with self._lock:
+            self._closed = True
+            futures = set(self._futures)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        _, not_done = concurrent.futures.wait(futures, timeout=timeout)
+        if not_done:
+            log.warning("%d background jobs still running at shutdown", len(not_done))
+        return not not_done
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class RateLimiter:
+    """A token bucket per user: ``per_minute`` requests in a burst, refilled at ``per_minute``/minute.
+
+    ``per_minute <= 0`` switches the limit off. ``monotonic`` is injected so tests need not sleep.
+    """
+
+    def __init__(self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic,
+                 max_users: int = 10_000) -> None:
+        self.per_minute = per_minute
+        self.capacity = float(max(per_minute, 0))
+        self.rate = max(per_minute, 0) / 60.0  # tokens per second
+        self._now = monotonic
+        self._max_users = max_users
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+
+    def acquire(self, user: str) -> float:
+        """Take one token: 0.0 when allowed, else the seconds until the next token."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = self._now()
+        with self._lock:
+            bucket = self._buckets.get(user)
+            if bucket is None:
+                if len(self._buckets) >= self._max_users:
+                    self._forget_full(now)
+                bucket = self._buckets[user] = _Bucket(self.capacity, now)
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+    def refund(self, user: str) -> None:
+        """Give back a token taken for work that was then not accepted (runner busy)."""
+        if self.per_minute <= 0:
+            return
+        with self._lock:
+            bucket = self._buckets.get(user)
+            if bucket is not None:
+                bucket.tokens = min(self.capacity, bucket.tokens + 1.0)
+
+    def _forget_full(self, now: float) -> None:
+        """Drop users whose bucket has refilled (they are indistinguishable from new ones)."""
+        full = [u for u, b in self._buckets.items() if b.tokens + (now - b.at) * self.rate >= self.capacity]
+        for u in full:
+            del self._buckets[u]
+        if len(self._buckets) >= self._max_users:  # everyone is active: forget the oldest
+            oldest = sorted(self._buckets, key=lambda u: self._buckets[u].at)[: len(self._buckets) // 2]
+            for u in oldest:
+                del self._buckets[u]

@@ -1,0 +1,156 @@
+"""Strict parsing of slash-command text. Pure: text in, a command or a usage problem out.
+
+Slack rewrites what the user typed before it reaches the app (the manifest sets ``should_escape:
+true`` so the rewriting is predictable): ``&``, ``<``, ``>`` arrive as entities, links as
+``<https://owa.example.com>`` or ``<http://mail.example.com|mail.example.com>`` (a bare host name
+that Slack turned into a link: the label is what the user typed), mentions as ``<@U123|alice>``,
+``<#C123|general>``, ``<!channel>`` and ``<!subteam^S123>``, e-mail addresses as
+``<mailto:a@example.com|a@example.com>``. Links are unwrapped; mentions and e-mail addresses are
+refused with a message that says what to type instead. Everything else goes through the CLI's own
+:func:`~bot.probe.targets.parse_target` (the same rules, so the same SSRF guard follows).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.catalog import Catalog
+from bot.core.exposure import RegionError, resolve_region
+from bot.probe.targets import Target, TargetError, parse_target
+
+MAX_TEXT = 300  # characters of command text; a target is at most 300 (targets.MAX_TARGET)
+ECHO = 80  # characters of the user's text quoted back in a usage message
+_MARKUP = re.compile(r"<([^<>]*)>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+HELP_WORDS = frozenset({"help", "-h", "--help", "?", "usage"})
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Not a command: ``problem`` says why (it may quote user text: escape it when rendering)."""
+
+    problem: str
+    reason: str  # short, for the audit trail: empty, too_long, mention, email, target, ...
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class CheckCommand:
+    target: Target
+
+
+@dataclass(frozen=True)
+class ExposureCommand:
+    region: str  # as resolved: "eu", "de,fr", ...
+
+
+@dataclass(frozen=True)
+class WatchCommand:
+    action: Literal["add", "remove", "list"]
+    target: Target | None = None
+
+
+def echo(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= ECHO else flat[: ECHO - 1] + "…"
+
+
+def _unwrap(item: str) -> str | Usage:
+    """One ``<...>`` markup item -> the text the user meant, or a refusal."""
+    if item[:1] in ("@", "#", "!"):
+        return Usage("mentions of people, channels or groups are not hosts: give the server's host name, "
+                     "e.g. mail.example.com", "mention")
+    if item.lower().startswith("mailto:"):
+        return Usage("that is an e-mail address: give the mail server's host name instead, e.g. mail.example.com",
+                     "email")
+    url, _, label = item.partition("|")
+    # The label is what the user typed and saw (Slack links bare host names as http://NAME|NAME);
+    # without one, the URL itself was typed: its scheme stays, so http:// is refused by parse_target.
+    return label or url
+
+
+def tokens(text: str | None) -> list[str] | Usage:
+    """Split command text into words, with Slack's markup and entities undone."""
+    raw = (text or "").strip()
+    if len(raw) > MAX_TEXT:
+        return Usage(f"that text is too long ({len(raw):,} characters; at most {MAX_TEXT})", "too_long")
+    if _CONTROL.search(raw):
+        return Usage("the text contains control characters", "control")
+    pieces: list[str] = []
+    pos = 0
+    for m in _MARKUP.finditer(raw):
+        pieces.append(raw[pos:m.start()])
+        unwrapped = _unwrap(m.group(1))
+        if isinstance(unwrapped, Usage):
+            return unwrapped
+        pieces.append(unwrapped)
+        pos = m.end()
+    pieces.append(raw[pos:])
+    joined = "".join(pieces)
+    # Slack sends &, <, > as entities; undo them (after the markup, so a typed "&lt;" stays literal-ish).
+    joined = joined.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return joined.split()
+
+
+def _target(word: str) -> Target | Usage:
+    try:
+        return parse_target(word)
+    except TargetError as exc:
+        return Usage(f"{echo(word)!r}: {exc}", "target")
+
+
+def parse_check(text: str | None) -> CheckCommand | Help | Usage:
+    words = tokens(text)
+    if isinstance(words, Usage):
+        return words
+    if not words:
+        return Usage("which server? Give one host name, IP address, host:port or https:// URL", "empty")
+    if len(words) == 1 and words[0].lower() in HELP_WORDS:
+        return Help()
+    if len(words) > 1:
+        return Usage(f"one server per command (got {len(words)} words: {echo(' '.join(words))!r})", "too_many")
+    found = _target(words[0])
+    return found if isinstance(found, Usage) else CheckCommand(found)
+
+
+def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help | Usage:
+    words = tokens(text)
+    if isinstance(words, Usage):
+        return words
+    if len(words) == 1 and words[0].lower() in HELP_WORDS:
+        return Help()
+    # "de, fr" and "de fr" mean "de,fr"
+    items = [x for w in words for x in w.split(",") if x]
+    try:
+        name, _codes = resolve_region(",".join(items), catalog)
+    except RegionError as exc:
+        return Usage(str(exc) if items else f"which region? {exc}", "region" if items else "empty")
+    return ExposureCommand(name)
+
+
+def parse_watch(text: str | None) -> WatchCommand | Help | Usage:
+    words = tokens(text)
+    if isinstance(words, Usage):
+        return words
+    if not words or (len(words) == 1 and words[0].lower() in HELP_WORDS):
+        return Help()
+    verb = words[0].lower()
+    verb = {"rm": "remove", "del": "remove", "delete": "remove", "ls": "list"}.get(verb, verb)
+    if verb == "list":
+        if len(words) > 1:
+            return Usage("`list` takes no host", "too_many")
+        return WatchCommand("list")
+    if verb not in ("add", "remove"):
+        return Usage(f"unknown action {echo(words[0])!r}: use add, remove or list", "action")
+    if len(words) != 2:
+        return Usage(f"`{verb}` takes exactly one host (got {len(words) - 1})", "too_many" if words[2:] else "empty")
+    found = _target(words[1])
+    if isinstance(found, Usage):
+        return found
+    return WatchCommand("add" if verb == "add" else "remove", found)
