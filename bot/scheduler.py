@@ -74,11 +74,15 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="exchbot-scheduler", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop after the running job, if any; False if it is still running after ``timeout``."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -1,6 +1,6 @@
 """The Slack app end to end: real signed HTTP requests to the Bolt app under waitress, the fake Slack
 Web API driven by the real slack_sdk client, results captured at fake response_urls, checks against
-the HTTPS Exchange simulator and exposure from the fake Shodan (see tests/test_slack_harness.py)."""
+the HTTPS Exchange simulator and exposure from the fake Shodan (see tests.slack_harness.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from bot.slack.jobs import JobRunner, RateLimiter
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
 from tests.fakes.slack_api import FakeSlack
-from tests.test_slack_harness import PROXY_VARS, SECRET, SlackHarness, catalog, until
+from tests.slack_harness import PROXY_VARS, SlackHarness, catalog, until
 
 # Shodan population for /exposure (verdicts per build as in tests/test_exposure_e2e.py):
 #   15.1.2507 2016 CU23: EOL, ProxyNotShell cannot tell, rest patched
@@ -159,6 +159,7 @@ def test_exchcheck_acks_at_once_then_the_card_replaces_the_ack(app: SlackHarness
 
 def test_hostile_header_values_are_escaped_and_ping_nobody(app: SlackHarness) -> None:
     ack, name = app.command("/exchcheck", app.host("header_injection"))
+    assert ack.status == 200
     card = app.final(name)
     every = texts(card)
     assert not any("<" in t or ">" in t for t in every), "raw < or > reached Slack"
@@ -254,6 +255,17 @@ def test_exposure_answers_from_shodan(app: SlackHarness, shodan: FakeShodan) -> 
     assert field(again, "Total") == "6" and "stored snapshot" in dump(again)
 
 
+def test_exposure_chart_on_request_is_uploaded_to_the_channel(app: SlackHarness, fake: FakeSlack,
+                                                             shodan: FakeShodan) -> None:
+    ack, name = app.command("/exposure", "eu chart", channel="C0CHARTS")
+    assert ack.status == 200 and "trend chart" in ack.json()["text"]
+    card = app.final(name, timeout=30)
+    assert field(card, "Total") == "6"
+    upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=15)[0]
+    assert upload.channel == "C0CHARTS" and upload.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert upload.filename == "exchbot-exposure-eu.png"
+
+
 def test_exposure_failure_is_a_message_not_a_crash(make: Callable[..., SlackHarness]) -> None:
     app = make(shodan_api_key=None)
     card = app.final(app.command("/exposure", "us")[1])
@@ -330,7 +342,8 @@ def test_forged_and_stale_signatures_are_rejected_and_do_nothing(app: SlackHarne
     app.final(n6)
     assert all(fake.responses(n) == [] for n in (n1, n2, n3, n4, n5))
     assert [r["outcome"] for r in app.audit_rows(1)] == ["accepted"]
-    assert len({r.connection for r in sim.requests}) >= 1 and len(app.store.history(host)) == 1
+    assert len(app.store.history(host)) == 1  # only the properly signed request checked the host
+    assert {r.host.split(":")[0] for r in sim.requests} == {"exchange-se-current.sim.test"}
 
 
 def test_other_paths(app: SlackHarness) -> None:
@@ -350,10 +363,10 @@ def test_allowlists(make: Callable[..., SlackHarness], fake: FakeSlack) -> None:
     assert "restricted to a list of users" in wrong_user.json()["text"]
     assert "not enabled in this channel" in dm.json()["text"]
     click, n4 = app.click(RECHECK, host, user="U0MALLORY", channel="C0ALLOWED")
-    assert "restricted" in app.final(n4)["text"]
+    assert click.status == 200 and "restricted" in app.final(n4)["text"]
     ok, n5 = app.command("/exchcheck", host, channel="C0ALLOWED")
-    assert "15.2.2562.53" in app.final(n5)["text"]
-    assert [r["outcome"] for r in app.audit_rows(5)] == ["denied"] * 4 + ["accepted"]
+    assert ok.status == 200 and "15.2.2562.53" in app.final(n5)["text"]
+    assert sorted(r["outcome"] for r in app.audit_rows(5)) == ["accepted"] + ["denied"] * 4  # written after acks
     assert all(fake.responses(n) == [] for n in (n1, n2, n3))
     assert app.store.history(host) and len(app.store.history(host)) == 1
 
@@ -405,10 +418,11 @@ def test_busy_when_every_worker_and_queue_slot_is_taken(make: Callable[..., Slac
     assert b.json()["text"] == "exchbot is busy, try again in a minute."
     release.set()
     assert "could not check: timed out" in app.final(n1)["text"]
+    assert app.fake.responses(n2) == []  # refused work sends nothing later
     assert until(lambda: app.deps.jobs.pending == 0)
     c, n3 = app.command("/exchcheck", "mail2.example.com")
     assert c.json()["text"].startswith("Checking") and app.final(n3)
-    assert [r["outcome"] for r in app.audit_rows(3)] == ["accepted", "busy", "accepted"]
+    assert sorted(r["outcome"] for r in app.audit_rows(3)) == ["accepted", "accepted", "busy"]
 
 
 @pytest.mark.parametrize("status", [404, 500])
@@ -475,7 +489,7 @@ def test_malformed_text_gets_a_helpful_message_and_the_app_keeps_serving(app: Sl
     assert all(r["outcome"].startswith("usage:") for r in app.audit_rows(len(MALFORMED) + 8))
     assert len(app.audit_rows()) == len(MALFORMED) + 8
     ok, name = app.command("/exchcheck", app.host("exchange_se_current"))
-    assert "15.2.2562.53" in app.final(name)["text"]
+    assert ok.status == 200 and "15.2.2562.53" in app.final(name)["text"]
     assert all(fake.responses(n) == [] for n in names)
 
 
@@ -501,3 +515,21 @@ def test_forty_simultaneous_commands_are_all_acknowledged_in_time(app: SlackHarn
     assert all(card["replace_original"] and "Exchange" in card["text"] for card in finals.values())
     assert all(app.host(profiles[i % 4]) in finals[i]["text"] for i in finals)
     assert [r["outcome"] for r in app.audit_rows(40)].count("accepted") == 40
+
+
+def test_app_home_of_a_user_outside_the_allowlist(make: Callable[..., SlackHarness], fake: FakeSlack) -> None:
+    app = make(allowed_users=frozenset({"U0ALICE"}))
+    assert app.event({"type": "app_home_opened", "user": "U0MALLORY", "tab": "home"}).status == 200
+    fake.wait_for_calls("views.publish")
+    assert "restricted to a list of users" in dump(fake.home_views["U0MALLORY"]["blocks"])
+    assert [(r["command"], r["user_id"]) for r in app.audit_rows(1)] == [("app_home_opened", "U0MALLORY")]
+
+
+def test_a_crashing_job_still_answers(make: Callable[..., SlackHarness]) -> None:
+    def broken(target: Target, requested_by: str) -> Any:
+        raise RuntimeError("boom")
+
+    app = make(check=broken)
+    card = app.final(app.command("/exchcheck", "mail.example.com")[1])
+    assert "Something went wrong on exchbot's side" in card["text"] and "boom" not in dump(card)
+    assert app.command("/exchcheck", "help")[0].status == 200

@@ -74,7 +74,7 @@ def serve(http_mode: bool, port: int, host: str) -> None:
 
     from bot.knowledge import KnowledgeError
     from bot.slack import hooks
-    from bot.slack.app import AppConfigError, build_app
+    from bot.slack.app import AppConfigError, build_app, stop_app
     from bot.wiring import make_slack_deps
 
     try:
@@ -117,11 +117,15 @@ def serve(http_mode: bool, port: int, host: str) -> None:
                 break
     finally:
         runner.stop()
+        stop_app(app)
+        background_stopped = False
         try:
-            hooks.on_stop()
+            background_stopped = hooks.on_stop()
         finally:
-            deps.jobs.shutdown(SHUTDOWN_GRACE)
-            deps.store.close()
+            # Close the database only when no job still uses it (a connection closed under a
+            # running query can crash SQLite); otherwise the process exit closes it.
+            if deps.jobs.shutdown(SHUTDOWN_GRACE) and background_stopped:
+                deps.store.close()
             log.info("stopped")
 
 

@@ -307,6 +307,10 @@ def _cve_lines(r: CheckResult) -> list[str]:
     return lines
 
 
+def _summary(change: HostChange) -> str:
+    return escape(change.summary.replace(" -> ", " → "))
+
+
 def since_last_text(since: SinceLast | None) -> str:
     if since is None:
         return ""
@@ -315,7 +319,7 @@ def since_last_text(since: SinceLast | None) -> str:
     changes = [c for c in since.changes if c.kind != "first_seen"]
     if not changes:
         return f"*Since the last check* ({when(since.previous_at)}): no change."
-    lines = [f"• {escape(c.summary)}" for c in changes[:10]]
+    lines = [f"• {_summary(c)}" for c in changes[:10]]
     return f"*Since the last check* ({when(since.previous_at)}):\n" + "\n".join(lines)
 
 
@@ -469,7 +473,7 @@ def point_verdict(p: CheckPoint | None) -> str:
 
 def _watch_line(w: WatchRow) -> str:
     checked = f"checked {when(w.latest.checked_at)}" if w.latest else "not checked yet"
-    change = (f"; last change {w.last_change.at.date().isoformat()}: {escape(w.last_change.summary)}"
+    change = (f"; last change {w.last_change.at.date().isoformat()}: {_summary(w.last_change)}"
               if w.last_change and w.last_change.kind != "first_seen" else "")
     return f"• *{escape(w.host)}* {point_verdict(w.latest)} ({checked}{change})"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.changes import HostChange
 from bot.core.digest import Digest, RegionTrend, WatchState
-from bot.render.mrkdwn import MAX_BLOCKS, clip, escape
+from bot.render.blocks import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, clip, escape
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("patched", "Patched"),
@@ -119,9 +119,9 @@ def digest_message(d: Digest) -> dict[str, Any]:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": "Data: Shodan; counts are banners (services), not unique hosts."}]})
     blocks = blocks[:MAX_BLOCKS]
-    return {"text": clip(escape(digest_text(d)), 3000), "blocks": blocks, "unfurl_links": False,
+    return {"text": clip(escape(digest_text(d)), MAX_TEXT), "blocks": blocks, "unfurl_links": False,
             "unfurl_media": False}
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from bot.core.model import CheckResult
 from bot.probe.prober import Prober
@@ -30,6 +31,10 @@ class CheckService:
     prober: Prober
     store: Store | None
     batch_size: int = 50
+    # One long-lived writer thread: SQLite blocks, so writes stay off the event loop, and the
+    # store's per-thread connection is opened once, not once per short-lived executor thread.
+    _writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchbot-store"))
 
     async def run(self, targets: Sequence[Target], *, requested_by: str | None = None,
                   progress: Progress | None = None) -> AsyncIterator[CheckResult]:
@@ -64,10 +69,10 @@ class CheckService:
             return None
         store = self.store
         version = self.prober.catalog.version
+        batch = list(results)
         try:
-            # SQLite blocks: keep it off the event loop so probes keep flowing.
-            await asyncio.to_thread(store.save_checks, list(results), requested_by=requested_by,
-                                    knowledge_version=version)
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, lambda: store.save_checks(batch, requested_by=requested_by, knowledge_version=version))
         except Exception as exc:  # reported once at the end; the results are still printed
             log.error("storing %d results failed: %s", len(results), exc)
             return exc

@@ -3,7 +3,8 @@
 * The Web API client honours ``SLACK_API_URL`` (tests point it at a fake on 127.0.0.1).
 * Never OAuth: ``SLACK_CLIENT_ID`` / ``SLACK_CLIENT_SECRET`` in the environment would make Bolt
   switch to the OAuth flow on its own (and store installations in a file under ``~``); they are
-  hidden from it while the app is built, and the result is checked.
+  hidden from it while the app is built (the settings are passed explicitly), and the result is
+  checked.
 * ``process_before_response=False``: the HTTP answer (the acknowledgement) goes out as soon as a
   listener calls ``ack()``; listeners hand their work to the app's own bounded executor.
 * Bolt calls ``auth.test`` here, so a wrong ``SLACK_BOT_TOKEN`` fails at start, not at first use.
@@ -30,7 +31,9 @@ log = logging.getLogger(__name__)
 COMMANDS = (commands_check.COMMAND, commands_exposure.COMMAND, commands_watch.COMMAND)
 LISTENER_THREADS = 16  # Bolt's own pool (default 5) only runs the quick part of each listener
 API_TIMEOUT = 10  # seconds per Web API call
-_OAUTH_VARS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+# Bolt reads these from the environment when built: the OAuth pair switches it to OAuth mode, and
+# SLACK_BOT_TOKEN beside an explicit client only draws a warning. Settings are passed explicitly.
+_HIDDEN_VARS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN")
 _env_lock = threading.Lock()
 
 
@@ -39,9 +42,9 @@ class AppConfigError(RuntimeError):
 
 
 @contextlib.contextmanager
-def _without_oauth_env() -> Iterator[None]:
+def _hidden_env() -> Iterator[None]:
     with _env_lock:
-        saved = {k: os.environ.pop(k) for k in _OAUTH_VARS if k in os.environ}
+        saved = {k: os.environ.pop(k) for k in _HIDDEN_VARS if k in os.environ}
         try:
             yield
         finally:
@@ -53,7 +56,7 @@ def build_app(deps: SlackDeps) -> App:
     if not settings.slack_bot_token:
         raise AppConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT)
-    with _without_oauth_env():
+    with _hidden_env():
         app = App(
             name="exchbot",
             client=client,
@@ -73,3 +76,9 @@ def build_app(deps: SlackDeps) -> App:
     for module in (commands_check, commands_exposure, commands_watch, actions, home):
         module.register(app, deps)
     return app
+
+
+def stop_app(app: App) -> None:
+    """Wait for listeners that are still running (the part after ``ack()``: audit rows, refusals)
+    and accept no new ones; call after the server stopped and before the store is closed."""
+    app.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot import charts
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError
 from bot.render import blocks
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 COMMAND = "/exposure"
 
 
-def exposure_message(deps: SlackDeps, region: str) -> Message:
-    """The job: Shodan failures are data ("could not get exposure: invalid API key"), not exceptions."""
+def exposure_message(deps: SlackDeps, region: str, chart_to: tuple[WebClient, str] | None = None) -> Message:
+    """The job: Shodan failures are data ("could not get exposure: invalid API key"), not exceptions.
+    With ``chart_to`` (client, channel) the region's trend chart is uploaded there too."""
     try:
         result = deps.exposure(region)
     except RegionError as exc:
@@ -33,7 +35,26 @@ def exposure_message(deps: SlackDeps, region: str) -> Message:
     except (OSError, sqlite3.Error) as exc:
         log.error("exposure %s: %s", region, exc)
         return blocks.error_card(f"Could not get the exposure of {region}", "the history database is unavailable")
+    if chart_to is not None:
+        upload_trend_chart(deps, result.region, frozenset(result.countries), result.unit, *chart_to)
     return blocks.exposure_card(result)
+
+
+def upload_trend_chart(deps: SlackDeps, region: str, codes: frozenset[str], unit: str, client: WebClient,
+                       channel: str) -> bool:
+    """Upload the trend of ``region`` over the stored snapshots (files_upload_v2, files:write)."""
+    points = charts.trend_points(deps.store.snapshots(limit=400), region, codes, deps.catalog,
+                                 deps.clock.now().date())
+    chart = charts.exposure_trend(points, region, unit)
+    try:
+        client.files_upload_v2(channel=channel, title=chart.title, filename=f"exchbot-exposure-{region}.png",
+                               content=chart.png,
+                               initial_comment=f"Exchange exposure trend for {blocks.escape(region)} "
+                                               f"({len(points)} snapshots, data: Shodan)")
+    except Exception as exc:  # SlackApiError, or urllib's HTTPError from the upload step
+        log.warning("chart upload for %s failed: %s", region, type(exc).__name__)
+        return False
+    return True
 
 
 def register(app: App, deps: SlackDeps) -> None:
@@ -50,6 +71,8 @@ def register(app: App, deps: SlackDeps) -> None:
                             outcome=f"usage:{parsed.reason}")
             return
         region = parsed.region
+        chart_to = (client, who.channel_id) if parsed.chart and who.channel_id else None
+        pending = f"Counting Exchange servers in {region} (Shodan)" + (", with the trend chart" if chart_to else "")
         pipeline.start(deps, who, command=COMMAND, text=text, ack=ack,
-                       pending=blocks.pending_card(f"Counting Exchange servers in {region} (Shodan)…"),
-                       work=lambda: exposure_message(deps, region), client=client)
+                       pending=blocks.pending_card(pending + "…"),
+                       work=lambda: exposure_message(deps, region, chart_to), client=client)

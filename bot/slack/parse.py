@@ -48,6 +48,7 @@ class CheckCommand:
 @dataclass(frozen=True)
 class ExposureCommand:
     region: str  # as resolved: "eu", "de,fr", ...
+    chart: bool = False  # "/exposure eu chart": also upload the trend chart
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,16 @@ def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help
         return words
     if len(words) == 1 and words[0].lower() in HELP_WORDS:
         return Help()
+    chart = len(words) > 1 and words[-1].lower() in ("chart", "graph", "trend")
+    if chart:
+        words = words[:-1]
     # "de, fr" and "de fr" mean "de,fr"
     items = [x for w in words for x in w.split(",") if x]
     try:
         name, _codes = resolve_region(",".join(items), catalog)
     except RegionError as exc:
         return Usage(str(exc) if items else f"which region? {exc}", "region" if items else "empty")
-    return ExposureCommand(name)
+    return ExposureCommand(name, chart)
 
 
 def parse_watch(text: str | None) -> WatchCommand | Help | Usage:

@@ -32,7 +32,7 @@ from bot.exposure.client import RateLimiter as ShodanLimiter
 from bot.exposure.client import ShodanClient
 from bot.knowledge import load_catalog
 from bot.probe.prober import Prober, ProbeSettings
-from bot.slack.app import build_app
+from bot.slack.app import build_app, stop_app
 from bot.slack.deps import CheckFn, SlackDeps, check_with, exposure_with
 from bot.slack.http_server import HttpServer
 from bot.slack.jobs import JobRunner, RateLimiter
@@ -104,13 +104,14 @@ class SlackHarness:
             limiter=limiter or RateLimiter(self.settings.user_rate_per_minute), respond_timeout=5.0,
         )
         self.app = build_app(self.deps)
-        self.server = HttpServer(self.app, host="127.0.0.1", port=0, threads=8).start()
+        self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count
         self.port = self.server.port
 
     def close(self) -> None:
         self.server.stop()
-        self.deps.jobs.shutdown(10)
-        self.store.close()
+        stop_app(self.app)  # listeners may still be writing audit rows after their ack
+        if self.deps.jobs.shutdown(10):
+            self.store.close()  # never under a thread that is still using its connection
 
     def __enter__(self) -> SlackHarness:
         return self

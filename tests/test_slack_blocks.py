@@ -1,0 +1,278 @@
+"""The Block Kit renderers (bot.render.blocks): escaping of everything untrusted, and Slack's limits.
+
+Limits are checked with the fake Slack API's validator (tests.fakes.slack_api.block_errors), which
+was written from Slack's documentation independently of the renderers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.core.catalog import Catalog
+from bot.core.changes import CheckPoint, HostChange
+from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
+from bot.core.model import CheckResult, Evidence
+from bot.render import blocks
+from bot.render.blocks import SinceLast, WatchRow
+from tests.fakes.slack_api import MAX_VIEW_BLOCKS, block_errors
+from tests.helpers import T0, result
+
+EVIL = "<!channel> <@U123> <!here|here> &lt;b&gt; <https://evil.example|click> `x` *y*"
+FAMS = ("ProxyLogon", "ProxyShell", "ProxyToken", "ProxyNotShell")
+
+
+def strings(payload: Any) -> list[str]:
+    if isinstance(payload, str):
+        return [payload]
+    if isinstance(payload, dict):
+        return [s for v in payload.values() for s in strings(v)]
+    if isinstance(payload, list):
+        return [s for v in payload for s in strings(v)]
+    return []
+
+
+def assert_valid_message(msg: dict[str, Any]) -> None:
+    assert msg["text"].strip(), "a text fallback is required"
+    assert msg["unfurl_links"] is False and msg["unfurl_media"] is False
+    assert "link_names" not in msg
+    assert block_errors(msg["blocks"]) == []
+    for block in msg["blocks"]:
+        if block["type"] == "section" and "text" in block:
+            assert len(block["text"]["text"]) <= blocks.MAX_SECTION
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= blocks.MAX_HEADER
+        assert len(block.get("fields", [])) <= blocks.MAX_FIELDS
+
+
+def assert_no_markup(payload: Any) -> None:
+    """No raw < or > anywhere: no mention, link or broadcast can survive."""
+    bad = [s for s in strings(payload) if "<" in s or ">" in s]
+    assert bad == [], bad[:3]
+
+
+def hostile(catalog: Catalog) -> CheckResult:
+    r = result(catalog, "mail.example.com", T0, "15.2.1544.33")
+    return dataclasses.replace(
+        r, target=f"mail.example.com {EVIL}",
+        evidence=(*r.evidence, Evidence("x-feserver", "https://mail.example.com/owa/", EVIL),
+                  Evidence("title", "https://mail.example.com/owa/auth/logon.aspx", f"{EVIL} Outlook")),
+        warnings=(f"signals disagree: {EVIL}",),
+    )
+
+
+# --------------------------------------------------------------------------------------------- primitives
+
+
+def test_escape_turns_the_three_control_characters_into_entities() -> None:
+    assert blocks.escape("a & b < c > d") == "a &amp; b &lt; c &gt; d"
+    assert blocks.escape("<!channel>") == "&lt;!channel&gt;"
+    assert blocks.escape("&lt;") == "&amp;lt;"  # an entity from a host is shown as typed, not decoded
+    assert blocks.escape(42) == "42"
+
+
+def test_clip_respects_the_limit_and_never_cuts_an_entity() -> None:
+    assert blocks.clip("abc", 3) == "abc"
+    assert blocks.clip("abcdef", 4) == "abc…"
+    for n in range(5, 40):
+        out = blocks.clip(blocks.escape("<" * 50), n)
+        assert len(out) <= n and out.endswith("…")
+        assert out[:-1].replace("&lt;", "") == "", out  # whole entities only
+
+
+def test_limit_blocks_keeps_the_buttons() -> None:
+    many = [blocks.section(str(i)) for i in range(80)] + [blocks.check_buttons("h")]
+    out = blocks.limit_blocks(many)
+    assert len(out) == blocks.MAX_BLOCKS and out[-1]["type"] == "actions" and out[-2]["type"] == "context"
+
+
+# --------------------------------------------------------------------------------------------- check card
+
+
+def test_check_card_of_a_hostile_host_is_escaped(catalog: Catalog) -> None:
+    msg = blocks.check_card(hostile(catalog), SinceLast(previous_at=None), knowledge_date=catalog.data_date)
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    flat = " ".join(strings(msg))
+    assert "&lt;!channel&gt;" in flat and "&lt;@U123&gt;" in flat and "&amp;lt;b&amp;gt;" in flat
+
+
+def test_check_card_verdict_at_a_glance(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, "15.1.2375.17")  # 2016 CU22 Nov21SU
+    msg = blocks.check_card(r)
+    assert_valid_message(msg)
+    fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in msg["blocks"] for f in b.get("fields", [])}
+    assert fields["*ProxyNotShell*"] == ":red_circle: *vulnerable*"
+    assert fields["*ProxyLogon*"] == ":large_green_circle: patched"
+    assert fields["*End of life*"].startswith(":warning: *end of life* since 2025-10-14")
+    assert fields["*Confidence*"].startswith("high")
+    assert (fields["*CU*"], fields["*Update*"], fields["*Build*"]) == ("CU22", "Nov21SU", "`15.1.2375.17`")
+    assert msg["blocks"][1]["text"]["text"].startswith(":rotating_light: *At risk:* end of life; vulnerable to "
+                                                       "ProxyNotShell")
+    actions = msg["blocks"][-1]
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        (blocks.RECHECK, "mail.example.com"), (blocks.WATCH_ADD, "mail.example.com")]
+
+
+def test_check_card_of_a_three_part_build_says_medium_confidence(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, "15.1.1466")
+    msg = blocks.check_card(r)
+    text = " ".join(strings(msg))
+    assert "medium: the CU is known, the update level is not" in text and "cannot tell" in text
+
+
+def test_error_results_are_cards_with_buttons(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, None, error="could not check: TLS handshake timed out <@U1>")
+    msg = blocks.check_card(r)
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    assert msg["blocks"][1]["text"]["text"].startswith(":x: *Could not check:* could not check: TLS handshake")
+    assert msg["blocks"][-1]["type"] == "actions"
+    assert "could not check" in msg["text"]
+
+
+def test_since_last_check_lists_the_changes() -> None:
+    at = T0 + dt.timedelta(days=1)
+    changes = (HostChange("h", at, "patched", "ProxyNotShell: vulnerable -> patched <x>"),
+               HostChange("h", at, "build_changed", "build 15.1.2375.17 -> 15.1.2375.37"))
+    text = blocks.since_last_text(SinceLast(previous_at=T0, changes=changes))
+    assert text.startswith("*Since the last check* (2026-11-01 08:00 UTC):")
+    assert "• ProxyNotShell: vulnerable → patched &lt;x&gt;" in text
+    assert "• build 15.1.2375.17 → 15.1.2375.37" in text
+    assert "no change" in blocks.since_last_text(SinceLast(previous_at=T0))
+    assert "first check" in blocks.since_last_text(SinceLast(previous_at=None))
+
+
+def test_an_enormous_result_stays_within_every_limit(catalog: Catalog) -> None:
+    r = hostile(catalog)
+    r = dataclasses.replace(
+        r, target="x" * 300,
+        evidence=tuple(Evidence(f"sig{i}", "https://h/" + "p" * 3000, EVIL * 100) for i in range(500)),
+        warnings=tuple(f"warning {i} {EVIL * 50}" for i in range(200)),
+        assessment=dataclasses.replace(r.assessment, notes=tuple("n" * 5000 for _ in range(30)),
+                                       advice="a" * 10_000),
+    )
+    changes = tuple(HostChange("h", T0, "family_changed", "c" * 5000) for _ in range(100))
+    msg = blocks.check_card(r, SinceLast(previous_at=T0, changes=changes))
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    assert len(msg["text"]) <= blocks.MAX_TEXT
+
+
+# --------------------------------------------------------------------------------------------- exposure
+
+
+def exposure_result(**kw: Any) -> ExposureResult:
+    base = dict(
+        region="eu", countries=("DE", "FR"), snapshot_at=T0, query='http.html:"OwaPage = ASP.auth_logon_aspx"',
+        total=120, by_product={"Exchange 2016": 80, "Exchange SE": 30}, eol=80,
+        families={f: {"vulnerable": 5, "unknown": 40} for f in FAMS}, credits_used=0, unattributed=3,
+        previous_snapshot_at=T0 - dt.timedelta(days=7),
+        changes=ExposureChanges(total=-4, by_product={"Exchange 2016": -10, "Exchange SE": 6}, eol=-10,
+                                families={f: {"vulnerable": -1, "unknown": 0} for f in FAMS}, unattributed=0,
+                                unknown_version=0, at_risk=-9),
+        unknown_version=10, at_risk=82,
+        by_build=(BuildExposure("15.1.2507", 50, 3, "Exchange 2016", "CU23", True, {}),),
+    )
+    base.update(kw)
+    return ExposureResult(**base)  # type: ignore[arg-type]
+
+
+def test_exposure_card_totals_and_deltas() -> None:
+    msg = blocks.exposure_card(exposure_result())
+    assert_valid_message(msg)
+    fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in msg["blocks"] for f in b.get("fields", [])}
+    assert fields["*Total*"] == "120 (-4)"
+    assert fields["*End of life*"] == "80 (-10)"
+    assert fields["*EOL or certainly vulnerable*"] == "82 (-9)"
+    flat = "\n".join(strings(msg))
+    assert "• Exchange 2016: 80 (-10)" in flat and "• Exchange SE: 30 (+6)" in flat
+    assert "• *ProxyShell*: 5 (-1) certainly vulnerable, 40 (±0) cannot tell" in flat
+    assert "Data: Shodan" in flat and "snapshot 2026-11-01 08:00 UTC" in flat
+    assert "changes since 2026-10-25 08:00 UTC" in flat
+
+
+def test_exposure_card_escapes_shodan_text_and_respects_limits() -> None:
+    r = exposure_result(
+        countries=tuple(f"<{i}>" for i in range(300)), query=f"q {EVIL}", warnings=tuple(EVIL * 60 for _ in range(9)),
+        by_product={f"<p{i}>": i for i in range(400)},
+        by_build=tuple(BuildExposure(f"<b{i}>", i, 3, EVIL, "CU1", True, {}) for i in range(200)),
+        changes=None, previous_snapshot_at=None,
+    )
+    msg = blocks.exposure_card(r)
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    assert "no earlier snapshot" in "\n".join(strings(msg))
+
+
+# --------------------------------------------------------------------------------------------- watchlist, home
+
+
+def point(host: str, build: str | None, eol: bool | None, pns: str, *, error: str | None = None) -> CheckPoint:
+    fams = dict.fromkeys(FAMS, "patched") | {"ProxyNotShell": pns}
+    return CheckPoint(host=host, checked_at=T0, build=build, product="Exchange 2016", cu="CU22", update="Nov21SU",
+                      eol=eol, families=fams, reachable=error is None, error=error, exchange=True)
+
+
+def rows(n: int) -> list[WatchRow]:
+    out = []
+    for i in range(n):
+        p = point(f"h{i}.example.com", "15.1.2375.17", True, "vulnerable") if i % 3 else None
+        change = HostChange(f"h{i}", T0, "patched", f"ProxyShell: vulnerable -> patched {EVIL}") if i % 2 else None
+        out.append(WatchRow(f"h{i}.example.com", T0, "slack:U1", p, change))
+    return out
+
+
+def test_watchlist_card() -> None:
+    msg = blocks.watchlist_card(rows(4))
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    assert msg["text"] == "Watchlist: 4 hosts, 2 at risk"
+    flat = "\n".join(strings(msg))
+    assert "*h1.example.com* :rotating_light: 15.1.2375.17 (Exchange 2016 CU22 Nov21SU) · *EOL* · vulnerable: " \
+           "ProxyNotShell (checked 2026-11-01 08:00 UTC; last change 2026-11-01" in flat
+    assert "*h0.example.com* :white_circle: never checked (not checked yet)" in flat
+    assert blocks.watchlist_card([])["text"] == "The watchlist is empty."
+
+
+def test_a_huge_watchlist_fits() -> None:
+    assert_valid_message(blocks.watchlist_card(rows(3000)))
+
+
+def test_home_view() -> None:
+    view = blocks.home_view(rows(500), knowledge_date=dt.date(2026, 10, 2))
+    assert view["type"] == "home"
+    assert block_errors(view["blocks"], MAX_VIEW_BLOCKS) == []
+    assert len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
+    assert_no_markup(view)
+    flat = "\n".join(strings(view))
+    assert "h1.example.com" in flat and "more: `/exchwatch list`" in flat and "2026-10-02" in flat
+    empty = blocks.home_view([])
+    assert "Nothing is watched yet" in "\n".join(strings(empty))
+
+
+# --------------------------------------------------------------------------------------------- help, usage
+
+
+@pytest.mark.parametrize("command", [None, "/exchcheck", "/exposure", "/exchwatch"])
+def test_help_card(command: str | None) -> None:
+    msg = blocks.help_card(command)
+    assert_valid_message(msg)
+    assert "/exchcheck" in msg["text"] if command in (None, "/exchcheck") else command in msg["text"]
+
+
+def test_usage_card_escapes_and_clips_the_users_text() -> None:
+    msg = blocks.usage_card("/exchcheck", f"{'x' * 5000} {EVIL}")
+    assert_valid_message(msg)
+    assert_no_markup(msg)
+    assert len(msg["blocks"][0]["text"]["text"]) < 400 and len(msg["text"]) < 300
+
+
+def test_notices_and_errors() -> None:
+    for msg in (blocks.notice(f"busy {EVIL}"), blocks.error_card("could not", EVIL, host="h"),
+                blocks.pending_card(f"Checking {EVIL}…"), blocks.watch_changed(EVIL, "add", True)):
+        assert_valid_message(msg)
+        assert_no_markup(msg)

@@ -1,0 +1,91 @@
+"""The app's bounded executor and per-user rate limiter (bot.slack.jobs)."""
+
+from __future__ import annotations
+
+import threading
+
+from bot.slack.jobs import JobRunner, RateLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_runner_refuses_at_once_when_workers_and_queue_are_full() -> None:
+    runner = JobRunner(2, 1)
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    done: list[int] = []
+
+    def job(i: int) -> None:
+        started.release()
+        gate.wait(5)
+        done.append(i)
+
+    try:
+        assert [runner.submit(lambda i=i: job(i)) for i in range(3)] == [True, True, True]
+        assert started.acquire(timeout=5) and started.acquire(timeout=5)  # two run, one waits
+        assert runner.submit(lambda: job(99)) is False
+        assert runner.pending == 3
+        gate.set()
+        assert runner.wait_idle(5)
+        assert sorted(done) == [0, 1, 2] and runner.pending == 0
+        assert runner.submit(lambda: job(3))  # slots come back
+        assert runner.wait_idle(5) and 3 in done
+    finally:
+        gate.set()
+        runner.shutdown(5)
+
+
+def test_a_failing_job_frees_its_slot() -> None:
+    runner = JobRunner(1, 0)
+    try:
+        assert runner.submit(lambda: 1 / 0)  # type: ignore[func-returns-value]
+        assert runner.wait_idle(5)
+        ran = threading.Event()
+        assert runner.submit(ran.set) and ran.wait(5)
+    finally:
+        runner.shutdown(5)
+
+
+def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
+    runner = JobRunner(1, 5)
+    gate = threading.Event()
+    ran: list[int] = []
+    runner.submit(lambda: (gate.wait(5), ran.append(0)))
+    for i in range(1, 4):
+        runner.submit(lambda i=i: ran.append(i))
+    stopper = threading.Thread(target=runner.shutdown, args=(5,))
+    stopper.start()
+    gate.set()
+    stopper.join(10)
+    assert ran == [0]
+    assert runner.submit(lambda: ran.append(9)) is False
+
+
+def test_token_bucket_per_user() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, monotonic=clock)
+    assert [limiter.acquire("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = limiter.acquire("alice")
+    assert wait == 20.0  # one token every 60/3 s
+    assert limiter.acquire("bob") == 0.0
+    clock.t += 10
+    assert limiter.acquire("alice") == 10.0
+    clock.t += 10
+    assert limiter.acquire("alice") == 0.0
+    limiter.refund("alice")
+    assert limiter.acquire("alice") == 0.0
+
+
+def test_zero_means_no_limit_and_memory_is_bounded() -> None:
+    assert all(RateLimiter(0).acquire("u") == 0.0 for _ in range(1000))
+    clock = Clock()
+    limiter = RateLimiter(1, monotonic=clock, max_users=100)
+    for i in range(1000):
+        limiter.acquire(f"u{i}")
+    assert len(limiter._buckets) <= 100
