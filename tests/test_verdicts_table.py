@@ -200,3 +200,14 @@ def test_every_cve_is_reported(catalog: Catalog, today: dt.date) -> None:
     a = assess("15.2.1748.36", catalog, today)
     assert {v.id for v in a.cves} == {c.id for c in catalog.cves}
     assert all(v.kev == next(c.kev for c in catalog.cves if c.id == v.id) for v in a.cves)
+
+
+def test_sources_that_disagree_give_cannot_tell(catalog: Catalog, today: dt.date) -> None:
+    # The CVE record names the Aug23SU re-release (v2), Health Checker the first Aug23SU.
+    def status(build: str, cve: str) -> str:
+        return {v.id: v.status for v in assess(build, catalog, today).cves}[cve]
+
+    assert status("15.2.1258.16", "CVE-2023-38182") == V  # Jun23SU: before both
+    assert status("15.2.1258.23", "CVE-2023-38182") == U  # Aug23SU v1: the sources disagree
+    assert status("15.2.1258.25", "CVE-2023-38182") == P  # Aug23SU v2: fixed per both
+    assert status("15.2.1258.32", "CVE-2024-26198") == U  # Mar24SU (Health Checker) vs Apr24HU (record)

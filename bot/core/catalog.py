@@ -108,6 +108,9 @@ class CveFix:
     update: str
     source: str
     notes: str
+    # Another Microsoft source names an earlier fix on this line: builds from here up to fixed_in
+    # are "cannot tell", not vulnerable.
+    alt_fixed_in: Build | None = None
 
 
 @dataclass(frozen=True, eq=False)  # identity equality: hashable, so results can be cached per catalog
@@ -257,4 +260,5 @@ def _fix(r: Mapping[str, str]) -> CveFix:
         cve_id=r["cve_id"], product=r["product"], cu=r["cu"], status=status,  # type: ignore[arg-type]
         fixed_in=Build.of(r["fixed_in"]) if r["fixed_in"] else None, update=r.get("update", ""),
         source=r["source"], notes=r.get("notes", ""),
+        alt_fixed_in=Build.of(r["alt_fixed_in"]) if r.get("alt_fixed_in") else None,
     )

@@ -83,7 +83,12 @@ def _raw_verdict(cve: Cve, ident: Identity, catalog: Catalog) -> tuple[Status, s
     if on_line is not None:
         if on_line.status != "fixed" or on_line.fixed_in is None:
             return _from_row_status(on_line)
-        return _against_fix(ident, on_line.fixed_in)
+        status, fixed, reason = _against_fix(ident, on_line.fixed_in)
+        alt = on_line.alt_fixed_in
+        if status == "vulnerable" and alt is not None and _against_fix(ident, alt)[0] != "vulnerable":
+            return "unknown", fixed, (f"Microsoft's sources disagree: the CVE record says fixed in {fixed}, "
+                                      f"Health Checker in {alt}")
+        return status, fixed, reason
 
     if lineage_fixed:
         first_fix = min(_fix_date(r, catalog) for r in lineage_fixed)

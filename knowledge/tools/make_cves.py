@@ -11,6 +11,9 @@ Reads (all data, all in knowledge/ except the KEV catalog):
   ``lessThan: publication``, the security update that fixed the CVE (Health Checker's SU table).
 * ``cve_statements.csv``  product-level facts no record carries (Exchange 2010 and ProxyLogon).
 * ``builds.csv``          every published build, to check and to derive fix builds.
+* ``--css-cvetable``      Health Checker's SU-to-CVE table (Invoke-AnalyzerSecurityCveCheck.ps1):
+  where it lists a product the CVE record leaves out, that product's lines with that SU get fix
+  rows too (the conservative reading of two Microsoft sources that disagree).
 
 A record's build wins over its product label when the two disagree (several records swap CU
 labels); a build that is not a published build of any line is ignored and the fix is derived
@@ -70,6 +73,27 @@ def label_of(name: str) -> tuple[str, str | None] | None:
     return None
 
 
+CSS_PRODUCTS = {"$ex131619": ("Exchange 2013", "Exchange 2016", "Exchange 2019"), "$ex2013": ("Exchange 2013",),
+                "$ex2016": ("Exchange 2016",), "$ex2019": ("Exchange 2019",), "$exSE": ("Exchange SE",)}
+
+
+def read_css_cvetable(path: str) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """CVE -> [(SU name, products)] from Health Checker's ``$suNameDictionary``."""
+    text = open(path, encoding="utf-8-sig").read()
+    block = text[text.index("$suNameDictionary = @{"):text.index("# Need to organize")]
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for line in block.splitlines():
+        m = re.match(r'\s*"(\w+)"\s*=\s*(.*)$', line)
+        if not m:
+            continue
+        su, rest = m.groups()
+        for cves, prods in re.findall(r'NewCveEntry\s*(\(?@?\([^)]*\)\)?|"[^"]+"|\("[^"]+"\))\s*(\$\w+|@\([^)]*\))', rest):
+            products = tuple(p for tok in re.findall(r"\$\w+", prods) for p in CSS_PRODUCTS[tok])
+            for cve in re.findall(r"CVE-\d+-\d+", cves):
+                out.setdefault(cve, []).append((su, products))
+    return out
+
+
 def norm(text: str | None) -> str | None:
     if not text or not re.fullmatch(r"\d+(\.\d+){3}", text.strip()):
         return None
@@ -79,6 +103,7 @@ def norm(text: str | None) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kev", required=True, help="CISA known_exploited_vulnerabilities.csv")
+    ap.add_argument("--css-cvetable", required=True, help="Health Checker Invoke-AnalyzerSecurityCveCheck.ps1")
     args = ap.parse_args(argv)
 
     by_build, by_line = load_builds()
@@ -86,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     statements = list(csv.DictReader(open(KNOWLEDGE / "cve_statements.csv", encoding="utf-8")))
     kev = {r["cveID"]: r["dateAdded"] for r in csv.DictReader(open(args.kev, encoding="utf-8"))}
     records = [json.loads(line) for line in open(KNOWLEDGE / "cve_records.jsonl", encoding="utf-8")]
+    css = read_css_cvetable(args.css_cvetable)
 
     cve_rows, fix_rows, problems = [], [], []
     for rec in sorted(records, key=lambda r: r["id"]):
@@ -100,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             if prev is not None and key(prev["fixed_in"]) >= key(build):
                 return  # keep the higher (more conservative) fix build
             _f[(product, cu)] = {"cve_id": cid, "product": product, "cu": cu, "status": "fixed",
-                                 "fixed_in": build, "update": row["update"], "source": source, "notes": note}
+                                 "fixed_in": build, "update": row["update"], "alt_fixed_in": "",
+                                 "source": source, "notes": note}
 
         stated = {(st["product"], st["cu"]) for st in statements if st["cve_id"] == cid}
+        touched: set[str] = set()
         pending: list[tuple[str, str, str]] = []
         for entry in rec["affected"]:
             label = label_of(entry["product"])
@@ -159,6 +187,21 @@ def main(argv: list[str] | None = None) -> int:
                                 "older-CU March 2021 SU (KB5000871); not listed in the CVE record")
                         products.add(product)
 
+        # Health Checker lists a product the record leaves out: its lines with that SU are fixed there.
+        for su, css_products in css.get(cid, []):
+            for product in css_products:
+                if product in products:
+                    continue
+                for (line_product, cu), rows in by_line.items():
+                    if line_product != product or (product, cu) in fixes:
+                        continue
+                    for r in rows:
+                        if r["update"] == su:
+                            add_fix(product, cu, r["build"], "css-cvetable",
+                                    f"Health Checker lists {product} for {su}; the CVE record does not")
+                            touched.add(product)
+        products |= touched
+
         for st in statements:
             if st["cve_id"] != cid:
                 continue
@@ -166,7 +209,21 @@ def main(argv: list[str] | None = None) -> int:
             fixes[(st["product"], st["cu"])] = {
                 "cve_id": cid, "product": st["product"], "cu": st["cu"], "status": st["status"],
                 "fixed_in": st["fixed_in"], "update": by_build[st["fixed_in"]]["update"] if st["fixed_in"] else "",
-                "source": st["source"], "notes": st["notes"]}
+                "alt_fixed_in": "", "source": st["source"], "notes": st["notes"]}
+
+        # Health Checker names an earlier update than the record for the same line (e.g. Aug23SU vs its
+        # v2 re-release): builds between the two are "cannot tell", not vulnerable.
+        css_sus = {su for su, _ in css.get(cid, [])}
+        for su in css_sus:
+            for fix in fixes.values():
+                if fix["status"] != "fixed" or not fix["fixed_in"] or fix["update"] in css_sus:
+                    continue  # Health Checker agrees with the record's fix (it may list several SUs)
+                earlier = [r for r in by_line.get((fix["product"], fix["cu"]), [])
+                           if r["update"] == su and key(r["build"]) < key(fix["fixed_in"])]
+                if earlier and (not fix["alt_fixed_in"] or key(earlier[0]["build"]) < key(fix["alt_fixed_in"])):
+                    fix["alt_fixed_in"] = earlier[0]["build"]
+                    extra = f"Health Checker: fixed by {su} ({earlier[0]['build']})"
+                    fix["notes"] = f"{fix['notes']}; {extra}" if fix["notes"] else extra
 
         fix_rows.extend(sorted(fixes.values(), key=lambda r: (r["product"], key(r["fixed_in"] or "0.0.0.0"))))
         kev_date = kev.get(cid) or rec.get("kev_date_added") or ""
