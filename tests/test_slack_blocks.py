@@ -16,8 +16,9 @@ from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint, HostChange
 from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
 from bot.core.model import CheckResult, Evidence
-from bot.render import blocks
-from bot.render.blocks import SinceLast, WatchRow
+from bot.render import blocks, check_card, exposure_card, watch_cards
+from bot.render.check_card import SinceLast
+from bot.render.watch_cards import WatchRow
 from tests.fakes.slack_api import MAX_VIEW_BLOCKS, block_errors
 from tests.helpers import T0, result
 
@@ -93,7 +94,7 @@ def test_limit_blocks_keeps_the_buttons() -> None:
 
 
 def test_check_card_of_a_hostile_host_is_escaped(catalog: Catalog) -> None:
-    msg = blocks.check_card(hostile(catalog), SinceLast(previous_at=None), knowledge_date=catalog.data_date)
+    msg = check_card.check_card(hostile(catalog), SinceLast(previous_at=None), knowledge_date=catalog.data_date)
     assert_valid_message(msg)
     assert_no_markup(msg)
     flat = " ".join(strings(msg))
@@ -102,7 +103,7 @@ def test_check_card_of_a_hostile_host_is_escaped(catalog: Catalog) -> None:
 
 def test_check_card_verdict_at_a_glance(catalog: Catalog) -> None:
     r = result(catalog, "mail.example.com", T0, "15.1.2375.17")  # 2016 CU22 Nov21SU
-    msg = blocks.check_card(r)
+    msg = check_card.check_card(r)
     assert_valid_message(msg)
     fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in msg["blocks"] for f in b.get("fields", [])}
     assert fields["*ProxyNotShell*"] == ":red_circle: *vulnerable*"
@@ -119,14 +120,14 @@ def test_check_card_verdict_at_a_glance(catalog: Catalog) -> None:
 
 def test_check_card_of_a_three_part_build_says_medium_confidence(catalog: Catalog) -> None:
     r = result(catalog, "mail.example.com", T0, "15.1.1466")
-    msg = blocks.check_card(r)
+    msg = check_card.check_card(r)
     text = " ".join(strings(msg))
     assert "medium: the CU is known, the update level is not" in text and "cannot tell" in text
 
 
 def test_error_results_are_cards_with_buttons(catalog: Catalog) -> None:
     r = result(catalog, "mail.example.com", T0, None, error="could not check: TLS handshake timed out <@U1>")
-    msg = blocks.check_card(r)
+    msg = check_card.check_card(r)
     assert_valid_message(msg)
     assert_no_markup(msg)
     assert msg["blocks"][1]["text"]["text"].startswith(":x: *Could not check:* could not check: TLS handshake")
@@ -138,12 +139,12 @@ def test_since_last_check_lists_the_changes() -> None:
     at = T0 + dt.timedelta(days=1)
     changes = (HostChange("h", at, "patched", "ProxyNotShell: vulnerable -> patched <x>"),
                HostChange("h", at, "build_changed", "build 15.1.2375.17 -> 15.1.2375.37"))
-    text = blocks.since_last_text(SinceLast(previous_at=T0, changes=changes))
+    text = check_card.since_last_text(SinceLast(previous_at=T0, changes=changes))
     assert text.startswith("*Since the last check* (2026-11-01 08:00 UTC):")
     assert "• ProxyNotShell: vulnerable → patched &lt;x&gt;" in text
     assert "• build 15.1.2375.17 → 15.1.2375.37" in text
-    assert "no change" in blocks.since_last_text(SinceLast(previous_at=T0))
-    assert "first check" in blocks.since_last_text(SinceLast(previous_at=None))
+    assert "no change" in check_card.since_last_text(SinceLast(previous_at=T0))
+    assert "first check" in check_card.since_last_text(SinceLast(previous_at=None))
 
 
 def test_an_enormous_result_stays_within_every_limit(catalog: Catalog) -> None:
@@ -156,7 +157,7 @@ def test_an_enormous_result_stays_within_every_limit(catalog: Catalog) -> None:
                                        advice="a" * 10_000),
     )
     changes = tuple(HostChange("h", T0, "family_changed", "c" * 5000) for _ in range(100))
-    msg = blocks.check_card(r, SinceLast(previous_at=T0, changes=changes))
+    msg = check_card.check_card(r, SinceLast(previous_at=T0, changes=changes))
     assert_valid_message(msg)
     assert_no_markup(msg)
     assert len(msg["text"]) <= blocks.MAX_TEXT
@@ -182,7 +183,7 @@ def exposure_result(**kw: Any) -> ExposureResult:
 
 
 def test_exposure_card_totals_and_deltas() -> None:
-    msg = blocks.exposure_card(exposure_result())
+    msg = exposure_card.exposure_card(exposure_result())
     assert_valid_message(msg)
     fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in msg["blocks"] for f in b.get("fields", [])}
     assert fields["*Total*"] == "120 (-4)"
@@ -202,7 +203,7 @@ def test_exposure_card_escapes_shodan_text_and_respects_limits() -> None:
         by_build=tuple(BuildExposure(f"<b{i}>", i, 3, EVIL, "CU1", True, {}) for i in range(200)),
         changes=None, previous_snapshot_at=None,
     )
-    msg = blocks.exposure_card(r)
+    msg = exposure_card.exposure_card(r)
     assert_valid_message(msg)
     assert_no_markup(msg)
     assert "no earlier snapshot" in "\n".join(strings(msg))
@@ -227,7 +228,7 @@ def rows(n: int) -> list[WatchRow]:
 
 
 def test_watchlist_card() -> None:
-    msg = blocks.watchlist_card(rows(4))
+    msg = watch_cards.watchlist_card(rows(4))
     assert_valid_message(msg)
     assert_no_markup(msg)
     assert msg["text"] == "Watchlist: 4 hosts, 2 at risk"
@@ -235,22 +236,22 @@ def test_watchlist_card() -> None:
     assert "*h1.example.com* :rotating_light: 15.1.2375.17 (Exchange 2016 CU22 Nov21SU) · *EOL* · vulnerable: " \
            "ProxyNotShell (checked 2026-11-01 08:00 UTC; last change 2026-11-01" in flat
     assert "*h0.example.com* :white_circle: never checked (not checked yet)" in flat
-    assert blocks.watchlist_card([])["text"] == "The watchlist is empty."
+    assert watch_cards.watchlist_card([])["text"] == "The watchlist is empty."
 
 
 def test_a_huge_watchlist_fits() -> None:
-    assert_valid_message(blocks.watchlist_card(rows(3000)))
+    assert_valid_message(watch_cards.watchlist_card(rows(3000)))
 
 
 def test_home_view() -> None:
-    view = blocks.home_view(rows(500), knowledge_date=dt.date(2026, 10, 2))
+    view = watch_cards.home_view(rows(500), knowledge_date=dt.date(2026, 10, 2))
     assert view["type"] == "home"
     assert block_errors(view["blocks"], MAX_VIEW_BLOCKS) == []
     assert len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
     assert_no_markup(view)
     flat = "\n".join(strings(view))
     assert "h1.example.com" in flat and "more: `/exchwatch list`" in flat and "2026-10-02" in flat
-    empty = blocks.home_view([])
+    empty = watch_cards.home_view([])
     assert "Nothing is watched yet" in "\n".join(strings(empty))
 
 
@@ -273,6 +274,6 @@ def test_usage_card_escapes_and_clips_the_users_text() -> None:
 
 def test_notices_and_errors() -> None:
     for msg in (blocks.notice(f"busy {EVIL}"), blocks.error_card("could not", EVIL, host="h"),
-                blocks.pending_card(f"Checking {EVIL}…"), blocks.watch_changed(EVIL, "add", True)):
+                blocks.pending_card(f"Checking {EVIL}…"), watch_cards.watch_changed(EVIL, "add", True)):
         assert_valid_message(msg)
         assert_no_markup(msg)

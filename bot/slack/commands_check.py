@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from bot.core.changes import host_changes
 from bot.core.model import CheckResult
 from bot.probe.targets import Target
-from bot.render import blocks
-from bot.render.blocks import Message, SinceLast
+from bot.render import blocks, check_card
+from bot.render.blocks import Message
+from bot.render.check_card import SinceLast
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import CheckCommand, Help, parse_check
@@ -41,7 +42,7 @@ def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
     except Exception as exc:  # history is a bonus: the verdict still goes out
         log.error("history of %s could not be read: %s", result.host, exc)
         since = None
-    return blocks.check_card(result, since, knowledge_date=deps.catalog.data_date)
+    return check_card.check_card(result, since, knowledge_date=deps.catalog.data_date)
 
 
 def register(app: App, deps: SlackDeps) -> None:

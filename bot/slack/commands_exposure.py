@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import charts
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError
-from bot.render import blocks
+from bot.render import blocks, exposure_card
 from bot.render.blocks import Message
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
@@ -33,11 +33,11 @@ def exposure_message(deps: SlackDeps, region: str, chart_to: tuple[WebClient, st
     except ShodanError as exc:
         return blocks.error_card(f"Could not get the exposure of {region}", f"{exc} (nothing was recorded)")
     except (OSError, sqlite3.Error) as exc:
-        log.error("exposure %s: %s", region, exc)
+        log.error("exposure %s: %s", region, exc, exc_info=True)
         return blocks.error_card(f"Could not get the exposure of {region}", "the history database is unavailable")
     if chart_to is not None:
         upload_trend_chart(deps, result.region, frozenset(result.countries), result.unit, *chart_to)
-    return blocks.exposure_card(result)
+    return exposure_card.exposure_card(result)
 
 
 def upload_trend_chart(deps: SlackDeps, region: str, codes: frozenset[str], unit: str, client: WebClient,

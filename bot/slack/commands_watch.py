@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.probe.targets import Target
-from bot.render import blocks
+from bot.render import blocks, watch_cards
 from bot.render.blocks import Message
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
@@ -21,15 +21,15 @@ COMMAND = "/exchwatch"
 
 def watch_add(deps: SlackDeps, target: Target, who: Requester) -> Message:
     added = deps.store.watch_add(target.key, target.raw, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
-    return blocks.watch_changed(target.key, "add", added)
+    return watch_cards.watch_changed(target.key, "add", added)
 
 
 def watch_remove(deps: SlackDeps, target: Target) -> Message:
-    return blocks.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
+    return watch_cards.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
 
 
 def watch_list(deps: SlackDeps) -> Message:
-    return blocks.watchlist_card(watch_rows(deps.store))
+    return watch_cards.watchlist_card(watch_rows(deps.store))
 
 
 def register(app: App, deps: SlackDeps) -> None:

@@ -1,5 +1,5 @@
 """The App Home tab: on ``app_home_opened``, publish the watchlist with each host's latest verdict
-and last-change date (rendered by :func:`bot.render.blocks.home_view`)."""
+and last-change date (rendered by :func:`bot.render.watch_cards.home_view`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.render import blocks
+from bot.render import watch_cards
 from bot.slack.deps import SlackDeps
 from bot.slack.requester import Requester, audit, refusal
 from bot.slack.watchdata import watch_rows
@@ -23,10 +23,10 @@ def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
     who = Requester(user_id=user_id, user_name=None, channel_id=None, team_id=None, response_url=None)
     why = refusal(deps.settings, who, home=True)
     if why:
-        view = blocks.home_view([], knowledge_date=deps.catalog.data_date, note=why)
+        view = watch_cards.home_view([], knowledge_date=deps.catalog.data_date, note=why)
         view["blocks"] = [b for b in view["blocks"] if b.get("type") in ("header", "section")][:2]
     else:
-        view = blocks.home_view(watch_rows(deps.store), knowledge_date=deps.catalog.data_date)
+        view = watch_cards.home_view(watch_rows(deps.store), knowledge_date=deps.catalog.data_date)
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.changes import host_changes
-from bot.render.blocks import WatchRow
+from bot.render.watch_cards import WatchRow
 from bot.store import Store
 
 HISTORY = 20

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -32,7 +33,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     db = sqlite_utils.Database(conn, execute_plugins=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
     # NORMAL is durable against a killed process in WAL mode; only power loss can drop the last commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -43,7 +44,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One logical write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks);
     sqlite-utils calls inside nest as savepoints. All or nothing."""
-    db.conn.execute("BEGIN IMMEDIATE")
+    _retry_busy(lambda: db.conn.execute("BEGIN IMMEDIATE"))
     try:
         yield db
     except BaseException:
@@ -52,6 +53,21 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+def _retry_busy(action: Callable[[], object], attempts: int = 8) -> None:
+    """Run ``action``, retrying "database is locked". SQLite's busy timeout covers most waits, but
+    in WAL mode some lock conflicts (e.g. a stale read snapshot) fail at once without it."""
+    delay = 0.02
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def inserted_id(table: sqlite_utils.db.Table) -> int:
