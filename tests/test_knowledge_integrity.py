@@ -22,7 +22,7 @@ def rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-SOURCE_IDS = {r["id"] for r in rows("sources.csv")}
+SOURCE_IDS = {r["source_id"] for r in rows("sources.csv")}
 DATA_FILES = ["builds.csv", "lifecycle.csv", "cves.csv", "cve_fixes.csv", "regions.csv", "countries.csv",
               "cve_curated.csv", "cve_statements.csv"]
 

@@ -211,3 +211,12 @@ def test_sources_that_disagree_give_cannot_tell(catalog: Catalog, today: dt.date
     assert status("15.2.1258.23", "CVE-2023-38182") == U  # Aug23SU v1: the sources disagree
     assert status("15.2.1258.25", "CVE-2023-38182") == P  # Aug23SU v2: fixed per both
     assert status("15.2.1258.32", "CVE-2024-26198") == U  # Mar24SU (Health Checker) vs Apr24HU (record)
+
+
+def test_build_above_every_published_update_is_not_named_after_one(catalog: Catalog, today: dt.date) -> None:
+    a = assess("15.2.2562.60", catalog, today)
+    assert (a.product, a.cu, a.update, a.release_date) == ("Exchange SE", "RTM", None, None)
+    assert any("newer than the newest published" in n for n in a.notes)
+    assert "Up to date" in (a.advice or "") and a.families["ProxyNotShell"] == P
+    close = assess("15.2.2562.54", catalog, today)  # one above: a file version of the newest update
+    assert close.update == "Sep26SUv2"

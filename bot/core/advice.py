@@ -35,10 +35,10 @@ def advise(ident: Identity | None, eol: bool | None, eol_date: dt.date | None,
         target = newest_in_product(catalog, product)
         if target is None:
             return None, None
-        current = ident.release if ident.exact else None
-        if current is not None and current.build >= target.build:
-            return (f"Up to date: newest build in the knowledge base (data as of {catalog.data_date.isoformat()}).",
-                    str(target.build))
+        if ident.build.precision == 4 and ident.build >= target.build:
+            newest = "newest" if ident.build == target.build else "newer than the newest"
+            return (f"Up to date: {newest} build in the knowledge base (data as of {catalog.data_date.isoformat()}); "
+                    "check Microsoft's build page for anything newer.", str(target.build))
         return f"Install {_name(target)}.", str(target.build)
     when = f" since {eol_date.isoformat()}" if eol_date else ""
     if product in ("Exchange 2016", "Exchange 2019"):

@@ -98,8 +98,8 @@ def _naming(ident: Identity) -> tuple[str | None, str | None, dt.date | None, bo
         return None, None, None, False
     if rel is not None:
         return rel.cu, rel.update, rel.release_date, rel.esu
-    if line.product in _SP_PRODUCTS:
-        return line.cu, None, None, False
+    if line.product in _SP_PRODUCTS or ident.build.precision == 4:
+        return line.cu, None, None, False  # the update (and so its date) is not known
     return line.cu, None, line.release_date, False
 
 

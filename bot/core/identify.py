@@ -86,14 +86,18 @@ def identify(build: Build, catalog: Catalog) -> Identity:
             return Identity(build, product, line, "known", rel, True, (build,), ())
         nearest = min(line.releases, key=lambda r: (_distance(r.build, build), r.build))
         newest = line.latest
-        if build > newest.build and _distance(newest.build, build) > 20:
-            notes.append(f"{build} is above the newest published {product} {line.cu} build {newest.build}")
+        # A file version below the CU's own build still means that CU is installed.
+        floor = max(build, line.base.build)
+        if build > newest.build and _distance(newest.build, build) > 3:
+            # Well above everything published for this CU: more likely a later update than a file
+            # version, so it is not named after the newest known one.
+            notes.append(f"{build} is newer than the newest published {product} {line.cu} build {newest.build} "
+                         f"in the knowledge base (data as of {catalog.data_date.isoformat()}): a later update?")
+            return Identity(build, product, line, "known", None, False, (floor, newest.build), tuple(notes))
         notes.append(
             f"{build} is not a published build; nearest published build of {product} {line.cu} is "
             f"{nearest.build} ({_label(nearest)}): Exchange file versions often differ slightly"
         )
-        # A file version below the CU's own build still means that CU is installed.
-        floor = max(build, line.base.build)
         return Identity(build, product, line, "known", nearest, False, (floor, nearest.build), tuple(notes))
 
     # Three parts: 2013+ names the CU only; 2007/2010 name the update rollup too.
