@@ -37,6 +37,7 @@ def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
     evidence += [Evidence(sig, url, val) for sig, url, val in obs.markers]
     evidence += [Evidence("pre-authentication", url, product) for product, url in obs.preauth]
     evidence += list(extra_evidence)
+    evidence = _dedupe(evidence)
 
     online = bool(obs.exchange_online) or any(s.build.major == 15 and s.build.minor >= 20 for s in obs.builds)
     build, why = _pick_build(obs.builds, warnings)
@@ -68,6 +69,17 @@ def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
                               extra_notes=(why,) if why else ())
     _honeypot_check(assessment, obs, warnings)
     return Judgement(assessment, exchange, tuple(evidence), tuple(warnings))
+
+
+def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
+    """One entry per (signal, value): the same header on several pages is one observation."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in evidence:
+        if (e.signal, e.value) not in seen:
+            seen.add((e.signal, e.value))
+            out.append(e)
+    return out
 
 
 def _pick_build(signals: list[BuildSignal], warnings: list[str]) -> tuple[Build | None, str | None]:
