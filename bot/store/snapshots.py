@@ -58,28 +58,26 @@ def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
     )
 
 
-def latest_snapshot(db: sqlite_utils.Database, before: dt.datetime | None = None) -> Snapshot | None:
-    """The newest complete snapshot (taken strictly before ``before`` if given)."""
+def _complete(db: sqlite_utils.Database, condition: str, at: dt.datetime | None, limit: int) -> list[Snapshot]:
+    """Complete snapshots, newest first, optionally filtered on ``taken_at`` (one consistent read)."""
     sql = "SELECT * FROM snapshots WHERE complete = 1"
     params: list[Any] = []
-    if before is not None:
-        sql += " AND taken_at < ?"
-        params.append(iso(before))
-    sql += " ORDER BY taken_at DESC LIMIT 1"
+    if at is not None:
+        sql += f" AND taken_at {condition} ?"
+        params.append(iso(at))
+    sql += " ORDER BY taken_at DESC LIMIT ?"
+    params.append(limit)
     with db.atomic():
-        rows = list(db.query(sql, params))
-        return _load(db, rows[0]) if rows else None
+        return [_load(db, r) for r in list(db.query(sql, params))]
+
+
+def latest_snapshot(db: sqlite_utils.Database, before: dt.datetime | None = None) -> Snapshot | None:
+    """The newest complete snapshot (taken strictly before ``before`` if given)."""
+    found = _complete(db, "<", before, 1)
+    return found[0] if found else None
 
 
 def snapshots_between(db: sqlite_utils.Database, since: dt.datetime | None = None,
                       limit: int = 365) -> list[Snapshot]:
     """Complete snapshots, oldest first (for trends and charts)."""
-    sql = "SELECT * FROM snapshots WHERE complete = 1"
-    params: list[Any] = []
-    if since is not None:
-        sql += " AND taken_at >= ?"
-        params.append(iso(since))
-    sql += " ORDER BY taken_at DESC LIMIT ?"
-    params.append(limit)
-    with db.atomic():
-        return [_load(db, r) for r in reversed(list(db.query(sql, params)))]
+    return list(reversed(_complete(db, ">=", since, limit)))
