@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.changes import HostChange
 from bot.core.digest import Digest, RegionTrend, WatchState
-from bot.render.blocks import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, clip, escape
+from bot.render.blocks import Block, context, escape, header, message, section
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("patched", "Patched"),
@@ -92,11 +92,9 @@ def digest_dict(d: Digest) -> dict[str, Any]:
 
 def digest_message(d: Digest) -> dict[str, Any]:
     """A chat.postMessage payload: Block Kit with a text fallback, escaped, within limits."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Exchange digest {d.day:%Y-%m-%d}"}},
-    ]
+    blocks: list[Block] = [header(f"Exchange digest {d.day:%Y-%m-%d}")]
     if d.all_quiet:
-        blocks.append(_section(":white_check_mark: *All quiet*: no watched host and no tracked region changed "
+        blocks.append(section(":white_check_mark: *All quiet*: no watched host and no tracked region changed "
                                f"since {d.since:%Y-%m-%d %H:%M %Z}."))
     for attr, title in SECTIONS:
         items: Sequence[HostChange] = getattr(d, attr)
@@ -105,23 +103,16 @@ def digest_message(d: Digest) -> dict[str, Any]:
         lines = [f"• `{escape(c.host)}`: {escape(c.summary)}" for c in items[:LIST_MAX]]
         if len(items) > LIST_MAX:
             lines.append(f"… and {len(items) - LIST_MAX} more")
-        blocks.append(_section(f"*{title}* ({len(items)})\n" + "\n".join(lines)))
+        blocks.append(section(f"*{title}* ({len(items)})\n" + "\n".join(lines)))
     risky = d.still_at_risk
     if d.watch:
         lines = [f"• `{escape(w.host)}`: {escape(', '.join(w.reasons))}" for w in risky[:LIST_MAX]]
         more = f"\n… and {len(risky) - LIST_MAX} more" if len(risky) > LIST_MAX else ""
         body = "\n".join(lines) + more if risky else "none"
-        blocks.append(_section(f"*Still at risk* ({len(risky)} of {len(d.watch)} watched)\n{body}"))
+        blocks.append(section(f"*Still at risk* ({len(risky)} of {len(d.watch)} watched)\n{body}"))
     else:
-        blocks.append(_section("The watchlist is empty: `/exchwatch add HOST`."))
+        blocks.append(section("The watchlist is empty: `/exchwatch add HOST`."))
     if d.regions:
-        blocks.append(_section("*Regional exposure*\n" + "\n".join(f"• {escape(region_line(t))}" for t in d.regions)))
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": "Data: Shodan; counts are banners (services), not unique hosts."}]})
-    blocks = blocks[:MAX_BLOCKS]
-    return {"text": clip(escape(digest_text(d)), MAX_TEXT), "blocks": blocks, "unfurl_links": False,
-            "unfurl_media": False}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+        blocks.append(section("*Regional exposure*\n" + "\n".join(f"• {escape(region_line(t))}" for t in d.regions)))
+        blocks.append(context(["Data: Shodan; counts are banners (services), not unique hosts."]))
+    return message(escape(digest_text(d)), blocks)
