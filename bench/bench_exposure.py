@@ -40,8 +40,14 @@ SPEC: list[dict[str, Any]] = [
     {"country": "US", "build": "15.0.516.32", "signal": "path", "count": 30},
     {"country": "JP", "build": "15.2.2562.17", "signal": "path", "count": 40},
     {"country": "IT", "build": "14.3.513.0", "signal": "path", "count": 20},
-    {"country": "GB", "build": "15.2.2562.37", "header_value": "15.02.2562.037", "path_build": "15.1.2507",
-     "signal": "both", "count": 20},
+    {
+        "country": "GB",
+        "build": "15.2.2562.37",
+        "header_value": "15.02.2562.037",
+        "path_build": "15.1.2507",
+        "signal": "both",
+        "count": 20,
+    },
     {"country": None, "build": "15.1.2507.39", "signal": "header", "header_name": "x-owa-version", "count": 10},
     {"country": "CN", "build": "15.0.1497.26", "signal": "none", "count": 20},
     {"country": "NL", "build": "15.1.2507.39", "signal": "both", "ports": [443, 8443], "count": 50},
@@ -54,8 +60,11 @@ def _count_mode(catalog: Catalog) -> None:
     half = len(paths) // 2
     with FakeShodan(make_population(SPEC)) as fake:
         rows = []
-        for label, subset in ((f"N={half}", paths[:half]), (f"2N={2 * half}", paths[: 2 * half]),
-                              (f"all={len(paths)}", paths)):
+        for label, subset in (
+            (f"N={half}", paths[:half]),
+            (f"2N={2 * half}", paths[: 2 * half]),
+            (f"all={len(paths)}", paths),
+        ):
             client = ShodanClient("bench-key", timeout=30, rps=0, api_url=fake.url, limiter=RateLimiter(0))
             spent_before = fake.credits_spent.get("bench-key", 0)
             t = time.perf_counter()
@@ -68,10 +77,14 @@ def _count_mode(catalog: Catalog) -> None:
         for label, req, cred, elapsed, _ in rows:
             print(f"   {label:<12} {req:>9} {cred:>8} {req:>9} s {elapsed:>7.2f} s")
         (_, r1, _, _, total), (_, r2, _, _, _) = rows[0], rows[1]
-        print(f"   requests 2N/N = {r2 / r1:.2f} (ideal (1+2N)/(1+N) = {(1 + 2 * half) / (1 + half):.2f}): "
-              "one request per known path, credits stay 0")
-        print(f"   the same {total} banners in deep mode would cost {estimate_credits(total)} credits "
-              f"(ceil(total/100)); a region of 1,000,000 banners {estimate_credits(1_000_000):,}")
+        print(
+            f"   requests 2N/N = {r2 / r1:.2f} (ideal (1+2N)/(1+N) = {(1 + 2 * half) / (1 + half):.2f}): "
+            "one request per known path, credits stay 0"
+        )
+        print(
+            f"   the same {total} banners in deep mode would cost {estimate_credits(total)} credits "
+            f"(ceil(total/100)); a region of 1,000,000 banners {estimate_credits(1_000_000):,}"
+        )
 
 
 def _templates() -> list[str]:
@@ -108,9 +121,19 @@ def _deep_mode(catalog: Catalog) -> None:
     # Classification as the service does it: one verdict per distinct build, applied to its count.
     t = time.perf_counter()
     hosts, countries, unattributed, builds = tally.counts()
-    snap = Snapshot(taken_at=NOW, query="bench", total=hosts, countries=countries, unattributed=unattributed,
-                    builds=builds, credits_used=estimate_credits(DEEP_BANNERS), requests=0, complete=True,
-                    knowledge_version=catalog.version, mode="deep")
+    snap = Snapshot(
+        taken_at=NOW,
+        query="bench",
+        total=hosts,
+        countries=countries,
+        unattributed=unattributed,
+        builds=builds,
+        credits_used=estimate_credits(DEEP_BANNERS),
+        requests=0,
+        complete=True,
+        knowledge_version=catalog.version,
+        mode="deep",
+    )
     world = summarise(snap, "world", catalog.regions["world"], catalog, today)
     classify = time.perf_counter() - t
 
@@ -127,15 +150,23 @@ def _deep_mode(catalog: Catalog) -> None:
     print(f"2. deep mode, {DEEP_BANNERS:,} banners ({len(templates)} templates, {hosts:,} distinct IPs):")
     print(f"   json.loads only                  {DEEP_BANNERS / baseline:>10,.0f} banners/s")
     print(f"   json.loads + parse + de-dup      {DEEP_BANNERS / parsed:>10,.0f} banners/s")
-    print(f"   ... + classify and sum regions   {DEEP_BANNERS / total:>10,.0f} banners/s "
-          f"= {baseline / total:.2f} x the json.loads rate")
-    print(f"   result: {world.total:,} hosts, {world.eol:,} EOL, {world.unknown_version:,} without a build, "
-          f"{len(world.by_build)} builds")
+    print(
+        f"   ... + classify and sum regions   {DEEP_BANNERS / total:>10,.0f} banners/s "
+        f"= {baseline / total:.2f} x the json.loads rate"
+    )
+    print(
+        f"   result: {world.total:,} hosts, {world.eol:,} EOL, {world.unknown_version:,} without a build, "
+        f"{len(world.by_build)} builds"
+    )
     per_host = peak / max(1, len(mem_tally.hosts))
-    print(f"   tally peak memory for {DEEP_BANNERS // 4:,} banners: {peak / 1e6:.1f} MB "
-          f"(~{per_host:.0f} bytes per IP; banners are not kept)")
-    print(f"   credits for this many banners: {estimate_credits(DEEP_BANNERS):,} "
-          f"({math.ceil(DEEP_BANNERS / 100):,} pages of 100)")
+    print(
+        f"   tally peak memory for {DEEP_BANNERS // 4:,} banners: {peak / 1e6:.1f} MB "
+        f"(~{per_host:.0f} bytes per IP; banners are not kept)"
+    )
+    print(
+        f"   credits for this many banners: {estimate_credits(DEEP_BANNERS):,} "
+        f"({math.ceil(DEEP_BANNERS / 100):,} pages of 100)"
+    )
 
 
 def main() -> None:

@@ -41,9 +41,12 @@ async def loopback(host: str, port: int) -> Sequence[str]:
 
 
 def make_prober(concurrency: int, timeout: float = 30.0) -> Prober:
-    return Prober(catalog=load_catalog(), settings=ProbeSettings(timeout=timeout, concurrency=concurrency,
-                                                                 allow_private=True),
-                  resolver=loopback, clock=FixedClock(NOW))
+    return Prober(
+        catalog=load_catalog(),
+        settings=ProbeSettings(timeout=timeout, concurrency=concurrency, allow_private=True),
+        resolver=loopback,
+        clock=FixedClock(NOW),
+    )
 
 
 async def _one(prober: Prober, target: str) -> float:
@@ -55,8 +58,10 @@ async def _one(prober: Prober, target: str) -> float:
 
 async def _sequential(prober: Prober, target: str) -> float:
     """All six requests, one after another (what a naive prober does)."""
-    one_path = [ProbeSettings(timeout=30, allow_private=True, paths=(dataclasses.replace(p, fallback=False),))
-                for p in prober.settings.paths]
+    one_path = [
+        ProbeSettings(timeout=30, allow_private=True, paths=(dataclasses.replace(p, fallback=False),))
+        for p in prober.settings.paths
+    ]
     t = time.perf_counter()
     for s in one_path:
         p = Prober(catalog=prober.catalog, settings=s, resolver=loopback, clock=prober.clock)
@@ -86,14 +91,20 @@ def timing(port: int) -> None:
     batch = statistics.median(asyncio.run(_batch(prober, targets)) for _ in range(3))
     print(f"   simulated round trip: {LATENCY * 1000:.0f} ms per response; {len(prober.settings.paths)} paths per host")
     print(f"   one host, concurrent paths:   {single / LATENCY:5.2f} x round trip   (goal <= 3)")
-    print(f"   one host, paths in sequence:  {seq / LATENCY:5.2f} x round trip   "
-          f"(concurrent is {seq / single:.1f}x faster)")
-    print(f"   200 hosts at concurrency 200: {batch / single:5.2f} x one host     (ideal 1, goal <= 4); "
-          f"{200 / batch:.0f} hosts/s")
+    print(
+        f"   one host, paths in sequence:  {seq / LATENCY:5.2f} x round trip   "
+        f"(concurrent is {seq / single:.1f}x faster)"
+    )
+    print(
+        f"   200 hosts at concurrency 200: {batch / single:5.2f} x one host     (ideal 1, goal <= 4); "
+        f"{200 / batch:.0f} hosts/s"
+    )
 
 
-PAGE = (b'<!-- OwaPage = ASP.auth_logon_aspx --><title>Outlook</title>'
-        b'<link href="/owa/auth/15.2.2562/themes/resources/favicon.ico">') + b" " * 20000
+PAGE = (
+    b"<!-- OwaPage = ASP.auth_logon_aspx --><title>Outlook</title>"
+    b'<link href="/owa/auth/15.2.2562/themes/resources/favicon.ico">'
+) + b" " * 20000
 
 
 class InProcessSession:
@@ -106,8 +117,12 @@ class InProcessSession:
 
     async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response:
         if path == "/owa/":
-            return Response(path, self.base + path, 302, (("x-owa-version", "15.2.2562.53"),
-                                                          ("x-feserver", "EX01"), ("location", "/owa/auth/logon.aspx")))
+            return Response(
+                path,
+                self.base + path,
+                302,
+                (("x-owa-version", "15.2.2562.53"), ("x-feserver", "EX01"), ("location", "/owa/auth/logon.aspx")),
+            )
         if path == "/owa/auth/logon.aspx":
             return Response(path, self.base + path, 200, (), PAGE[:max_bytes])
         return Response(path, self.base + path, 401, (("x-owa-version", "15.2.2562.53"),))
@@ -147,10 +162,14 @@ def main() -> None:
         timing(port)
     small, t_small = memory(1_000)
     big, t_big = memory(10_000)
-    print(f"   peak Python memory, 10,000 targets checked and stored: {big / 1e6:.1f} MB "
-          f"({big / small:.2f} x the peak for 1,000 targets; flat = 1)")
-    print(f"   throughput with an in-process fake session: {10_000 / t_big:.0f} targets/s "
-          f"({(10_000 / t_big) / (1_000 / t_small):.2f} x the 1,000-target rate)")
+    print(
+        f"   peak Python memory, 10,000 targets checked and stored: {big / 1e6:.1f} MB "
+        f"({big / small:.2f} x the peak for 1,000 targets; flat = 1)"
+    )
+    print(
+        f"   throughput with an in-process fake session: {10_000 / t_big:.0f} targets/s "
+        f"({(10_000 / t_big) / (1_000 / t_small):.2f} x the 1,000-target rate)"
+    )
 
 
 if __name__ == "__main__":

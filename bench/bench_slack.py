@@ -60,8 +60,7 @@ def _burst(h: SlackHarness, fake: FakeSlack, round_no: int) -> tuple[list[float]
 
     def send(i: int) -> None:
         barrier.wait(30)
-        reply, name = h.command("/exchcheck", h.host(PROFILES[i % len(PROFILES)]),
-                                user=f"U0R{round_no}U{i:03d}")
+        reply, name = h.command("/exchcheck", h.host(PROFILES[i % len(PROFILES)]), user=f"U0R{round_no}U{i:03d}")
         if reply.status != 200 or not reply.json()["text"].startswith("Checking"):
             problems.append(f"{reply.status} {reply.body[:100]}")
         acks[i], names[i] = reply.elapsed, name
@@ -89,8 +88,11 @@ def main() -> None:
 
 
 def _run() -> None:
-    with (simulator_process("exchange_se_current", LATENCY) as port, FakeSlack() as fake,
-          tempfile.TemporaryDirectory() as tmp):
+    with (
+        simulator_process("exchange_se_current", LATENCY) as port,
+        FakeSlack() as fake,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         h = SlackHarness(fake, Path(tmp) / "bench.db", sim_port=port)
         try:
             workers = h.settings.max_concurrent_jobs
@@ -108,13 +110,21 @@ def _run() -> None:
             h.close()
     p50, p99, worst = _percentile(acks, 50), _percentile(acks, 99), max(acks)
     ideal = math.ceil(BURST / workers)
-    print(f"   simulated round trip {LATENCY * 1000:.0f} ms per response; {workers} job workers; "
-          f"{ROUNDS} rounds of {BURST} simultaneous /exchcheck ({len(acks)} commands)")
+    print(
+        f"   simulated round trip {LATENCY * 1000:.0f} ms per response; {workers} job workers; "
+        f"{ROUNDS} rounds of {BURST} simultaneous /exchcheck ({len(acks)} commands)"
+    )
     print(f"   one command alone:  ack {single_ack * 1000:6.1f} ms, card after {single_done * 1000:6.0f} ms")
-    print(f"   acknowledgement under load:  p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms   "
-          f"max {worst * 1000:6.1f} ms")
-    print(f"   p99 / Slack's 3 s budget:    {p99 / BUDGET:6.3f}   (goal < 0.33; all {len(acks)} acknowledged: "
-          f"{'yes' if worst < BUDGET else 'NO'})")
+    print(
+        f"   acknowledgement under load:  p50 {p50 * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms   "
+        f"max {worst * 1000:6.1f} ms"
+    )
+    print(
+        f"   p99 / Slack's 3 s budget:    {p99 / BUDGET:6.3f}   (goal < 0.33; all {len(acks)} acknowledged: "
+        f"{'yes' if worst < BUDGET else 'NO'})"
+    )
     med = statistics.median(finals)
-    print(f"   all {BURST} cards delivered after {med:5.2f} s (median of {ROUNDS} rounds, max {max(finals):5.2f} s) = "
-          f"{med / single_done:4.1f} x one command   (ideal with {workers} workers: {ideal} x)")
+    print(
+        f"   all {BURST} cards delivered after {med:5.2f} s (median of {ROUNDS} rounds, max {max(finals):5.2f} s) = "
+        f"{med / single_done:4.1f} x one command   (ideal with {workers} workers: {ideal} x)"
+    )

@@ -82,6 +82,8 @@ def main() -> None:
     print(f"   {n_big:,} checks over 10,000 targets vs {n_small:,} checks over 100 targets (100 rounds each)")
     print(f"   history (one host, newest 50):         {h_big / h_small:5.2f} x the time at 10,000 checks (flat = 1)")
     print(f"   changes (last round, per host):        {c_big / c_small:5.2f} x the time at 10,000 checks (flat = 1)")
-    print(f"   writing: the 100th batch of 10,000 took {writes[-1] / writes[0]:.2f} x the first "
-          f"({10_000 / statistics.median(writes):,.0f} checks/s)")
+    print(
+        f"   writing: the 100th batch of 10,000 took {writes[-1] / writes[0]:.2f} x the first "
+        f"({10_000 / statistics.median(writes):,.0f} checks/s)"
+    )
     print(f"   database size: {size / n_big:,.0f} bytes per check (verdicts stored once per build)")

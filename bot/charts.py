@@ -44,8 +44,9 @@ class Chart:
     bars: tuple[tuple[str, int], ...] = ()
 
 
-def trend_points(snapshots: Sequence[Snapshot], region: str, codes: frozenset[str], catalog: Catalog,
-                 today: dt.date) -> tuple[TrendPoint, ...]:
+def trend_points(
+    snapshots: Sequence[Snapshot], region: str, codes: frozenset[str], catalog: Catalog, today: dt.date
+) -> tuple[TrendPoint, ...]:
     """One point per complete snapshot of the newest snapshot's mode, oldest first."""
     complete = sorted((s for s in snapshots if s.complete), key=lambda s: s.taken_at)
     if not complete:

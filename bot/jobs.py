@@ -30,14 +30,16 @@ def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, a
             log.info("watchlist already re-checked today at %s", last)
             return
         results = asyncio.run(run_watchlist(service, store, requested_by=WATCH_REQUESTER))
-        log.info("watchlist re-checked: %d hosts, %d could not be checked", len(results),
-                 sum(1 for r in results if r.error))
+        log.info(
+            "watchlist re-checked: %d hosts, %d could not be checked", len(results), sum(1 for r in results if r.error)
+        )
 
     return DailyJob("watchlist", at, run)
 
 
-def digest_job(client: WebClient, channel: str, store: Store, catalog: Catalog, clock: Clock,
-               settings: Settings) -> DailyJob:
+def digest_job(
+    client: WebClient, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
+) -> DailyJob:
     def run(day: dt.date) -> None:
         digest = digest_service.compose(store, catalog, clock, settings.digest_regions, settings.digest_tz)
         outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
@@ -46,8 +48,9 @@ def digest_job(client: WebClient, channel: str, store: Store, catalog: Catalog, 
     return DailyJob("digest", parse_hhmm(settings.digest_time), run)
 
 
-def make_scheduler(settings: Settings, *, client: WebClient, service: CheckService, store: Store,
-                   catalog: Catalog, clock: Clock) -> Scheduler:
+def make_scheduler(
+    settings: Settings, *, client: WebClient, service: CheckService, store: Store, catalog: Catalog, clock: Clock
+) -> Scheduler:
     tz = ZoneInfo(settings.digest_tz)
     jobs = [watch_job(service, store, clock, tz, parse_hhmm(settings.watch_time))]
     if settings.digest_channel:

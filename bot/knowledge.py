@@ -51,8 +51,12 @@ def load_catalog(directory: str | None = None) -> Catalog:
         except OSError as exc:
             raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
     catalog = Catalog.from_rows(
-        builds=tables["builds.csv"], lifecycle=tables["lifecycle.csv"], cves=tables["cves.csv"],
-        fixes=tables["cve_fixes.csv"], regions=tables["regions.csv"], countries=tables["countries.csv"],
+        builds=tables["builds.csv"],
+        lifecycle=tables["lifecycle.csv"],
+        cves=tables["cves.csv"],
+        fixes=tables["cve_fixes.csv"],
+        regions=tables["regions.csv"],
+        countries=tables["countries.csv"],
     )
     # The version names the data date and the exact files, so stored results can be recomputed.
     version = f"{catalog.data_date.isoformat()}+{digest.hexdigest()[:12]}"

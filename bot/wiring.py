@@ -26,8 +26,9 @@ def make_store(settings: Settings) -> Store:
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     return Prober(
         catalog=load_catalog(),
-        settings=ProbeSettings(timeout=settings.timeout, concurrency=settings.concurrency,
-                               allow_private=settings.allow_private),
+        settings=ProbeSettings(
+            timeout=settings.timeout, concurrency=settings.concurrency, allow_private=settings.allow_private
+        ),
         resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
         clock=clock or SystemClock(),
     )
@@ -58,8 +59,9 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
         store=store,
         catalog=catalog,
         check=check_with(prober, store),
-        exposure=exposure_with(store=store, client_factory=make_client, clock=clock, catalog=catalog,
-                               settings=settings),
+        exposure=exposure_with(
+            store=store, client_factory=make_client, clock=clock, catalog=catalog, settings=settings
+        ),
         clock=clock,
         # A queue of 8 jobs per worker: a burst of a few dozen commands waits (checks take seconds);
         # beyond that, users are told at once that exchbot is busy.

@@ -14,8 +14,16 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.exchange_sim import ExchangeSimulator  # noqa: E402  (needs the repository on sys.path)
 
-SAMPLES = ["15.2.2562.53", "15.2.1748.36", "15.1.2375.37", "15.2.986.30", "15.01.2176.009", "15.1.2375",
-           "14.3.513.0", "15.20.485.0"]
+SAMPLES = [
+    "15.2.2562.53",
+    "15.2.1748.36",
+    "15.1.2375.37",
+    "15.2.986.30",
+    "15.01.2176.009",
+    "15.1.2375",
+    "14.3.513.0",
+    "15.20.485.0",
+]
 HOSTS = {
     "mail.contoso.test": "exchange2019_cu11_exporttool",
     "owa.fabrikam.test": "exchange_se_current",
@@ -31,11 +39,17 @@ def exchbot(*args: str, env: dict[str, str]) -> int:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, ExchangeSimulator(hosts=HOSTS) as sim:
-        env = {**os.environ, "EXCHBOT_DB": str(Path(tmp) / "demo.db"),
-               "EXCHBOT_RESOLVE": ",".join(f"{h}:127.0.0.1" for h in HOSTS)}
+        env = {
+            **os.environ,
+            "EXCHBOT_DB": str(Path(tmp) / "demo.db"),
+            "EXCHBOT_RESOLVE": ",".join(f"{h}:127.0.0.1" for h in HOSTS),
+        }
         exchbot("build", *SAMPLES, env=env)
-        print(f"\n# {len(HOSTS)} simulated servers on 127.0.0.1:{sim.port} (HTTPS, self-signed); "
-              "--allow-private because they are local", flush=True)
+        print(
+            f"\n# {len(HOSTS)} simulated servers on 127.0.0.1:{sim.port} (HTTPS, self-signed); "
+            "--allow-private because they are local",
+            flush=True,
+        )
         targets = [f"{h}:{sim.port}" for h in HOSTS]
         exchbot("check", *targets, "--allow-private", env=env)
         exchbot("check", targets[2], "--allow-private", env=env)

@@ -75,33 +75,63 @@ class Reply:
 class SlackHarness:
     """One running app. ``settings`` overrides go to :class:`bot.config.Settings`."""
 
-    def __init__(self, fake: FakeSlack, db_path: Path, *, sim_port: int = 0, shodan_url: str | None = None,
-                 check: CheckFn | None = None, jobs: JobRunner | None = None, limiter: RateLimiter | None = None,
-                 clock: Clock | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        fake: FakeSlack,
+        db_path: Path,
+        *,
+        sim_port: int = 0,
+        shodan_url: str | None = None,
+        check: CheckFn | None = None,
+        jobs: JobRunner | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
+        **settings: Any,
+    ) -> None:
         self.fake = fake
         self.sim_port = sim_port
-        base = Settings(db_path=db_path, allow_private=True, timeout=5.0, slack_bot_token=TOKEN,
-                        slack_signing_secret=SECRET, slack_api_url=fake.api_url,
-                        shodan_api_key="good-key" if shodan_url else None, shodan_rps=0, shodan_timeout=5,
-                        user_rate_per_minute=0, max_concurrent_jobs=8)
+        base = Settings(
+            db_path=db_path,
+            allow_private=True,
+            timeout=5.0,
+            slack_bot_token=TOKEN,
+            slack_signing_secret=SECRET,
+            slack_api_url=fake.api_url,
+            shodan_api_key="good-key" if shodan_url else None,
+            shodan_rps=0,
+            shodan_timeout=5,
+            user_rate_per_minute=0,
+            max_concurrent_jobs=8,
+        )
         self.settings = dataclasses.replace(base, **settings)
         self.store = Store(db_path)
         self.clock = clock or SystemClock()
         cat = catalog()
-        prober = Prober(catalog=cat, settings=ProbeSettings(timeout=self.settings.timeout, concurrency=10,
-                                                            allow_private=self.settings.allow_private),
-                        resolver=loopback, clock=self.clock)
+        prober = Prober(
+            catalog=cat,
+            settings=ProbeSettings(
+                timeout=self.settings.timeout, concurrency=10, allow_private=self.settings.allow_private
+            ),
+            resolver=loopback,
+            clock=self.clock,
+        )
 
         def shodan(s: Settings) -> ShodanClient:
             return ShodanClient(s.shodan_api_key or "", timeout=5, rps=0, api_url=shodan_url, limiter=ShodanLimiter(0))
 
         workers = self.settings.max_concurrent_jobs
         self.deps = SlackDeps(
-            settings=self.settings, store=self.store, catalog=cat, check=check or check_with(prober, self.store),
-            exposure=exposure_with(store=self.store, client_factory=shodan, clock=self.clock, catalog=cat,
-                                   settings=self.settings),
-            clock=self.clock, jobs=jobs or JobRunner(workers, 8 * workers),
-            limiter=limiter or RateLimiter(self.settings.user_rate_per_minute), respond_timeout=5.0,
+            settings=self.settings,
+            store=self.store,
+            catalog=cat,
+            check=check or check_with(prober, self.store),
+            exposure=exposure_with(
+                store=self.store, client_factory=shodan, clock=self.clock, catalog=cat, settings=self.settings
+            ),
+            clock=self.clock,
+            jobs=jobs or JobRunner(workers, 8 * workers),
+            limiter=limiter or RateLimiter(self.settings.user_rate_per_minute),
+            respond_timeout=5.0,
         )
         self.app = build_app(self.deps)
         self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count
@@ -138,8 +168,9 @@ class SlackHarness:
         finally:
             conn.close()
 
-    def post(self, body: bytes, content_type: str, *, timestamp: str | None = None, secret: str = SECRET,
-             signed: bool = True) -> Reply:
+    def post(
+        self, body: bytes, content_type: str, *, timestamp: str | None = None, secret: str = SECRET, signed: bool = True
+    ) -> Reply:
         ts = timestamp if timestamp is not None else str(int(time.time()))
         headers = {"Content-Type": content_type}
         if signed:
@@ -148,43 +179,88 @@ class SlackHarness:
 
     # -- Slack payloads ----------------------------------------------------------------------------
 
-    def command(self, command: str, text: str, *, user: str = "U0ALICE", channel: str = "C0INCIDENT",
-                name: str | None = None, **post: Any) -> tuple[Reply, str]:
+    def command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0INCIDENT",
+        name: str | None = None,
+        **post: Any,
+    ) -> tuple[Reply, str]:
         """A slash command; returns the acknowledgement and the name of its response_url."""
         name = name or uuid.uuid4().hex[:12]
         form = {
-            "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "exchbot-test",
-            "channel_id": channel, "channel_name": "incident", "user_id": user, "user_name": user.lower(),
-            "command": command, "text": text, "api_app_id": self.fake.app_id, "is_enterprise_install": "false",
-            "response_url": self.fake.response_url(name), "trigger_id": f"1337.42.{name}",
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "exchbot-test",
+            "channel_id": channel,
+            "channel_name": "incident",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.fake.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.fake.response_url(name),
+            "trigger_id": f"1337.42.{name}",
         }
         body = urlencode(form).encode()
         return self.post(body, "application/x-www-form-urlencoded", **post), name
 
-    def click(self, action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0INCIDENT",
-              name: str | None = None, **post: Any) -> tuple[Reply, str]:
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0INCIDENT",
+        name: str | None = None,
+        **post: Any,
+    ) -> tuple[Reply, str]:
         """A button click (block_actions) on an ephemeral message; returns the ack and the response_url name."""
         name = name or uuid.uuid4().hex[:12]
         payload = {
-            "type": "block_actions", "api_app_id": self.fake.app_id, "token": "legacy-verification-token",
+            "type": "block_actions",
+            "api_app_id": self.fake.app_id,
+            "token": "legacy-verification-token",
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
             "team": {"id": TEAM, "domain": "exchbot-test"},
-            "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel,
-                          "is_ephemeral": True},
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000100",
+                "channel_id": channel,
+                "is_ephemeral": True,
+            },
             "channel": {"id": channel, "name": "incident"},
-            "trigger_id": f"1337.43.{name}", "response_url": self.fake.response_url(name),
-            "actions": [{"action_id": action_id, "block_id": "exchbot_check_actions", "value": value,
-                         "type": "button", "action_ts": "1700000001.000200",
-                         "text": {"type": "plain_text", "text": "button"}}],
+            "trigger_id": f"1337.43.{name}",
+            "response_url": self.fake.response_url(name),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "exchbot_check_actions",
+                    "value": value,
+                    "type": "button",
+                    "action_ts": "1700000001.000200",
+                    "text": {"type": "plain_text", "text": "button"},
+                }
+            ],
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **post), name
 
     def event(self, event: dict[str, Any], **post: Any) -> Reply:
-        envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": self.fake.app_id,
-                    "event": event, "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-                    "event_time": int(time.time()), "authorizations": [
-                        {"team_id": TEAM, "user_id": self.fake.bot_user_id, "is_bot": True}]}
+        envelope = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": self.fake.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": self.fake.bot_user_id, "is_bot": True}],
+        }
         return self.post(json.dumps(envelope).encode(), "application/json", **post)
 
     # -- what happened -----------------------------------------------------------------------------
@@ -195,6 +271,7 @@ class SlackHarness:
 
     def audit_rows(self, at_least: int = 0, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The audit table, waiting for ``at_least`` rows (a row is written right after the ack)."""
+
         def rows() -> list[dict[str, Any]]:
             return [dict(r) for r in self.store.db.query("SELECT * FROM audit ORDER BY id")]
 

@@ -6,13 +6,24 @@ import json
 import subprocess
 import sys
 
-ASSESSMENT_KEYS = {"input", "build", "precision", "product", "cu", "update", "release_date", "eol", "families",
-                   "cves", "advice", "error"}
+ASSESSMENT_KEYS = {
+    "input",
+    "build",
+    "precision",
+    "product",
+    "cu",
+    "update",
+    "release_date",
+    "eol",
+    "families",
+    "cves",
+    "advice",
+    "error",
+}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_json_array_in_input_order() -> None:

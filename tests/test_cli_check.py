@@ -13,8 +13,20 @@ import pytest
 
 from tests.fakes.exchange_sim import ExchangeSimulator
 
-CHECK_KEYS = {"target", "reachable", "exchange", "evidence", "warnings", "checked_at", "error", "build", "product",
-              "families", "cves", "eol"}
+CHECK_KEYS = {
+    "target",
+    "reachable",
+    "exchange",
+    "evidence",
+    "warnings",
+    "checked_at",
+    "error",
+    "build",
+    "product",
+    "families",
+    "cves",
+    "eol",
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +38,15 @@ def sim() -> Iterator[ExchangeSimulator]:
 def run(args: list[str], db: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EXCHBOT_DB": str(db)}
     env.pop("EXCHBOT_ALLOW_PRIVATE", None)
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120,
-                          env=env, input=stdin, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        input=stdin,
+        check=False,
+    )
 
 
 def pins(sim: ExchangeSimulator, *names: str) -> list[str]:
@@ -52,8 +71,18 @@ def test_single_target_json_object(sim: ExchangeSimulator, tmp_path: Path) -> No
 
 def test_batch_array_in_input_order_and_exit_1_on_failure(sim: ExchangeSimulator, tmp_path: Path) -> None:
     targets = [f"exchange-se-current.sim.test:{sim.port}", "127.0.0.1:1", f"not-exchange.sim.test:{sim.port}"]
-    proc = run(["check", *targets, "--json", "--allow-private", "--timeout", "3",
-                *pins(sim, "exchange-se-current", "not-exchange")], tmp_path / "b.db")
+    proc = run(
+        [
+            "check",
+            *targets,
+            "--json",
+            "--allow-private",
+            "--timeout",
+            "3",
+            *pins(sim, "exchange-se-current", "not-exchange"),
+        ],
+        tmp_path / "b.db",
+    )
     assert proc.returncode == 1
     docs = json.loads(proc.stdout)
     assert [d["target"] for d in docs] == targets
@@ -78,8 +107,10 @@ def test_malformed_target_is_a_usage_error(tmp_path: Path) -> None:
 def test_targets_from_a_file_and_text_output(sim: ExchangeSimulator, tmp_path: Path) -> None:
     listing = f"# watch these\nexchange2016-cu9-pathonly.sim.test:{sim.port}\n\n127.0.0.1:{sim.port}  # the default\n"
     (tmp_path / "targets.txt").write_text(listing)
-    proc = run(["check", "-f", str(tmp_path / "targets.txt"), "--allow-private",
-                *pins(sim, "exchange2016-cu9-pathonly")], tmp_path / "e.db")
+    proc = run(
+        ["check", "-f", str(tmp_path / "targets.txt"), "--allow-private", *pins(sim, "exchange2016-cu9-pathonly")],
+        tmp_path / "e.db",
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2
@@ -90,6 +121,12 @@ def test_targets_from_a_file_and_text_output(sim: ExchangeSimulator, tmp_path: P
 
 def test_env_allow_private(sim: ExchangeSimulator, tmp_path: Path) -> None:
     env = {**os.environ, "EXCHBOT_DB": str(tmp_path / "f.db"), "EXCHBOT_ALLOW_PRIVATE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "bot", "check", f"127.0.0.1:{sim.port}", "--json"],
-                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "check", f"127.0.0.1:{sim.port}", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout)["build"] == "15.2.2562.53"

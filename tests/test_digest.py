@@ -47,24 +47,38 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
 
 def snapshot(at: dt.datetime, counts: dict[str, dict[str, int]], total_by_country: dict[str, int]) -> Snapshot:
     builds = tuple(BuildCount(b, sum(c.values()), c, 0) for b, c in counts.items())
-    return Snapshot(taken_at=at, query="q", total=sum(total_by_country.values()), countries=total_by_country,
-                    unattributed=0, builds=builds, credits_used=0, requests=len(counts) + 1, complete=True,
-                    knowledge_version="kv")
+    return Snapshot(
+        taken_at=at,
+        query="q",
+        total=sum(total_by_country.values()),
+        countries=total_by_country,
+        unattributed=0,
+        builds=builds,
+        credits_used=0,
+        requests=len(counts) + 1,
+        complete=True,
+        knowledge_version="kv",
+    )
 
 
 def scripted_store(tmp_path: Path, catalog: Catalog) -> Store:
     store = Store(tmp_path / "d.db")
-    for host in ("patched.example.com", "worse.example.com", "down.example.com", "quiet.example.com",
-                 "eol.example.com"):
+    for host in (
+        "patched.example.com",
+        "worse.example.com",
+        "down.example.com",
+        "quiet.example.com",
+        "eol.example.com",
+    ):
         store.watch_add(host, host, DAY - 10 * 24 * HOUR)
     before, after = DAY - 30 * HOUR, DAY - 2 * HOUR
     script = {
-        "patched.example.com": ("15.2.986.30", "15.2.986.36"),   # ProxyNotShell fixed
-        "worse.example.com": ("15.2.986.36", "15.2.986.30"),     # rolled back
-        "down.example.com": ("15.2.2562.53", None),              # unreachable now
-        "quiet.example.com": ("15.2.2562.53", "15.2.2562.53"),   # nothing happened
-        "eol.example.com": ("15.1.2507.72", "15.1.2507.72"),     # still end-of-life
-        "adhoc.example.com": ("15.2.986.30", "15.2.986.36"),     # checked, but not watched
+        "patched.example.com": ("15.2.986.30", "15.2.986.36"),  # ProxyNotShell fixed
+        "worse.example.com": ("15.2.986.36", "15.2.986.30"),  # rolled back
+        "down.example.com": ("15.2.2562.53", None),  # unreachable now
+        "quiet.example.com": ("15.2.2562.53", "15.2.2562.53"),  # nothing happened
+        "eol.example.com": ("15.1.2507.72", "15.1.2507.72"),  # still end-of-life
+        "adhoc.example.com": ("15.2.986.30", "15.2.986.36"),  # checked, but not watched
     }
     for host, (old, new) in script.items():
         store.save_checks([result(catalog, host, before, old)])
@@ -134,14 +148,17 @@ def test_trend_chart_is_a_png_and_its_points_match_the_snapshots(tmp_path: Path,
     assert "eu" in chart.title
     watch = digest_service.compose(store, catalog, FixedClock(DAY), ()).watch
     bars = charts.watchlist_state(watch)
-    assert dict(bars.bars) == {"end-of-life or vulnerable": 3, "no known risk": 1, "unreachable": 1,
-                               "not checked yet": 0}
+    assert dict(bars.bars) == {
+        "end-of-life or vulnerable": 3,
+        "no known risk": 1,
+        "unreachable": 1,
+        "not checked yet": 0,
+    }
     assert png_size(bars.png) == (800, 450)
     store.close()
 
 
-def test_post_uploads_charts_in_the_thread_and_only_once(tmp_path: Path, catalog: Catalog,
-                                                         slack: FakeSlack) -> None:
+def test_post_uploads_charts_in_the_thread_and_only_once(tmp_path: Path, catalog: Catalog, slack: FakeSlack) -> None:
     store = scripted_store(tmp_path, catalog)
     client = WebClient(base_url=slack.api_url, token="xoxb-test")
     clock = FixedClock(DAY)
@@ -175,12 +192,25 @@ def test_a_failed_post_can_be_retried(tmp_path: Path, catalog: Catalog, slack: F
 
 def test_two_processes_post_one_digest(tmp_path: Path, catalog: Catalog, slack: FakeSlack) -> None:
     scripted_store(tmp_path, catalog).close()
-    env = {**os.environ, "EXCHBOT_DB": str(tmp_path / "d.db"), "SLACK_API_URL": slack.api_url,
-           "SLACK_BOT_TOKEN": "xoxb-test", "EXCHBOT_DIGEST_REGIONS": "eu"}
+    env = {
+        **os.environ,
+        "EXCHBOT_DB": str(tmp_path / "d.db"),
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "EXCHBOT_DIGEST_REGIONS": "eu",
+    }
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(var, None)
-    procs = [subprocess.Popen([sys.executable, "-m", "bot", "digest", "--post", "CRACE"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "digest", "--post", "CRACE"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert len([c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "CRACE"]) == 1
@@ -188,18 +218,27 @@ def test_two_processes_post_one_digest(tmp_path: Path, catalog: Catalog, slack: 
     assert "posted" in said and "already" in said
 
 
-def test_scheduler_survives_a_restart_without_duplicate_or_miss(tmp_path: Path, catalog: Catalog,
-                                                                slack: FakeSlack) -> None:
+def test_scheduler_survives_a_restart_without_duplicate_or_miss(
+    tmp_path: Path, catalog: Catalog, slack: FakeSlack
+) -> None:
     store = scripted_store(tmp_path, catalog)
-    settings = Settings.from_env({"EXCHBOT_DB": str(tmp_path / "d.db"), "EXCHBOT_DIGEST_CHANNEL": "CDAILY",
-                                  "EXCHBOT_DIGEST_TIME": "08:00", "EXCHBOT_WATCH_TIME": "23:59",
-                                  "EXCHBOT_DIGEST_TZ": "Europe/Berlin", "EXCHBOT_DIGEST_REGIONS": "eu"})
+    settings = Settings.from_env(
+        {
+            "EXCHBOT_DB": str(tmp_path / "d.db"),
+            "EXCHBOT_DIGEST_CHANNEL": "CDAILY",
+            "EXCHBOT_DIGEST_TIME": "08:00",
+            "EXCHBOT_WATCH_TIME": "23:59",
+            "EXCHBOT_DIGEST_TZ": "Europe/Berlin",
+            "EXCHBOT_DIGEST_REGIONS": "eu",
+        }
+    )
     client = WebClient(base_url=slack.api_url, token="xoxb-test")
     service = CheckService(prober=Prober(catalog=catalog, settings=ProbeSettings()), store=store)
 
     def scheduler(at: dt.datetime):  # type: ignore[no-untyped-def]
-        return make_scheduler(settings, client=client, service=service, store=store, catalog=catalog,
-                              clock=FixedClock(at))
+        return make_scheduler(
+            settings, client=client, service=service, store=store, catalog=catalog, clock=FixedClock(at)
+        )
 
     berlin = ZoneInfo("Europe/Berlin")
     early = dt.datetime(2026, 11, 29, 7, 59, tzinfo=berlin)
@@ -224,8 +263,9 @@ def test_changed_build_between_watch_runs_shows_in_the_next_digest(tmp_path: Pat
     with ExchangeSimulator(hosts={"mail.watch.test": "exchange2019_cu14_f5"}) as sim:
         target = f"mail.watch.test:{sim.port}"
         store.watch_add(target, target, clock.now())
-        prober = Prober(catalog=catalog, settings=ProbeSettings(timeout=5, allow_private=True),
-                        resolver=_loopback, clock=clock)
+        prober = Prober(
+            catalog=catalog, settings=ProbeSettings(timeout=5, allow_private=True), resolver=_loopback, clock=clock
+        )
         service = CheckService(prober=prober, store=store)
         first = asyncio.run(run_watchlist(service, store))
         sim.hosts["mail.watch.test"] = get_profile("exchange_se_current")  # the admin upgraded overnight

@@ -77,8 +77,7 @@ def test_profile_answers_its_documented_signals(farm: ExchangeSimulator, client:
 
 
 @pytest.mark.parametrize("name", [n for n, p in PROFILES.items() if not p.hostile])
-def test_expected_build_is_visible_on_the_probe_paths(farm: ExchangeSimulator, client: httpx.Client,
-                                                      name: str) -> None:
+def test_expected_build_is_visible_on_the_probe_paths(farm: ExchangeSimulator, client: httpx.Client, name: str) -> None:
     p = PROFILES[name]
     seen = "\n".join(_text(client.get(farm.url(path), headers={"Host": _host(name)})) for path in PROBE_PATHS)
     if p.expect_build is None:
@@ -120,15 +119,18 @@ def test_owa_redirect_location_format(farm: ExchangeSimulator, client: httpx.Cli
     r = client.get(farm.url(OWA), headers={"Host": "mail.e2016.test"})
     assert r.status_code == 302
     assert r.headers["location"] == (
-        "https://mail.e2016.test/owa/auth/logon.aspx?url=https%3a%2f%2fmail.e2016.test%2fowa%2f&reason=0")
+        "https://mail.e2016.test/owa/auth/logon.aspx?url=https%3a%2f%2fmail.e2016.test%2fowa%2f&reason=0"
+    )
     r = client.get(farm.url(OWA), headers={"Host": "MAIL.E2016.TEST:8443"})
     assert r.headers["location"].endswith("url=https%3a%2f%2fMAIL.E2016.TEST%3a8443%2fowa%2f&reason=0")
 
 
 def test_pool_alternates_builds_round_robin(farm: ExchangeSimulator, client: httpx.Client) -> None:
     farm.reset()
-    got = [client.get(farm.url(OWA), headers={"Host": _host("exchange_pool_mixed")}).headers["x-owa-version"]
-           for _ in range(4)]
+    got = [
+        client.get(farm.url(OWA), headers={"Host": _host("exchange_pool_mixed")}).headers["x-owa-version"]
+        for _ in range(4)
+    ]
     assert got == ["15.2.1748.36", "15.2.1544.33"] * 2
     farm.reset()
     r = client.get(farm.url(LOGON), headers={"Host": _host("exchange_pool_mixed")})
@@ -179,8 +181,10 @@ def _raw_exchange(port: int, payload: bytes, server_hostname: str | None = None)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname=server_hostname) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname=server_hostname) as tls,
+    ):
         tls.sendall(payload)
         out = b""
         while chunk := tls.recv(65536):
@@ -192,13 +196,19 @@ def test_connection_close_and_http10(farm: ExchangeSimulator) -> None:
     out = _raw_exchange(farm.port, b"GET /owa/ HTTP/1.1\r\nHost: mail.e2016.test\r\nConnection: close\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 302 Found\r\n") and b"\r\nConnection: close\r\n" in out
     # two pipelined requests, the second closes: both answered on one connection, then EOF
-    out = _raw_exchange(farm.port, b"GET /owa/ HTTP/1.1\r\nHost: mail.e2016.test\r\n\r\n"
-                                   b"HEAD / HTTP/1.1\r\nHost: x.example\r\nConnection: close\r\n\r\n")
+    out = _raw_exchange(
+        farm.port,
+        b"GET /owa/ HTTP/1.1\r\nHost: mail.e2016.test\r\n\r\n"
+        b"HEAD / HTTP/1.1\r\nHost: x.example\r\nConnection: close\r\n\r\n",
+    )
     assert out.count(b"HTTP/1.1 ") == 2 and out.endswith(b"\r\n\r\n")
     # a request body is read and dropped, the connection stays usable
-    out = _raw_exchange(farm.port, b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.e2016.test\r\n"
-                                   b"Content-Length: 5\r\n\r\nhello"
-                                   b"GET /owa/ HTTP/1.1\r\nHost: mail.e2016.test\r\nConnection: close\r\n\r\n")
+    out = _raw_exchange(
+        farm.port,
+        b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.e2016.test\r\n"
+        b"Content-Length: 5\r\n\r\nhello"
+        b"GET /owa/ HTTP/1.1\r\nHost: mail.e2016.test\r\nConnection: close\r\n\r\n",
+    )
     assert out.startswith(b"HTTP/1.1 401 Unauthorized\r\n") and b"HTTP/1.1 302 Found\r\n" in out
     out = _raw_exchange(farm.port, b"GET / HTTP/1.0\r\n\r\n")  # HTTP/1.0, no Host: default profile, closes
     assert out.startswith(b"HTTP/1.1 200 OK") and b"Example Widgets" in out
@@ -255,8 +265,14 @@ def test_300_concurrent_requests_with_latency() -> None:
         limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
         clients = [httpx.AsyncClient(verify=False, timeout=30.0, limits=limits) for _ in range(30)]
         try:
-            rs = await asyncio.gather(*(clients[i % 30].get(f"https://127.0.0.1:{port}{PROBE_PATHS[i % 7]}",
-                                                            headers={"Host": f"h{i}.example"}) for i in range(300)))
+            rs = await asyncio.gather(
+                *(
+                    clients[i % 30].get(
+                        f"https://127.0.0.1:{port}{PROBE_PATHS[i % 7]}", headers={"Host": f"h{i}.example"}
+                    )
+                    for i in range(300)
+                )
+            )
         finally:
             for c in clients:
                 await c.aclose()
@@ -299,12 +315,17 @@ def _connections_drain(sim: ExchangeSimulator) -> bool:
 def test_slow_tls_never_finishes_the_handshake(hostile: ExchangeSimulator) -> None:
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with pytest.raises((TimeoutError, socket.timeout)), \
-            socket.create_connection(("127.0.0.1", hostile.port), timeout=0.5) as raw:
+    with (
+        pytest.raises((TimeoutError, socket.timeout)),
+        socket.create_connection(("127.0.0.1", hostile.port), timeout=0.5) as raw,
+    ):
         ctx.wrap_socket(raw, server_hostname="slow-tls.sim.test")  # chosen by SNI
     # with SNI for a normal profile the same listener completes TLS
-    out = _raw_exchange(hostile.port, b"GET /owa/ HTTP/1.1\r\nHost: exchange-se-current.sim.test\r\n"
-                                      b"Connection: close\r\n\r\n", server_hostname="exchange-se-current.sim.test")
+    out = _raw_exchange(
+        hostile.port,
+        b"GET /owa/ HTTP/1.1\r\nHost: exchange-se-current.sim.test\r\nConnection: close\r\n\r\n",
+        server_hostname="exchange-se-current.sim.test",
+    )
     assert b"X-OWA-Version: 15.2.2562.53" in out
     assert hostile.requests[-1].sni == "exchange-se-current.sim.test"
     # an IP literal sends no SNI: with slow_tls as the default profile the handshake stalls
@@ -322,8 +343,10 @@ def test_hang_sends_nothing(hostile: ExchangeSimulator) -> None:
 
 
 def test_drip_sends_headers_then_a_byte_at_a_time(hostile: ExchangeSimulator) -> None:
-    with httpx.Client(verify=False, timeout=httpx.Timeout(2.0, read=0.5)) as c, \
-            c.stream("GET", hostile.url(OWA), headers={"Host": _host("drip")}) as r:
+    with (
+        httpx.Client(verify=False, timeout=httpx.Timeout(2.0, read=0.5)) as c,
+        c.stream("GET", hostile.url(OWA), headers={"Host": _host("drip")}) as r,
+    ):
         assert r.status_code == 200 and r.headers["content-length"] == "1000000"
         got = b""
         with pytest.raises(httpx.ReadTimeout):
@@ -335,8 +358,10 @@ def test_drip_sends_headers_then_a_byte_at_a_time(hostile: ExchangeSimulator) ->
 
 
 def test_huge_body_is_streamed_lazily(hostile: ExchangeSimulator) -> None:
-    with httpx.Client(verify=False, timeout=5.0) as c, \
-            c.stream("GET", hostile.url(EXPORT_REQUEST_PATH), headers={"Host": _host("huge_body")}) as r:
+    with (
+        httpx.Client(verify=False, timeout=5.0) as c,
+        c.stream("GET", hostile.url(EXPORT_REQUEST_PATH), headers={"Host": _host("huge_body")}) as r,
+    ):
         assert r.headers["content-length"] == str(200 * 1024 * 1024)
         got = 0
         for chunk in r.iter_raw():
@@ -351,8 +376,9 @@ def test_huge_body_is_streamed_lazily(hostile: ExchangeSimulator) -> None:
 def test_garbage_is_not_http(hostile: ExchangeSimulator) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         _get(hostile, "garbage", timeout=2)
-    out = _raw_exchange(hostile.port, b"GET / HTTP/1.1\r\nHost: garbage.sim.test\r\n\r\n",
-                        server_hostname="garbage.sim.test")
+    out = _raw_exchange(
+        hostile.port, b"GET / HTTP/1.1\r\nHost: garbage.sim.test\r\n\r\n", server_hostname="garbage.sim.test"
+    )
     assert len(out) == 64 * 1024 and not out.startswith(b"HTTP/")
     _still_alive(hostile)
 
@@ -360,8 +386,9 @@ def test_garbage_is_not_http(hostile: ExchangeSimulator) -> None:
 def test_huge_headers(hostile: ExchangeSimulator) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         _get(hostile, "huge_headers", timeout=2)
-    out = _raw_exchange(hostile.port, b"GET / HTTP/1.1\r\nHost: huge-headers.sim.test\r\n\r\n",
-                        server_hostname="huge-headers.sim.test")
+    out = _raw_exchange(
+        hostile.port, b"GET / HTTP/1.1\r\nHost: huge-headers.sim.test\r\n\r\n", server_hostname="huge-headers.sim.test"
+    )
     head = out.split(b"\r\n\r\n")[0].split(b"\r\n")
     assert sum(line.startswith(b"X-Filler-") for line in head) == 200
     assert all(len(line) <= 8192 for line in head) and len(out) > 200 * 8000
@@ -369,8 +396,7 @@ def test_huge_headers(hostile: ExchangeSimulator) -> None:
 
 
 @pytest.mark.parametrize(("name", "error"), [("xml_bomb", EntitiesForbidden), ("xml_xxe", EntitiesForbidden)])
-def test_xml_attacks_are_refused_by_defusedxml(hostile: ExchangeSimulator, name: str,
-                                               error: type[Exception]) -> None:
+def test_xml_attacks_are_refused_by_defusedxml(hostile: ExchangeSimulator, name: str, error: type[Exception]) -> None:
     body = _get(hostile, name, EXPORT_REQUEST_PATH).content
     assert b"<!DOCTYPE" in body
     with pytest.raises((error, DTDForbidden)):

@@ -51,13 +51,19 @@ class Recorder:
         self.now += seconds
 
 
-def client(fake: FakeShodan, key: str, *, timeout: float = 5.0, rps: float = 0.0,
-           backoff: Recorder | None = None) -> ShodanClient:
+def client(
+    fake: FakeShodan, key: str, *, timeout: float = 5.0, rps: float = 0.0, backoff: Recorder | None = None
+) -> ShodanClient:
     """A client on its own limiter whose waits are simulated (no real sleeping at rps > 0)."""
     pace = Recorder()
-    return ShodanClient(key, timeout=timeout, rps=rps, api_url=fake.url,
-                        limiter=RateLimiter(rps, clock=pace.clock, sleep=pace.sleep),
-                        sleep=(backoff or Recorder()).sleep)
+    return ShodanClient(
+        key,
+        timeout=timeout,
+        rps=rps,
+        api_url=fake.url,
+        limiter=RateLimiter(rps, clock=pace.clock, sleep=pace.sleep),
+        sleep=(backoff or Recorder()).sleep,
+    )
 
 
 def test_count_with_country_facet_is_free(fake: FakeShodan) -> None:
@@ -84,13 +90,16 @@ def test_facets_must_be_pairs_never_a_string(fake: FakeShodan) -> None:
     assert not any(SPLIT_FACETS_HINT in (call["error"] or "") for call in fake.calls)
 
 
-@pytest.mark.parametrize(("key", "error", "words"), [
-    ("bad-key", InvalidKey, "invalid key"),
-    ("", MissingKey, "SHODAN_API_KEY"),
-    ("server-error", ShodanServerError, "HTTP 500"),
-    ("bad-gateway", ShodanServerError, "HTTP 502"),
-    ("timeout-query", ShodanTimeout, "timed out"),
-])
+@pytest.mark.parametrize(
+    ("key", "error", "words"),
+    [
+        ("bad-key", InvalidKey, "invalid key"),
+        ("", MissingKey, "SHODAN_API_KEY"),
+        ("server-error", ShodanServerError, "HTTP 500"),
+        ("bad-gateway", ShodanServerError, "HTTP 502"),
+        ("timeout-query", ShodanTimeout, "timed out"),
+    ],
+)
 def test_count_failures_are_typed(fake: FakeShodan, key: str, error: type[Exception], words: str) -> None:
     with pytest.raises(error, match=words):
         client(fake, key).count(Q, [("country", 300)])
@@ -165,20 +174,26 @@ def test_limiter_zero_never_waits() -> None:
     assert [lim.acquire() for _ in range(5)] == [0.0] * 5 and rec.sleeps == []
 
 
-@pytest.mark.parametrize(("message", "status", "error"), [
-    ("Invalid API key", 401, InvalidKey),
-    ("Insufficient query credits, please upgrade your API plan or wait for the monthly limit to reset", 401,
-     NoCredits),
-    ("Access denied (403 Forbidden)", 403, AccessDenied),
-    ("Please upgrade your API plan to use filters or paging.", 401, AccessDenied),
-    ("Searching is only available on paid accounts (membership or higher)", 401, AccessDenied),
-    ("Request rate limit reached (1 request/ second).", 429, RateLimited),
-    ("Unable to parse JSON response", 500, ShodanServerError),
-    ("Bad Gateway (502)", 502, ShodanServerError),
-    ("The search request timed out or your query was invalid.", 200, ShodanTimeout),
-    ("Invalid search query", 400, QueryError),
-    ("Invalid facet: c (facets arrived split into single characters: pass a list, not a string)", 400, QueryError),
-])
+@pytest.mark.parametrize(
+    ("message", "status", "error"),
+    [
+        ("Invalid API key", 401, InvalidKey),
+        (
+            "Insufficient query credits, please upgrade your API plan or wait for the monthly limit to reset",
+            401,
+            NoCredits,
+        ),
+        ("Access denied (403 Forbidden)", 403, AccessDenied),
+        ("Please upgrade your API plan to use filters or paging.", 401, AccessDenied),
+        ("Searching is only available on paid accounts (membership or higher)", 401, AccessDenied),
+        ("Request rate limit reached (1 request/ second).", 429, RateLimited),
+        ("Unable to parse JSON response", 500, ShodanServerError),
+        ("Bad Gateway (502)", 502, ShodanServerError),
+        ("The search request timed out or your query was invalid.", 200, ShodanTimeout),
+        ("Invalid search query", 400, QueryError),
+        ("Invalid facet: c (facets arrived split into single characters: pass a list, not a string)", 400, QueryError),
+    ],
+)
 def test_classify_messages(message: str, status: int, error: type[Exception]) -> None:
     err = classify(message, status=status, cause=None, timeout=5)
     assert type(err) is error and str(err)

@@ -14,23 +14,42 @@ T0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
 
 
 def snap(countries: dict[str, int], unattributed: int, builds: list[BuildCount]) -> Snapshot:
-    return Snapshot(taken_at=T0, query="q", total=sum(countries.values()) + unattributed, countries=countries,
-                    unattributed=unattributed, builds=tuple(builds), credits_used=0, requests=3, complete=True,
-                    knowledge_version="k")
+    return Snapshot(
+        taken_at=T0,
+        query="q",
+        total=sum(countries.values()) + unattributed,
+        countries=countries,
+        unattributed=unattributed,
+        builds=tuple(builds),
+        credits_used=0,
+        requests=3,
+        complete=True,
+        knowledge_version="k",
+    )
 
 
 def bc(build: str, countries: dict[str, int], unattributed: int = 0) -> BuildCount:
-    return BuildCount(build=build, total=sum(countries.values()) + unattributed, countries=countries,
-                      unattributed=unattributed)
+    return BuildCount(
+        build=build, total=sum(countries.values()) + unattributed, countries=countries, unattributed=unattributed
+    )
 
 
 # ---- regions
 
 
-@pytest.mark.parametrize(("text", "name", "size"), [
-    ("eu", "eu", 27), ("EU", "eu", 27), ("europe", "europe", 53), ("us", "us", 1), ("na", "na", 41),
-    ("asia", "asia", 51), ("apac", "apac", 57), ("world", "world", 250),
-])
+@pytest.mark.parametrize(
+    ("text", "name", "size"),
+    [
+        ("eu", "eu", 27),
+        ("EU", "eu", 27),
+        ("europe", "europe", 53),
+        ("us", "us", 1),
+        ("na", "na", 41),
+        ("asia", "asia", 51),
+        ("apac", "apac", 57),
+        ("world", "world", 250),
+    ],
+)
 def test_named_regions(catalog: Catalog, text: str, name: str, size: int) -> None:
     got_name, codes = resolve_region(text, catalog)
     assert got_name == name and len(codes) == size
@@ -59,11 +78,15 @@ def test_unknown_region_lists_valid_names(catalog: Catalog, bad: str) -> None:
 
 
 def test_region_sums_and_unattributed(catalog: Catalog, today: dt.date) -> None:
-    s = snap({"DE": 10, "FR": 5, "US": 7, "XX": 2}, 3, [
-        bc("15.1.2507", {"DE": 4, "US": 1}, 1),
-        bc("15.1.225", {"FR": 2}),
-        bc("15.2.2562", {"DE": 3, "US": 6}, 2),
-    ])
+    s = snap(
+        {"DE": 10, "FR": 5, "US": 7, "XX": 2},
+        3,
+        [
+            bc("15.1.2507", {"DE": 4, "US": 1}, 1),
+            bc("15.1.225", {"FR": 2}),
+            bc("15.2.2562", {"DE": 3, "US": 6}, 2),
+        ],
+    )
     name, codes = resolve_region("eu", catalog)
     eu = summarise(s, name, codes, catalog, today)
     assert (eu.total, eu.unattributed, eu.unattributed_included) == (15, 3, False)
@@ -88,8 +111,9 @@ def test_region_sums_and_unattributed(catalog: Catalog, today: dt.date) -> None:
 def test_diff_has_the_same_keys(catalog: Catalog, today: dt.date) -> None:
     codes = resolve_region("eu", catalog)[1]
     before = summarise(snap({"DE": 10}, 0, [bc("15.1.2507", {"DE": 8})]), "eu", codes, catalog, today)
-    after = summarise(snap({"DE": 12}, 1, [bc("15.1.2507", {"DE": 5}), bc("15.2.2562", {"DE": 6})]),
-                      "eu", codes, catalog, today)
+    after = summarise(
+        snap({"DE": 12}, 1, [bc("15.1.2507", {"DE": 5}), bc("15.2.2562", {"DE": 6})]), "eu", codes, catalog, today
+    )
     d = diff(after, before)
     assert d.total == 2 and d.eol == -3 and d.unattributed == 1
     assert d.by_product == {"Exchange 2016": -3, "Exchange SE": 6}

@@ -34,11 +34,13 @@ def test_lowest_cu_wins_and_four_parts_beat_three_within_a_cu() -> None:
 
 
 def test_tally_counts_each_ip_once_with_its_lowest_build() -> None:
-    banners = make_population([
-        {"country": "NL", "build": "15.1.2507.39", "signal": "both", "ports": [443, 8443, 80]},
-        {"country": None, "build": "15.2.1748", "signal": "path", "count": 2},
-        {"country": "FR", "build": "15.1.2507.39", "signal": "none"},
-    ])
+    banners = make_population(
+        [
+            {"country": "NL", "build": "15.1.2507.39", "signal": "both", "ports": [443, 8443, 80]},
+            {"country": None, "build": "15.2.1748", "signal": "path", "count": 2},
+            {"country": "FR", "build": "15.1.2507.39", "signal": "none"},
+        ]
+    )
     banners[1]["data"] = banners[1]["data"].replace("15.1.2507.39", "15.1.2507.41")  # port 8443: newer build
     tally = DeepTally()
     for b in banners:
@@ -47,7 +49,9 @@ def test_tally_counts_each_ip_once_with_its_lowest_build() -> None:
     assert tally.banners == 6 and hosts == 4
     assert countries == {"NL": 1, "FR": 1} and unattributed == 2
     assert {b.build: (b.total, dict(b.countries), b.unattributed) for b in builds} == {
-        "15.1.2507.39": (1, {"NL": 1}, 0), "15.2.1748": (2, {}, 2)}
+        "15.1.2507.39": (1, {"NL": 1}, 0),
+        "15.2.1748": (2, {}, 2),
+    }
 
 
 def test_credit_estimate_is_one_per_page_of_100() -> None:

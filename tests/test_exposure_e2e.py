@@ -68,31 +68,92 @@ def fam(pl: tuple[int, int], ps: tuple[int, int], pt: tuple[int, int], pns: tupl
 E16, E13, E19, E10, SE = "Exchange 2016", "Exchange 2013", "Exchange 2019", "Exchange 2010", "Exchange SE"
 EXPECTED: dict[str, dict[str, Any]] = {
     # DE 40+10, FR 6+4, IT 3, NL 2 (two ports); the FR header-only banners have no path
-    "eu": dict(total=65, by_product={E16: 40 + 6 + 2, SE: 10, E10: 3}, unknown_version=4, eol=51, at_risk=51,
-               families=fam((0, 0), (0, 6), (0, 6), (6, 42))),
-    "us": dict(total=29, by_product={E19: 7, E13: 2}, unknown_version=20, eol=9, at_risk=9,
-               families=fam((2, 0), (2, 0), (2, 0), (2, 0))),
-    "asia": dict(total=15, by_product={E16: 8, SE: 4}, unknown_version=3, eol=8, at_risk=8,
-                 families=fam((0, 0), (0, 0), (0, 0), (0, 8))),
+    "eu": dict(
+        total=65,
+        by_product={E16: 40 + 6 + 2, SE: 10, E10: 3},
+        unknown_version=4,
+        eol=51,
+        at_risk=51,
+        families=fam((0, 0), (0, 6), (0, 6), (6, 42)),
+    ),
+    "us": dict(
+        total=29,
+        by_product={E19: 7, E13: 2},
+        unknown_version=20,
+        eol=9,
+        at_risk=9,
+        families=fam((2, 0), (2, 0), (2, 0), (2, 0)),
+    ),
+    "asia": dict(
+        total=15,
+        by_product={E16: 8, SE: 4},
+        unknown_version=3,
+        eol=8,
+        at_risk=8,
+        families=fam((0, 0), (0, 0), (0, 0), (0, 8)),
+    ),
     # every Exchange banner, unattributed included: 123 = 116 with a country + 7 without
-    "world": dict(total=123, by_product={E16: 63, SE: 14, E13: 7, E19: 7, E10: 3}, unknown_version=29, eol=80,
-                  at_risk=80, families=fam((4, 5), (4, 11), (4, 11), (10, 60))),
-    "de": dict(total=50, by_product={E16: 40, SE: 10}, unknown_version=0, eol=40, at_risk=40,
-               families=fam((0, 0), (0, 0), (0, 0), (0, 40))),
-    "de,fr": dict(total=60, by_product={E16: 46, SE: 10}, unknown_version=4, eol=46, at_risk=46,
-                  families=fam((0, 0), (0, 6), (0, 6), (6, 40))),
-    "uk": dict(total=5, by_product={E13: 5}, unknown_version=0, eol=5, at_risk=5,
-               families=fam((0, 5), (0, 5), (0, 5), (0, 5))),
+    "world": dict(
+        total=123,
+        by_product={E16: 63, SE: 14, E13: 7, E19: 7, E10: 3},
+        unknown_version=29,
+        eol=80,
+        at_risk=80,
+        families=fam((4, 5), (4, 11), (4, 11), (10, 60)),
+    ),
+    "de": dict(
+        total=50,
+        by_product={E16: 40, SE: 10},
+        unknown_version=0,
+        eol=40,
+        at_risk=40,
+        families=fam((0, 0), (0, 0), (0, 0), (0, 40)),
+    ),
+    "de,fr": dict(
+        total=60,
+        by_product={E16: 46, SE: 10},
+        unknown_version=4,
+        eol=46,
+        at_risk=46,
+        families=fam((0, 0), (0, 6), (0, 6), (6, 40)),
+    ),
+    "uk": dict(
+        total=5, by_product={E13: 5}, unknown_version=0, eol=5, at_risk=5, families=fam((0, 5), (0, 5), (0, 5), (0, 5))
+    ),
 }
 CHANGES: dict[str, dict[str, Any]] = {
-    "eu": dict(total=0, by_product={E16: -10, SE: 10, E10: 0}, eol=-10, unknown_version=0, unattributed=0,
-               families=fam((0, 0), (0, 0), (0, 0), (0, -10))),
-    "us": dict(total=-5, by_product={E19: 0, E13: 0}, eol=0, unknown_version=-5, unattributed=0,
-               families=fam((0, 0), (0, 0), (0, 0), (0, 0))),
-    "asia": dict(total=3, by_product={E16: 0, SE: 3}, eol=0, unknown_version=0, unattributed=0,
-                 families=fam((0, 0), (0, 0), (0, 0), (0, 0))),
-    "world": dict(total=-2, by_product={E16: -10, SE: 13, E13: 0, E19: 0, E10: 0}, eol=-10, unknown_version=-5,
-                  unattributed=0, families=fam((0, 0), (0, 0), (0, 0), (0, -10))),
+    "eu": dict(
+        total=0,
+        by_product={E16: -10, SE: 10, E10: 0},
+        eol=-10,
+        unknown_version=0,
+        unattributed=0,
+        families=fam((0, 0), (0, 0), (0, 0), (0, -10)),
+    ),
+    "us": dict(
+        total=-5,
+        by_product={E19: 0, E13: 0},
+        eol=0,
+        unknown_version=-5,
+        unattributed=0,
+        families=fam((0, 0), (0, 0), (0, 0), (0, 0)),
+    ),
+    "asia": dict(
+        total=3,
+        by_product={E16: 0, SE: 3},
+        eol=0,
+        unknown_version=0,
+        unattributed=0,
+        families=fam((0, 0), (0, 0), (0, 0), (0, 0)),
+    ),
+    "world": dict(
+        total=-2,
+        by_product={E16: -10, SE: 13, E13: 0, E19: 0, E10: 0},
+        eol=-10,
+        unknown_version=-5,
+        unattributed=0,
+        families=fam((0, 0), (0, 0), (0, 0), (0, -10)),
+    ),
 }
 T0 = dt.datetime(2026, 11, 29, 6, 0, tzinfo=dt.UTC)
 
@@ -112,8 +173,14 @@ def check_region(got: Mapping[str, Any], want: Mapping[str, Any]) -> None:
 
 
 def result_dict(r: ExposureResult) -> dict[str, Any]:
-    return {"total": r.total, "by_product": dict(r.by_product), "unknown_version": r.unknown_version, "eol": r.eol,
-            "at_risk": r.at_risk, "families": {f: dict(v) for f, v in r.families.items()}}
+    return {
+        "total": r.total,
+        "by_product": dict(r.by_product),
+        "unknown_version": r.unknown_version,
+        "eol": r.eol,
+        "at_risk": r.at_risk,
+        "families": {f: dict(v) for f, v in r.families.items()},
+    }
 
 
 def assert_count_mode_only(fake: FakeShodan, key: str) -> None:
@@ -140,16 +207,30 @@ class Env:
         self.store = Store(self.db)
         self.clock = FixedClock(T0)
         self.catalog = catalog
-        self.settings = Settings(db_path=self.db, shodan_api_key="good-key", shodan_rps=0, shodan_timeout=5,
-                                 exposure_ttl_hours=24)
+        self.settings = Settings(
+            db_path=self.db, shodan_api_key="good-key", shodan_rps=0, shodan_timeout=5, exposure_ttl_hours=24
+        )
 
     def factory(self, settings: Settings) -> ShodanClient:
-        return ShodanClient(settings.shodan_api_key or "", timeout=settings.shodan_timeout, rps=0,
-                            api_url=self.fake.url, limiter=RateLimiter(0))
+        return ShodanClient(
+            settings.shodan_api_key or "",
+            timeout=settings.shodan_timeout,
+            rps=0,
+            api_url=self.fake.url,
+            limiter=RateLimiter(0),
+        )
 
     def run(self, region: str, *, refresh: bool = False, **kw: Any) -> ExposureResult:
-        return exposure(region, refresh=refresh, store=self.store, client_factory=self.factory, clock=self.clock,
-                        catalog=self.catalog, settings=self.settings, **kw)
+        return exposure(
+            region,
+            refresh=refresh,
+            store=self.store,
+            client_factory=self.factory,
+            clock=self.clock,
+            catalog=self.catalog,
+            settings=self.settings,
+            **kw,
+        )
 
 
 @pytest.fixture()
@@ -189,9 +270,14 @@ def test_second_snapshot_reports_deltas(env: Env) -> None:
         r = env.run(region)
         assert r.reused and r.previous_snapshot_at == T0
         assert r.changes is not None
-        got = {"total": r.changes.total, "by_product": dict(r.changes.by_product), "eol": r.changes.eol,
-               "unknown_version": r.changes.unknown_version, "unattributed": r.changes.unattributed,
-               "families": {f: dict(v) for f, v in r.changes.families.items()}}
+        got = {
+            "total": r.changes.total,
+            "by_product": dict(r.changes.by_product),
+            "eol": r.changes.eol,
+            "unknown_version": r.changes.unknown_version,
+            "unattributed": r.changes.unattributed,
+            "families": {f: dict(v) for f, v in r.changes.families.items()},
+        }
         check_region(got, want)
     assert env.run("world").total == 121 and snapshot_rows(env.db) == 2
     assert env.fake.credits_spent.get("good-key", 0) == 0
@@ -233,8 +319,13 @@ DEEP: list[dict[str, Any]] = [
     {"country": "NL", "build": "15.0.1497.26", "signal": "both", "ports": [443, 8443]},  # one IP, two banners
     {"country": "FR", "build": "15.1.2242.12", "signal": "header", "header_name": "x-owa-version"},
     # a header rewritten to look like SE over a CU23 page: the lower (the page) is believed
-    {"country": "GB", "build": "15.2.2562.37", "header_value": "15.02.2562.037", "path_build": "15.1.2507",
-     "signal": "both"},
+    {
+        "country": "GB",
+        "build": "15.2.2562.37",
+        "header_value": "15.02.2562.037",
+        "path_build": "15.1.2507",
+        "signal": "both",
+    },
     {"country": None, "build": "15.2.1748", "signal": "path"},
     {"country": "JP", "build": "15.1.2507.39", "signal": "none"},
     {"country": "US", "non_exchange": True, "count": 5},
@@ -246,8 +337,14 @@ def test_deep_mode_reads_headers_and_counts_hosts(env: Env) -> None:
     env.settings = Settings(db_path=env.db, shodan_api_key="credits-3", shodan_rps=0, shodan_timeout=5)
     r = env.run("world", deep=True, max_credits=1)
     builds = {b.build: b.count for b in r.by_build}
-    assert builds == {"15.1.2507.39": 3, "15.2.1748.10": 2, "15.0.1497.26": 1, "15.1.2242.12": 1, "15.1.2507": 1,
-                      "15.2.1748": 1}
+    assert builds == {
+        "15.1.2507.39": 3,
+        "15.2.1748.10": 2,
+        "15.0.1497.26": 1,
+        "15.1.2242.12": 1,
+        "15.1.2507": 1,
+        "15.2.1748": 1,
+    }
     assert (r.total, r.unknown_version, r.unattributed, r.unit, r.mode) == (10, 1, 1, "hosts", "deep")
     assert r.credits_used == 1 == env.fake.credits_spent["credits-3"]  # 11 banners: one page
     assert r.by_product == {E16: 5, E19: 3, E13: 1}
@@ -280,8 +377,14 @@ def test_deep_mode_interrupted_is_not_recorded(env: Env) -> None:
 
 
 def cli(fake: FakeShodan, db: Path, key: str | None, *args: str, timeout: str = "5") -> Result:
-    env = {"SHODAN_API_URL": fake.url, "EXCHBOT_DB": str(db), "EXCHBOT_SHODAN_RPS": "0",
-           "EXCHBOT_SHODAN_TIMEOUT": timeout, "SHODAN_API_KEY": key, "EXCHBOT_EXPOSURE_TTL_HOURS": "24"}
+    env = {
+        "SHODAN_API_URL": fake.url,
+        "EXCHBOT_DB": str(db),
+        "EXCHBOT_SHODAN_RPS": "0",
+        "EXCHBOT_SHODAN_TIMEOUT": timeout,
+        "SHODAN_API_KEY": key,
+        "EXCHBOT_EXPOSURE_TTL_HOURS": "24",
+    }
     return CliRunner().invoke(main, ["exposure", *args], env=env)
 
 
@@ -313,17 +416,21 @@ def test_cli_text_cites_source_query_time_and_deltas(fake: FakeShodan, tmp_path:
     assert res.stderr == ""  # no progress when stderr is not a terminal
 
 
-@pytest.mark.parametrize(("key", "words"), [
-    ("bad-key", "invalid key"),
-    ("server-error", "server error (HTTP 500)"),
-    ("bad-gateway", "server error (HTTP 502)"),
-    ("timeout-query", "timed out"),
-    ("fail-after-30", "server error"),
-    ("hang", "did not answer within 0.5 s (timeout"),
-    (None, "SHODAN_API_KEY is not set"),
-])
-def test_cli_failures_exit_1_with_cause_and_store_nothing(fake: FakeShodan, tmp_path: Path, key: str | None,
-                                                          words: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("bad-key", "invalid key"),
+        ("server-error", "server error (HTTP 500)"),
+        ("bad-gateway", "server error (HTTP 502)"),
+        ("timeout-query", "timed out"),
+        ("fail-after-30", "server error"),
+        ("hang", "did not answer within 0.5 s (timeout"),
+        (None, "SHODAN_API_KEY is not set"),
+    ],
+)
+def test_cli_failures_exit_1_with_cause_and_store_nothing(
+    fake: FakeShodan, tmp_path: Path, key: str | None, words: str
+) -> None:
     db = tmp_path / "fail.db"
     res = cli(fake, db, key, "eu", "--json", timeout="0.5")
     assert res.exit_code == 1
@@ -332,11 +439,14 @@ def test_cli_failures_exit_1_with_cause_and_store_nothing(fake: FakeShodan, tmp_
     assert snapshot_rows(db) == 0
 
 
-@pytest.mark.parametrize(("key", "args", "words"), [
-    ("no-credits", ["--max-credits", "5"], "not enough query credits"),
-    ("free-key", ["--max-credits", "5"], "403 Forbidden"),
-    ("good-key", ["--max-credits", "1"], "--max-credits is 1"),
-])
+@pytest.mark.parametrize(
+    ("key", "args", "words"),
+    [
+        ("no-credits", ["--max-credits", "5"], "not enough query credits"),
+        ("free-key", ["--max-credits", "5"], "403 Forbidden"),
+        ("good-key", ["--max-credits", "1"], "--max-credits is 1"),
+    ],
+)
 def test_cli_deep_refusals(fake: FakeShodan, tmp_path: Path, key: str, args: list[str], words: str) -> None:
     db = tmp_path / "deep.db"
     res = cli(fake, db, key, "world", "--deep", *args)

@@ -23,8 +23,16 @@ def rows(name: str) -> list[dict[str, str]]:
 
 
 SOURCE_IDS = {r["source_id"] for r in rows("sources.csv")}
-DATA_FILES = ["builds.csv", "lifecycle.csv", "cves.csv", "cve_fixes.csv", "regions.csv", "countries.csv",
-              "cve_curated.csv", "cve_statements.csv"]
+DATA_FILES = [
+    "builds.csv",
+    "lifecycle.csv",
+    "cves.csv",
+    "cve_fixes.csv",
+    "regions.csv",
+    "countries.csv",
+    "cve_curated.csv",
+    "cve_statements.csv",
+]
 
 
 @pytest.mark.parametrize("name", DATA_FILES)
@@ -54,8 +62,14 @@ def test_builds_are_unique_and_dated() -> None:
 
 def test_build_coverage_reaches_2026(catalog: Catalog) -> None:
     products = {r.product for r in catalog.releases}
-    assert {"Exchange 2007", "Exchange 2010", "Exchange 2013", "Exchange 2016", "Exchange 2019",
-            "Exchange SE"} <= products
+    assert {
+        "Exchange 2007",
+        "Exchange 2010",
+        "Exchange 2013",
+        "Exchange 2016",
+        "Exchange 2019",
+        "Exchange SE",
+    } <= products
     assert max(r.release_date for r in catalog.releases) >= dt.date(2026, 1, 1)
     assert catalog.release(Build.of("15.2.2562.17")).product == "Exchange SE"  # type: ignore[union-attr]
 
@@ -134,6 +148,7 @@ def test_regions(catalog: Catalog) -> None:
 
 
 # -- every family fix boundary, on every CU line, from the data ------------------------------------
+
 
 def _boundaries(catalog: Catalog) -> list[tuple[str, str, str, str]]:
     cases = []

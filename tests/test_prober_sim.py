@@ -29,8 +29,7 @@ NORMAL = sorted(n for n, p in PROFILES.items() if not p.hostile)
 # the CRYPTOCard agent runs on the Exchange server itself, whose headers prove it);
 # a honeypot that serves a real OWA page is judged Exchange, with a warning; OWA's own status 440
 # (Login Timeout, Exchange 2003 forms-based auth) identifies Exchange, though not its version.
-EXCHANGE_OVERRIDE = {"kemp_preauth": None, "tmg_preauth": None,
-                     "honeypot_owa": True, "exchange2003_fba": True}
+EXCHANGE_OVERRIDE = {"kemp_preauth": None, "tmg_preauth": None, "honeypot_owa": True, "exchange2003_fba": True}
 BUILD_OVERRIDE: dict[str, str] = {}
 
 
@@ -49,9 +48,12 @@ def sim() -> Iterator[ExchangeSimulator]:
 
 
 def prober(catalog: Catalog, timeout: float = 5.0, concurrency: int = 20) -> Prober:
-    return Prober(catalog=catalog, settings=ProbeSettings(timeout=timeout, concurrency=concurrency,
-                                                          allow_private=True),
-                  resolver=loopback, clock=FixedClock(NOW))
+    return Prober(
+        catalog=catalog,
+        settings=ProbeSettings(timeout=timeout, concurrency=concurrency, allow_private=True),
+        resolver=loopback,
+        clock=FixedClock(NOW),
+    )
 
 
 def check(catalog: Catalog, target: str, timeout: float = 5.0) -> CheckResult:
@@ -64,8 +66,9 @@ def consistent(result: str, truth: str) -> bool:
 
 
 @pytest.mark.parametrize("name", NORMAL)
-def test_every_profile_gets_the_true_verdict_or_cannot_tell(name: str, sim: ExchangeSimulator,
-                                                              catalog: Catalog) -> None:
+def test_every_profile_gets_the_true_verdict_or_cannot_tell(
+    name: str, sim: ExchangeSimulator, catalog: Catalog
+) -> None:
     profile = PROFILES[name]
     r = check(catalog, host(name, sim))
     assert r.error is None and r.reachable, r.error
@@ -149,9 +152,14 @@ def test_only_plain_gets_are_sent(sim: ExchangeSimulator, catalog: Catalog) -> N
     sim.reset()
     for name in ("exchange2019_cu14_f5", "exchange_se_current", "not_exchange"):
         check(catalog, host(name, sim))
-    allowed = {"/owa/", "/owa/auth/logon.aspx", "/autodiscover/autodiscover.xml", "/EWS/Exchange.asmx",
-               "/Microsoft-Server-ActiveSync",
-               "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application"}
+    allowed = {
+        "/owa/",
+        "/owa/auth/logon.aspx",
+        "/autodiscover/autodiscover.xml",
+        "/EWS/Exchange.asmx",
+        "/Microsoft-Server-ActiveSync",
+        "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application",
+    }
     for req in sim.requests:
         assert req.method == "GET"
         assert req.path.split("?")[0] in allowed or req.path.startswith("/owa/auth/"), req.path
@@ -167,8 +175,12 @@ def test_connection_is_pinned_to_the_checked_address(sim: ExchangeSimulator, cat
         calls.append(hostname)
         return ["127.0.0.1"] if len(calls) == 1 else ["10.9.9.9"]
 
-    p = Prober(catalog=catalog, settings=ProbeSettings(timeout=5.0, allow_private=True), resolver=rebinding,
-               clock=FixedClock(NOW))
+    p = Prober(
+        catalog=catalog,
+        settings=ProbeSettings(timeout=5.0, allow_private=True),
+        resolver=rebinding,
+        clock=FixedClock(NOW),
+    )
     r = asyncio.run(p.check(parse_target(host("exchange_se_current", sim))))
     assert calls == ["exchange-se-current.sim.test"]  # one lookup per check, whatever the paths
     assert r.address == "127.0.0.1" and r.assessment.build == "15.2.2562.53"

@@ -121,8 +121,12 @@ def test_count_and_country_facets_match_population(client: ClientFactory) -> Non
     result = api.count(Q_2016, facets=[("country", 300)])
     assert result["total"] == 190 and result["matches"] == []
     assert result["facets"]["country"] == [
-        {"count": 150, "value": "DE"}, {"count": 30, "value": "FR"}, {"count": 4, "value": "AT"},
-        {"count": 3, "value": "CH"}, {"count": 2, "value": "IT"}, {"count": 1, "value": "ES"},
+        {"count": 150, "value": "DE"},
+        {"count": 30, "value": "FR"},
+        {"count": 4, "value": "AT"},
+        {"count": 3, "value": "CH"},
+        {"count": 2, "value": "IT"},
+        {"count": 1, "value": "ES"},
     ]
 
 
@@ -181,10 +185,19 @@ def test_count_costs_no_credits(client: ClientFactory, fake: FakeShodan) -> None
 def test_api_info_shape(client: ClientFactory) -> None:
     info = client("good-key").info()
     assert set(info) == {
-        "query_credits", "scan_credits", "plan", "usage_limits", "unlocked", "unlocked_left", "https", "telnet",
+        "query_credits",
+        "scan_credits",
+        "plan",
+        "usage_limits",
+        "unlocked",
+        "unlocked_left",
+        "https",
+        "telnet",
     }
     assert info["query_credits"] == 100_000 and set(info["usage_limits"]) == {
-        "query_credits", "scan_credits", "monitored_ips",
+        "query_credits",
+        "scan_credits",
+        "monitored_ips",
     }
 
 
@@ -383,6 +396,7 @@ def test_hang_is_seen_as_a_client_timeout(client: ClientFactory) -> None:
 def test_stop_does_not_wait_for_hung_requests() -> None:
     outcome: list[BaseException] = []
     with FakeShodan(make_population(SPEC[:1]), hang_max=30) as fake:
+
         def hung() -> None:
             try:
                 requests.get(fake.url + "/api-info", params={"key": "hang"}, timeout=20)

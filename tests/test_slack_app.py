@@ -78,8 +78,9 @@ def fake(slack: FakeSlack) -> Iterator[FakeSlack]:
 
 
 @pytest.fixture()
-def make(fake: FakeSlack, sim: ExchangeSimulator, shodan: FakeShodan,
-         tmp_path: Path) -> Iterator[Callable[..., SlackHarness]]:
+def make(
+    fake: FakeSlack, sim: ExchangeSimulator, shodan: FakeShodan, tmp_path: Path
+) -> Iterator[Callable[..., SlackHarness]]:
     made: list[SlackHarness] = []
 
     def build(**kw: Any) -> SlackHarness:
@@ -140,8 +141,10 @@ def test_exchcheck_acks_at_once_then_the_card_replaces_the_ack(app: SlackHarness
     assert card["unfurl_links"] is False and card["unfurl_media"] is False
     # Exchange 2016 CU22 Nov21SU (15.1.2375.17): end of life, ProxyNotShell open, the 2021 families patched
     assert "15.1.2375.17" in card["text"] and "end of life" in card["text"] and "ProxyNotShell" in card["text"]
-    assert card["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                                            "text": f"Exchange check: {host}"}}
+    assert card["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "emoji": True, "text": f"Exchange check: {host}"},
+    }
     assert "end of life" in field(card, "End of life")
     assert field(card, "ProxyNotShell") == ":red_circle: *vulnerable*"
     assert field(card, "ProxyShell") == ":large_green_circle: patched"
@@ -152,7 +155,8 @@ def test_exchcheck_acks_at_once_then_the_card_replaces_the_ack(app: SlackHarness
     assert any("*Advice*" in t for t in texts(card)) and any("*Evidence*" in t for t in texts(card))
     assert buttons(card) == {RECHECK: host, WATCH_ADD: host}
     assert [(r["command"], r["text"], r["outcome"], r["user_id"], r["channel_id"]) for r in app.audit_rows(1)] == [
-        ("/exchcheck", host, "accepted", "U0ALICE", "C0INCIDENT")]
+        ("/exchcheck", host, "accepted", "U0ALICE", "C0INCIDENT")
+    ]
     (stored,) = app.store.history(host)
     assert stored.build == "15.1.2375.17" and stored.families["ProxyNotShell"] == "vulnerable"
 
@@ -255,8 +259,9 @@ def test_exposure_answers_from_shodan(app: SlackHarness, shodan: FakeShodan) -> 
     assert field(again, "Total") == "6" and "stored snapshot" in dump(again)
 
 
-def test_exposure_chart_on_request_is_uploaded_to_the_channel(app: SlackHarness, fake: FakeSlack,
-                                                             shodan: FakeShodan) -> None:
+def test_exposure_chart_on_request_is_uploaded_to_the_channel(
+    app: SlackHarness, fake: FakeSlack, shodan: FakeShodan
+) -> None:
     ack, name = app.command("/exposure", "eu chart", channel="C0CHARTS")
     assert ack.status == 200 and "trend chart" in ack.json()["text"]
     card = app.final(name, timeout=30)
@@ -314,8 +319,15 @@ def test_app_home_shows_the_watchlist(app: SlackHarness, fake: FakeSlack) -> Non
     host = app.host("exchange_se_current")
     app.final(app.command("/exchcheck", host)[1])
     app.final(app.command("/exchwatch", f"add {host}")[1])
-    reply = app.event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0ALICE", "tab": "home",
-                       "event_ts": f"{time.time():.6f}"})
+    reply = app.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0ALICE",
+            "channel": "D0ALICE",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+    )
     assert reply.status == 200
     (call,) = fake.wait_for_calls("views.publish")
     assert call.ok and call.params["user_id"] == "U0ALICE"
@@ -327,8 +339,9 @@ def test_app_home_shows_the_watchlist(app: SlackHarness, fake: FakeSlack) -> Non
 # --------------------------------------------------------------------------------------------- security
 
 
-def test_forged_and_stale_signatures_are_rejected_and_do_nothing(app: SlackHarness, fake: FakeSlack,
-                                                                 sim: ExchangeSimulator) -> None:
+def test_forged_and_stale_signatures_are_rejected_and_do_nothing(
+    app: SlackHarness, fake: FakeSlack, sim: ExchangeSimulator
+) -> None:
     sim.reset()
     host = app.host("exchange_se_current")
     forged, n1 = app.command("/exchcheck", host, secret="not-the-secret")
@@ -371,8 +384,9 @@ def test_allowlists(make: Callable[..., SlackHarness], fake: FakeSlack) -> None:
     assert app.store.history(host) and len(app.store.history(host)) == 1
 
 
-def test_oauth_variables_cannot_switch_the_app_to_oauth(make: Callable[..., SlackHarness],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oauth_variables_cannot_switch_the_app_to_oauth(
+    make: Callable[..., SlackHarness], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
     app = make()
@@ -426,8 +440,9 @@ def test_busy_when_every_worker_and_queue_slot_is_taken(make: Callable[..., Slac
 
 
 @pytest.mark.parametrize("status", [404, 500])
-def test_a_failing_response_url_falls_back_to_an_ephemeral_post(app: SlackHarness, fake: FakeSlack,
-                                                                 status: int) -> None:
+def test_a_failing_response_url_falls_back_to_an_ephemeral_post(
+    app: SlackHarness, fake: FakeSlack, status: int
+) -> None:
     name = f"broken{status}"
     fake.response_url(name)
     fake.response_url_status(name, status)
@@ -469,8 +484,7 @@ MALFORMED = {
 }
 
 
-def test_malformed_text_gets_a_helpful_message_and_the_app_keeps_serving(app: SlackHarness,
-                                                                          fake: FakeSlack) -> None:
+def test_malformed_text_gets_a_helpful_message_and_the_app_keeps_serving(app: SlackHarness, fake: FakeSlack) -> None:
     names = []
     for label, text in MALFORMED.items():
         ack, name = app.command("/exchcheck", text)

@@ -58,9 +58,13 @@ def assert_no_markup(payload: Any) -> None:
 def hostile(catalog: Catalog) -> CheckResult:
     r = result(catalog, "mail.example.com", T0, "15.2.1544.33")
     return dataclasses.replace(
-        r, target=f"mail.example.com {EVIL}",
-        evidence=(*r.evidence, Evidence("x-feserver", "https://mail.example.com/owa/", EVIL),
-                  Evidence("title", "https://mail.example.com/owa/auth/logon.aspx", f"{EVIL} Outlook")),
+        r,
+        target=f"mail.example.com {EVIL}",
+        evidence=(
+            *r.evidence,
+            Evidence("x-feserver", "https://mail.example.com/owa/", EVIL),
+            Evidence("title", "https://mail.example.com/owa/auth/logon.aspx", f"{EVIL} Outlook"),
+        ),
         warnings=(f"signals disagree: {EVIL}",),
     )
 
@@ -111,11 +115,14 @@ def test_check_card_verdict_at_a_glance(catalog: Catalog) -> None:
     assert fields["*End of life*"].startswith(":warning: *end of life* since 2025-10-14")
     assert fields["*Confidence*"].startswith("high")
     assert (fields["*CU*"], fields["*Update*"], fields["*Build*"]) == ("CU22", "Nov21SU", "`15.1.2375.17`")
-    assert msg["blocks"][1]["text"]["text"].startswith(":rotating_light: *At risk:* end of life; vulnerable to "
-                                                       "ProxyNotShell")
+    assert msg["blocks"][1]["text"]["text"].startswith(
+        ":rotating_light: *At risk:* end of life; vulnerable to ProxyNotShell"
+    )
     actions = msg["blocks"][-1]
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
-        (blocks.RECHECK, "mail.example.com"), (blocks.WATCH_ADD, "mail.example.com")]
+        (blocks.RECHECK, "mail.example.com"),
+        (blocks.WATCH_ADD, "mail.example.com"),
+    ]
 
 
 def test_check_card_of_a_three_part_build_says_medium_confidence(catalog: Catalog) -> None:
@@ -137,8 +144,10 @@ def test_error_results_are_cards_with_buttons(catalog: Catalog) -> None:
 
 def test_since_last_check_lists_the_changes() -> None:
     at = T0 + dt.timedelta(days=1)
-    changes = (HostChange("h", at, "patched", "ProxyNotShell: vulnerable -> patched <x>"),
-               HostChange("h", at, "build_changed", "build 15.1.2375.17 -> 15.1.2375.37"))
+    changes = (
+        HostChange("h", at, "patched", "ProxyNotShell: vulnerable -> patched <x>"),
+        HostChange("h", at, "build_changed", "build 15.1.2375.17 -> 15.1.2375.37"),
+    )
     text = check_card.since_last_text(SinceLast(previous_at=T0, changes=changes))
     assert text.startswith("*Since the last check* (2026-11-01 08:00 UTC):")
     assert "• ProxyNotShell: vulnerable → patched &lt;x&gt;" in text
@@ -150,11 +159,11 @@ def test_since_last_check_lists_the_changes() -> None:
 def test_an_enormous_result_stays_within_every_limit(catalog: Catalog) -> None:
     r = hostile(catalog)
     r = dataclasses.replace(
-        r, target="x" * 300,
+        r,
+        target="x" * 300,
         evidence=tuple(Evidence(f"sig{i}", "https://h/" + "p" * 3000, EVIL * 100) for i in range(500)),
         warnings=tuple(f"warning {i} {EVIL * 50}" for i in range(200)),
-        assessment=dataclasses.replace(r.assessment, notes=tuple("n" * 5000 for _ in range(30)),
-                                       advice="a" * 10_000),
+        assessment=dataclasses.replace(r.assessment, notes=tuple("n" * 5000 for _ in range(30)), advice="a" * 10_000),
     )
     changes = tuple(HostChange("h", T0, "family_changed", "c" * 5000) for _ in range(100))
     msg = check_card.check_card(r, SinceLast(previous_at=T0, changes=changes))
@@ -168,14 +177,28 @@ def test_an_enormous_result_stays_within_every_limit(catalog: Catalog) -> None:
 
 def exposure_result(**kw: Any) -> ExposureResult:
     base = dict(
-        region="eu", countries=("DE", "FR"), snapshot_at=T0, query='http.html:"OwaPage = ASP.auth_logon_aspx"',
-        total=120, by_product={"Exchange 2016": 80, "Exchange SE": 30}, eol=80,
-        families={f: {"vulnerable": 5, "unknown": 40} for f in FAMS}, credits_used=0, unattributed=3,
+        region="eu",
+        countries=("DE", "FR"),
+        snapshot_at=T0,
+        query='http.html:"OwaPage = ASP.auth_logon_aspx"',
+        total=120,
+        by_product={"Exchange 2016": 80, "Exchange SE": 30},
+        eol=80,
+        families={f: {"vulnerable": 5, "unknown": 40} for f in FAMS},
+        credits_used=0,
+        unattributed=3,
         previous_snapshot_at=T0 - dt.timedelta(days=7),
-        changes=ExposureChanges(total=-4, by_product={"Exchange 2016": -10, "Exchange SE": 6}, eol=-10,
-                                families={f: {"vulnerable": -1, "unknown": 0} for f in FAMS}, unattributed=0,
-                                unknown_version=0, at_risk=-9),
-        unknown_version=10, at_risk=82,
+        changes=ExposureChanges(
+            total=-4,
+            by_product={"Exchange 2016": -10, "Exchange SE": 6},
+            eol=-10,
+            families={f: {"vulnerable": -1, "unknown": 0} for f in FAMS},
+            unattributed=0,
+            unknown_version=0,
+            at_risk=-9,
+        ),
+        unknown_version=10,
+        at_risk=82,
         by_build=(BuildExposure("15.1.2507", 50, 3, "Exchange 2016", "CU23", True, {}),),
     )
     base.update(kw)
@@ -198,10 +221,13 @@ def test_exposure_card_totals_and_deltas() -> None:
 
 def test_exposure_card_escapes_shodan_text_and_respects_limits() -> None:
     r = exposure_result(
-        countries=tuple(f"<{i}>" for i in range(300)), query=f"q {EVIL}", warnings=tuple(EVIL * 60 for _ in range(9)),
+        countries=tuple(f"<{i}>" for i in range(300)),
+        query=f"q {EVIL}",
+        warnings=tuple(EVIL * 60 for _ in range(9)),
         by_product={f"<p{i}>": i for i in range(400)},
         by_build=tuple(BuildExposure(f"<b{i}>", i, 3, EVIL, "CU1", True, {}) for i in range(200)),
-        changes=None, previous_snapshot_at=None,
+        changes=None,
+        previous_snapshot_at=None,
     )
     msg = exposure_card.exposure_card(r)
     assert_valid_message(msg)
@@ -214,8 +240,19 @@ def test_exposure_card_escapes_shodan_text_and_respects_limits() -> None:
 
 def point(host: str, build: str | None, eol: bool | None, pns: str, *, error: str | None = None) -> CheckPoint:
     fams = dict.fromkeys(FAMS, "patched") | {"ProxyNotShell": pns}
-    return CheckPoint(host=host, checked_at=T0, build=build, product="Exchange 2016", cu="CU22", update="Nov21SU",
-                      eol=eol, families=fams, reachable=error is None, error=error, exchange=True)
+    return CheckPoint(
+        host=host,
+        checked_at=T0,
+        build=build,
+        product="Exchange 2016",
+        cu="CU22",
+        update="Nov21SU",
+        eol=eol,
+        families=fams,
+        reachable=error is None,
+        error=error,
+        exchange=True,
+    )
 
 
 def rows(n: int) -> list[WatchRow]:
@@ -233,8 +270,10 @@ def test_watchlist_card() -> None:
     assert_no_markup(msg)
     assert msg["text"] == "Watchlist: 4 hosts, 2 at risk"
     flat = "\n".join(strings(msg))
-    assert "*h1.example.com* :rotating_light: 15.1.2375.17 (Exchange 2016 CU22 Nov21SU) · *EOL* · vulnerable: " \
-           "ProxyNotShell (checked 2026-11-01 08:00 UTC; last change 2026-11-01" in flat
+    assert (
+        "*h1.example.com* :rotating_light: 15.1.2375.17 (Exchange 2016 CU22 Nov21SU) · *EOL* · vulnerable: "
+        "ProxyNotShell (checked 2026-11-01 08:00 UTC; last change 2026-11-01" in flat
+    )
     assert "*h0.example.com* :white_circle: never checked (not checked yet)" in flat
     assert watch_cards.watchlist_card([])["text"] == "The watchlist is empty."
 
@@ -273,7 +312,11 @@ def test_usage_card_escapes_and_clips_the_users_text() -> None:
 
 
 def test_notices_and_errors() -> None:
-    for msg in (blocks.notice(f"busy {EVIL}"), blocks.error_card("could not", EVIL, host="h"),
-                blocks.pending_card(f"Checking {EVIL}…"), watch_cards.watch_changed(EVIL, "add", True)):
+    for msg in (
+        blocks.notice(f"busy {EVIL}"),
+        blocks.error_card("could not", EVIL, host="h"),
+        blocks.pending_card(f"Checking {EVIL}…"),
+        watch_cards.watch_changed(EVIL, "add", True),
+    ):
         assert_valid_message(msg)
         assert_no_markup(msg)

@@ -19,47 +19,53 @@ from bot.slack.parse import (
 )
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("mail.example.com", "mail.example.com"),
-    ("  MAIL.Example.COM  ", "mail.example.com"),
-    ("mail.example.com:8443", "mail.example.com:8443"),
-    ("<http://mail.example.com|mail.example.com>", "mail.example.com"),  # Slack linked a bare host name
-    ("<https://owa.example.com/owa/>", "owa.example.com"),
-    ("<https://owa.example.com:8443|https://owa.example.com:8443>", "owa.example.com:8443"),
-    ("203.0.113.7", "203.0.113.7"),
-    ("[2001:db8::1]:444", "[2001:db8::1]:444"),
-    ("bücher.example", "xn--bcher-kva.example"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("mail.example.com", "mail.example.com"),
+        ("  MAIL.Example.COM  ", "mail.example.com"),
+        ("mail.example.com:8443", "mail.example.com:8443"),
+        ("<http://mail.example.com|mail.example.com>", "mail.example.com"),  # Slack linked a bare host name
+        ("<https://owa.example.com/owa/>", "owa.example.com"),
+        ("<https://owa.example.com:8443|https://owa.example.com:8443>", "owa.example.com:8443"),
+        ("203.0.113.7", "203.0.113.7"),
+        ("[2001:db8::1]:444", "[2001:db8::1]:444"),
+        ("bücher.example", "xn--bcher-kva.example"),
+    ],
+)
 def test_check_targets(text: str, key: str) -> None:
     parsed = parse_check(text)
     assert isinstance(parsed, CheckCommand), parsed
     assert parsed.target.key == key
 
 
-@pytest.mark.parametrize(("text", "reason", "words"), [
-    ("", "empty", "which server"),
-    ("   ", "empty", "which server"),
-    ("a" * (MAX_TEXT + 1), "too_long", "too long (301 characters"),
-    ("x" * 5000, "too_long", "5,000 characters"),
-    ("<@U0123ABC|alice>", "mention", "mentions"),
-    ("<@U0123ABC>", "mention", "mentions"),
-    ("<!channel>", "mention", "mentions"),
-    ("<!here|here>", "mention", "mentions"),
-    ("<!subteam^S0123|@oncall>", "mention", "mentions"),
-    ("<#C0123ABC|general>", "mention", "mentions"),
-    ("check <@U0123ABC> please", "mention", "mentions"),
-    ("<mailto:it@example.com|it@example.com>", "email", "e-mail address"),
-    ("mail.example.com; rm -rf /", "too_many", "one server per command"),
-    ("a.example.com b.example.com", "too_many", "one server per command"),
-    ("$(reboot)", "target", "not a valid hostname"),
-    ("`id`", "target", "not a valid hostname"),
-    ("mail.example.com|cat", "target", "not a valid hostname"),
-    ("&lt;script&gt;", "target", "not a valid hostname"),
-    ("<http://mail.example.com>", "target", "only https://"),
-    ("<https://user:pw@mail.example.com>", "target", "credentials"),
-    ("mail.example.com:0", "target", "out of range"),
-    ("mail.example.com\x00", "control", "control characters"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason", "words"),
+    [
+        ("", "empty", "which server"),
+        ("   ", "empty", "which server"),
+        ("a" * (MAX_TEXT + 1), "too_long", "too long (301 characters"),
+        ("x" * 5000, "too_long", "5,000 characters"),
+        ("<@U0123ABC|alice>", "mention", "mentions"),
+        ("<@U0123ABC>", "mention", "mentions"),
+        ("<!channel>", "mention", "mentions"),
+        ("<!here|here>", "mention", "mentions"),
+        ("<!subteam^S0123|@oncall>", "mention", "mentions"),
+        ("<#C0123ABC|general>", "mention", "mentions"),
+        ("check <@U0123ABC> please", "mention", "mentions"),
+        ("<mailto:it@example.com|it@example.com>", "email", "e-mail address"),
+        ("mail.example.com; rm -rf /", "too_many", "one server per command"),
+        ("a.example.com b.example.com", "too_many", "one server per command"),
+        ("$(reboot)", "target", "not a valid hostname"),
+        ("`id`", "target", "not a valid hostname"),
+        ("mail.example.com|cat", "target", "not a valid hostname"),
+        ("&lt;script&gt;", "target", "not a valid hostname"),
+        ("<http://mail.example.com>", "target", "only https://"),
+        ("<https://user:pw@mail.example.com>", "target", "credentials"),
+        ("mail.example.com:0", "target", "out of range"),
+        ("mail.example.com\x00", "control", "control characters"),
+    ],
+)
 def test_check_refusals(text: str, reason: str, words: str) -> None:
     parsed = parse_check(text)
     assert isinstance(parsed, Usage), parsed
@@ -79,19 +85,35 @@ def test_tokens_undo_slack_entities_and_links() -> None:
     assert tokens(None) == []
 
 
-@pytest.mark.parametrize(("text", "region"), [
-    ("eu", "eu"), ("EU", "eu"), ("world", "world"), ("de", "de"), ("de,fr", "de,fr"), ("de, fr", "de,fr"),
-    ("de fr", "de,fr"), ("uk", "gb"),
-])
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("eu", "eu"),
+        ("EU", "eu"),
+        ("world", "world"),
+        ("de", "de"),
+        ("de,fr", "de,fr"),
+        ("de, fr", "de,fr"),
+        ("de fr", "de,fr"),
+        ("uk", "gb"),
+    ],
+)
 def test_exposure_regions(text: str, region: str, catalog: Catalog) -> None:
     parsed = parse_exposure(text, catalog)
     assert isinstance(parsed, ExposureCommand), parsed
     assert parsed.region == region
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("", "empty"), ("atlantis", "region"), ("<!channel>", "mention"), ("x" * 5000, "too_long"), ("eu; ls", "region"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("atlantis", "region"),
+        ("<!channel>", "mention"),
+        ("x" * 5000, "too_long"),
+        ("eu; ls", "region"),
+    ],
+)
 def test_exposure_refusals(text: str, reason: str, catalog: Catalog) -> None:
     parsed = parse_exposure(text, catalog)
     assert isinstance(parsed, Usage) and parsed.reason == reason, parsed
@@ -110,10 +132,18 @@ def test_watch_commands() -> None:
     assert parse_watch("") == Help() and parse_watch("help") == Help()
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("add", "empty"), ("add a.example b.example", "too_many"), ("list all", "too_many"), ("purge", "action"),
-    ("add $(reboot)", "target"), ("add <!channel>", "mention"), ("x" * 5000, "too_long"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("add", "empty"),
+        ("add a.example b.example", "too_many"),
+        ("list all", "too_many"),
+        ("purge", "action"),
+        ("add $(reboot)", "target"),
+        ("add <!channel>", "mention"),
+        ("x" * 5000, "too_long"),
+    ],
+)
 def test_watch_refusals(text: str, reason: str) -> None:
     parsed = parse_watch(text)
     assert isinstance(parsed, Usage) and parsed.reason == reason, parsed

@@ -21,8 +21,14 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import PROXY_VARS, SECRET, signature
 
 ROOT = Path(__file__).resolve().parents[1]
-SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "SLACK_CLIENT_ID",
-              "SLACK_CLIENT_SECRET")
+SLACK_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
 
 
 @pytest.fixture()
@@ -71,10 +77,16 @@ def test_unreachable_slack_api_is_reported(fake: FakeSlack, tmp_path: Path) -> N
 
 def test_socket_mode_refused_by_slack(fake: FakeSlack, tmp_path: Path) -> None:
     # The fake has no apps.connections.open: Slack's answer is reported, the app token is not printed.
-    env = {**_clean_env(), "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-A1-topsecret",
-           "SLACK_API_URL": fake.api_url, "EXCHBOT_DB": str(tmp_path / "s.db")}
-    proc = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, capture_output=True, text=True,
-                          timeout=30, cwd=ROOT)
+    env = {
+        **_clean_env(),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_APP_TOKEN": "xapp-1-A1-topsecret",
+        "SLACK_API_URL": fake.api_url,
+        "EXCHBOT_DB": str(tmp_path / "s.db"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], env=env, capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
     assert proc.returncode == 1
     assert "Slack refused the Socket Mode connection (unknown_method)" in proc.stderr
     assert "topsecret" not in proc.stderr + proc.stdout
@@ -90,13 +102,27 @@ def test_http_mode_process_serves_signed_requests_and_stops_on_sigterm(fake: Fak
     import http.client
     from urllib.parse import urlencode
 
-    env = {**_clean_env(), "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": fake.api_url, "EXCHBOT_DB": str(tmp_path / "p.db"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--port", "0"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **_clean_env(),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "EXCHBOT_DB": str(tmp_path / "p.db"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--http", "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in iter(proc.stderr.readline, "")],  # type: ignore[union-attr]
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: [lines.put(x) for x in iter(proc.stderr.readline, "")],  # type: ignore[union-attr]
+        daemon=True,
+    )
     reader.start()
     try:
         port = 0
@@ -119,16 +145,36 @@ def test_http_mode_process_serves_signed_requests_and_stops_on_sigterm(fake: Fak
             return out
 
         assert post("/healthz", b"", {}) == (200, "ok")
-        body = urlencode({"command": "/exchcheck", "text": "help", "user_id": "U1", "channel_id": "C1",
-                          "team_id": fake.team_id, "response_url": fake.response_url("p1")}).encode()
+        body = urlencode(
+            {
+                "command": "/exchcheck",
+                "text": "help",
+                "user_id": "U1",
+                "channel_id": "C1",
+                "team_id": fake.team_id,
+                "response_url": fake.response_url("p1"),
+            }
+        ).encode()
         ts = str(int(time.time()))
-        status, text = post("/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded",
-                                                    "X-Slack-Request-Timestamp": ts,
-                                                    "X-Slack-Signature": signature(SECRET, ts, body)})
+        status, text = post(
+            "/slack/events",
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature(SECRET, ts, body),
+            },
+        )
         assert status == 200 and "exchbot help" in text
-        bad = post("/slack/events", body, {"Content-Type": "application/x-www-form-urlencoded",
-                                           "X-Slack-Request-Timestamp": ts,
-                                           "X-Slack-Signature": signature("wrong", ts, body)})
+        bad = post(
+            "/slack/events",
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature("wrong", ts, body),
+            },
+        )
         assert bad[0] == 401
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0

@@ -29,8 +29,9 @@ HOUR = dt.timedelta(hours=1)
 
 def schema(path: Path) -> list[tuple[str, str, str]]:
     conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                        "ORDER BY type, name").fetchall()
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+    ).fetchall()
     conn.close()
     return [(t, n, " ".join((s or "").split())) for t, n, s in rows]
 
@@ -39,11 +40,21 @@ def test_fresh_database_is_at_latest_version(tmp_path: Path) -> None:
     store = Store(tmp_path / "a.db")
     assert current_version(store.db) == LATEST
     names = set(store.db.table_names())
-    assert {"targets", "checks", "snapshots", "snapshot_countries", "snapshot_builds", "watchlist", "digests",
-            "audit", "_migrations"} <= names
+    assert {
+        "targets",
+        "checks",
+        "snapshots",
+        "snapshot_countries",
+        "snapshot_builds",
+        "watchlist",
+        "digests",
+        "audit",
+        "_migrations",
+    } <= names
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [r["version"] for r in store.db.query("SELECT version FROM _migrations ORDER BY version")] == list(
-        range(1, LATEST + 1))
+        range(1, LATEST + 1)
+    )
     store.close()
 
 
@@ -53,8 +64,7 @@ def test_upgrade_from_every_earlier_version_matches_fresh(tmp_path: Path, catalo
     db = open_database(old)
     assert migrate(db, upto=start) == start
     # Data written under the old schema survives the upgrade.
-    db.table("targets").insert({"host": "mail.example.com", "target": "mail.example.com",
-                                "first_seen": T0.isoformat()})
+    db.table("targets").insert({"host": "mail.example.com", "target": "mail.example.com", "first_seen": T0.isoformat()})
     db.close()
     store = Store(old)
     assert current_version(store.db) == LATEST
@@ -75,12 +85,12 @@ def test_history_and_changes_over_a_scripted_sequence(tmp_path: Path, catalog: C
     store = Store(tmp_path / "h.db")
     host = "mail.example.com"
     script = [
-        (T0, "15.2.986.30"),                   # 2019 CU11 Oct22SU: ProxyNotShell vulnerable
-        (T0 + 24 * HOUR, "15.2.986.30"),       # unchanged
-        (T0 + 48 * HOUR, "15.2.986.36"),       # patched (Nov22SU)
-        (T0 + 72 * HOUR, "15.2.986.30"),       # regressed (restored from an old image)
-        (T0 + 96 * HOUR, None),                # unreachable
-        (T0 + 120 * HOUR, "15.2.986.36"),      # back, patched again
+        (T0, "15.2.986.30"),  # 2019 CU11 Oct22SU: ProxyNotShell vulnerable
+        (T0 + 24 * HOUR, "15.2.986.30"),  # unchanged
+        (T0 + 48 * HOUR, "15.2.986.36"),  # patched (Nov22SU)
+        (T0 + 72 * HOUR, "15.2.986.30"),  # regressed (restored from an old image)
+        (T0 + 96 * HOUR, None),  # unreachable
+        (T0 + 120 * HOUR, "15.2.986.36"),  # back, patched again
     ]
     for at, build in script:
         store.save_checks([result(catalog, host, at, build)])
@@ -92,10 +102,13 @@ def test_history_and_changes_over_a_scripted_sequence(tmp_path: Path, catalog: C
     changes = collect_host_changes(store.points_since(T0 + 36 * HOUR), T0 + 36 * HOUR)
     kinds = [(c.at - T0, c.kind, c.family) for c in changes]
     assert kinds == [
-        (48 * HOUR, "build_changed", None), (48 * HOUR, "patched", "ProxyNotShell"),
-        (72 * HOUR, "build_changed", None), (72 * HOUR, "newly_vulnerable", "ProxyNotShell"),
+        (48 * HOUR, "build_changed", None),
+        (48 * HOUR, "patched", "ProxyNotShell"),
+        (72 * HOUR, "build_changed", None),
+        (72 * HOUR, "newly_vulnerable", "ProxyNotShell"),
         (96 * HOUR, "unreachable", None),
-        (120 * HOUR, "reachable_again", None), (120 * HOUR, "build_changed", None),
+        (120 * HOUR, "reachable_again", None),
+        (120 * HOUR, "build_changed", None),
         (120 * HOUR, "patched", "ProxyNotShell"),
     ]
     # The first check in the window is compared with the last one before it, not reported as new.
@@ -173,8 +186,9 @@ WRITER = textwrap.dedent("""
 
 def _start_writer(tmp_path: Path, size: int) -> subprocess.Popen[str]:
     script = WRITER.format(root=str(Path(__file__).resolve().parents[1]), db=str(tmp_path / "k.db"), size=size)
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
 
 
 def test_sigkill_mid_batch_leaves_last_committed_state(tmp_path: Path) -> None:

@@ -41,10 +41,30 @@ def test_valid_targets(text: str, host: str, port: int, key: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "http://mail.example.com", "ftp://x", "https://user:pw@mail.example.com", "mail.example.com:0",
-     "mail.example.com:70000", "mail.example.com:abc", "mail example.com", "mail.example.com;rm -rf /",
-     "$(reboot)", "`id`", "<!channel>", "<@U123>", "a" * 300, "-bad-.example.com", "exa_mple.com",
-     "[2001:db8::1", "fe80::1%eth0", "https://", "mail..example.com", "x" * 64 + ".com"],
+    [
+        "",
+        "   ",
+        "http://mail.example.com",
+        "ftp://x",
+        "https://user:pw@mail.example.com",
+        "mail.example.com:0",
+        "mail.example.com:70000",
+        "mail.example.com:abc",
+        "mail example.com",
+        "mail.example.com;rm -rf /",
+        "$(reboot)",
+        "`id`",
+        "<!channel>",
+        "<@U123>",
+        "a" * 300,
+        "-bad-.example.com",
+        "exa_mple.com",
+        "[2001:db8::1",
+        "fe80::1%eth0",
+        "https://",
+        "mail..example.com",
+        "x" * 64 + ".com",
+    ],
 )
 def test_invalid_targets_are_usage_errors(text: str) -> None:
     with pytest.raises(TargetError):
@@ -52,12 +72,40 @@ def test_invalid_targets_are_usage_errors(text: str) -> None:
 
 
 FORBIDDEN = [
-    "127.0.0.1", "127.1", "2130706433", "0x7f000001", "0177.0.0.1", "0x7f.0.0.1", "::1", "[::1]",
-    "::ffff:127.0.0.1", "::ffff:7f00:1", "0.0.0.0", "10.0.0.1", "172.16.5.4", "192.168.1.1",
-    "169.254.169.254", "[fd00:ec2::254]", "100.64.0.1", "fe80::1", "fc00::1", "224.0.0.1", "240.0.0.1",
-    "255.255.255.255", "2002:7f00:1::1", "64:ff9b::a9fe:a9fe", "192.0.2.1", "198.18.0.1", "::",
-    "::127.0.0.1", "2001::7f00:1", "localhost", "internal.example.com", "rebind.example.com",
-    "https://127.0.0.1:8443/owa/", "https://[::1]:443/",
+    "127.0.0.1",
+    "127.1",
+    "2130706433",
+    "0x7f000001",
+    "0177.0.0.1",
+    "0x7f.0.0.1",
+    "::1",
+    "[::1]",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "0.0.0.0",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "[fd00:ec2::254]",
+    "100.64.0.1",
+    "fe80::1",
+    "fc00::1",
+    "224.0.0.1",
+    "240.0.0.1",
+    "255.255.255.255",
+    "2002:7f00:1::1",
+    "64:ff9b::a9fe:a9fe",
+    "192.0.2.1",
+    "198.18.0.1",
+    "::",
+    "::127.0.0.1",
+    "2001::7f00:1",
+    "localhost",
+    "internal.example.com",
+    "rebind.example.com",
+    "https://127.0.0.1:8443/owa/",
+    "https://[::1]:443/",
 ]
 DNS = {
     "localhost": ["127.0.0.1"],
@@ -87,8 +135,13 @@ class NoConnection:
 @pytest.mark.parametrize("text", FORBIDDEN)
 def test_forbidden_addresses_are_never_connected_to(text: str, catalog: Catalog) -> None:
     transport = NoConnection()
-    prober = Prober(catalog=catalog, settings=ProbeSettings(timeout=2.0), resolver=fake_resolver,
-                    sessions=transport, clock=FixedClock(NOW))
+    prober = Prober(
+        catalog=catalog,
+        settings=ProbeSettings(timeout=2.0),
+        resolver=fake_resolver,
+        sessions=transport,
+        clock=FixedClock(NOW),
+    )
     result = asyncio.run(prober.check(parse_target(text)))
     assert result.error and result.error.startswith("refused")
     assert not result.reachable
@@ -101,8 +154,10 @@ def test_allow_private_lifts_the_guard() -> None:
 
 
 def test_public_addresses_pass_and_unresolvable_names_fail() -> None:
-    assert asyncio.run(pick_address("public.example.com", 443, resolver=fake_resolver, allow_private=False)) \
+    assert (
+        asyncio.run(pick_address("public.example.com", 443, resolver=fake_resolver, allow_private=False))
         == "93.184.216.34"
+    )
     assert asyncio.run(pick_address("8.8.8.8", 443, resolver=fake_resolver, allow_private=False)) == "8.8.8.8"
     with pytest.raises(Refused, match="could not resolve"):
         asyncio.run(pick_address("nope.example.com", 443, resolver=fake_resolver, allow_private=False))

@@ -75,8 +75,9 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("build", "product", "cu", "update", "eol", "fams"), TABLE)
-def test_build_verdicts(catalog: Catalog, today: dt.date, build: str, product: str, cu: str, update: str,
-                        eol: bool, fams: tuple[str, ...]) -> None:
+def test_build_verdicts(
+    catalog: Catalog, today: dt.date, build: str, product: str, cu: str, update: str, eol: bool, fams: tuple[str, ...]
+) -> None:
     a = assess(build, catalog, today)
     assert a.error is None
     assert (a.product, a.cu, a.update, a.eol) == (product, cu, update, eol)
@@ -99,8 +100,9 @@ THREE_PART = [
 
 
 @pytest.mark.parametrize(("build", "product", "cu", "fams"), THREE_PART)
-def test_three_part_builds_never_guess(catalog: Catalog, today: dt.date, build: str, product: str, cu: str,
-                                       fams: tuple[str, ...]) -> None:
+def test_three_part_builds_never_guess(
+    catalog: Catalog, today: dt.date, build: str, product: str, cu: str, fams: tuple[str, ...]
+) -> None:
     a = assess(build, catalog, today)
     assert (a.product, a.cu, a.precision) == (product, cu, 3)
     assert tuple(a.families[f] for f in FAMS) == fams
@@ -158,7 +160,11 @@ def test_zero_padded_and_prefixed_forms_agree(catalog: Catalog, today: dt.date) 
     for spelling in ("15.01.2176.009", "Exchange/15.01.2176.009"):
         other = assess(spelling, catalog, today)
         assert (other.build, other.families, other.cu, other.update) == (
-            plain.build, plain.families, plain.cu, plain.update)
+            plain.build,
+            plain.families,
+            plain.cu,
+            plain.update,
+        )
 
 
 def test_garbage_gets_an_error_not_a_crash(catalog: Catalog, today: dt.date) -> None:

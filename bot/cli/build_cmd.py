@@ -14,8 +14,13 @@ from bot.render import json_out, text
 @click.command()
 @click.argument("builds", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one assessment per input.")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, hidden=True,
-              help="Judge end-of-life as of this date (default: today).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    hidden=True,
+    help="Judge end-of-life as of this date (default: today).",
+)
 def build(builds: tuple[str, ...], as_json: bool, today: dt.datetime | None) -> None:
     """Assess Exchange build numbers as scanners report them.
 

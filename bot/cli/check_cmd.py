@@ -63,16 +63,33 @@ class _Progress:
 
 @click.command()
 @click.argument("targets", nargs=-1)
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Read targets from FILE, one per line ('-' for stdin, '#' starts a comment).")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read targets from FILE, one per line ('-' for stdin, '#' starts a comment).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object, or an array for several targets.")
 @click.option("--allow-private", is_flag=True, help="Allow private, loopback and link-local addresses.")
 @click.option("--timeout", type=click.FloatRange(0.5, 300), help="Seconds per host, everything included [10].")
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Hosts checked at once [20].")
-@click.option("--resolve", "pins", multiple=True, metavar="HOST:ADDRESS",
-              help="Connect to ADDRESS for HOST, like curl --resolve (the SSRF guard still applies).")
-def check(targets: tuple[str, ...], file: str | None, as_json: bool, allow_private: bool,
-          timeout: float | None, concurrency: int | None, pins: tuple[str, ...]) -> None:
+@click.option(
+    "--resolve",
+    "pins",
+    multiple=True,
+    metavar="HOST:ADDRESS",
+    help="Connect to ADDRESS for HOST, like curl --resolve (the SSRF guard still applies).",
+)
+def check(
+    targets: tuple[str, ...],
+    file: str | None,
+    as_json: bool,
+    allow_private: bool,
+    timeout: float | None,
+    concurrency: int | None,
+    pins: tuple[str, ...],
+) -> None:
     """Find a live Exchange server's build and exposure, with plain GETs only.
 
     TARGET: hostname, IP, host:port or https://host[:port]. Exits 0 when every target was

@@ -47,8 +47,12 @@ def _fail(message: str, code: int = 1) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (and nothing else) on stdout.")
 @click.option("--refresh", is_flag=True, help="Take a new snapshot even if a stored one is younger than the TTL.")
 @click.option("--deep", is_flag=True, help="Download banners to read 4-part builds (costs query credits).")
-@click.option("--max-credits", type=click.IntRange(0, None), default=None,
-              help="With --deep: refuse when the estimated query credits exceed N.")
+@click.option(
+    "--max-credits",
+    type=click.IntRange(0, None),
+    default=None,
+    help="With --deep: refuse when the estimated query credits exceed N.",
+)
 def exposure(region: str, as_json: bool, refresh: bool, deep: bool, max_credits: int | None) -> None:
     """Exchange servers a region exposes on Shodan: versions, end-of-life, vulnerable.
 
@@ -70,8 +74,16 @@ def exposure(region: str, as_json: bool, refresh: bool, deep: bool, max_credits:
     store = Store(settings.db_path)
     try:
         result = exposure_service(
-            region, refresh=refresh, store=store, client_factory=make_client, clock=SystemClock(), catalog=catalog,
-            settings=settings, deep=deep, max_credits=max_credits, progress=_Progress(settings.shodan_rps),
+            region,
+            refresh=refresh,
+            store=store,
+            client_factory=make_client,
+            clock=SystemClock(),
+            catalog=catalog,
+            settings=settings,
+            deep=deep,
+            max_credits=max_credits,
+            progress=_Progress(settings.shodan_rps),
         )
     except RegionError as exc:
         raise click.BadParameter(str(exc), param_hint="REGION") from None

@@ -21,15 +21,29 @@ from bot.wiring import make_store
 
 def _point_dict(p: CheckPoint) -> dict[str, object]:
     return {
-        "checked_at": p.checked_at.isoformat(), "build": p.build, "product": p.product, "cu": p.cu,
-        "update": p.update, "eol": p.eol, "families": dict(p.families), "reachable": p.reachable,
-        "exchange": p.exchange, "error": p.error,
+        "checked_at": p.checked_at.isoformat(),
+        "build": p.build,
+        "product": p.product,
+        "cu": p.cu,
+        "update": p.update,
+        "eol": p.eol,
+        "families": dict(p.families),
+        "reachable": p.reachable,
+        "exchange": p.exchange,
+        "error": p.error,
     }
 
 
 def change_dict(c: HostChange) -> dict[str, object]:
-    return {"host": c.host, "at": c.at.isoformat(), "kind": c.kind, "summary": c.summary, "before": c.before,
-            "after": c.after, "family": c.family}
+    return {
+        "host": c.host,
+        "at": c.at.isoformat(),
+        "kind": c.kind,
+        "summary": c.summary,
+        "before": c.before,
+        "after": c.after,
+        "family": c.family,
+    }
 
 
 @click.command()
@@ -75,13 +89,27 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json_out.dumps({
-            "since": since.isoformat(), "hosts": [change_dict(c) for c in host_list],
-            "regions": [{"region": t.latest.region, "snapshot_at": t.latest.snapshot_at.isoformat(),
-                         "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
-                         "total": t.latest.total, "by_product": dict(t.latest.by_product), "eol": t.latest.eol,
-                         "families": {f: dict(v) for f, v in t.latest.families.items()},
-                         "changes": exposure_changes_dict(t.changes)} for t in region_list]}))
+        click.echo(
+            json_out.dumps(
+                {
+                    "since": since.isoformat(),
+                    "hosts": [change_dict(c) for c in host_list],
+                    "regions": [
+                        {
+                            "region": t.latest.region,
+                            "snapshot_at": t.latest.snapshot_at.isoformat(),
+                            "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
+                            "total": t.latest.total,
+                            "by_product": dict(t.latest.by_product),
+                            "eol": t.latest.eol,
+                            "families": {f: dict(v) for f, v in t.latest.families.items()},
+                            "changes": exposure_changes_dict(t.changes),
+                        }
+                        for t in region_list
+                    ],
+                }
+            )
+        )
         return
     click.echo(f"Changes since {since:%Y-%m-%d %H:%M %Z}")
     if not host_list:

@@ -26,11 +26,15 @@ def missing_settings(settings: Settings, http_mode: bool) -> list[str]:
         problems.append("SLACK_BOT_TOKEN does not look like a bot token (it should start with xoxb-)")
     if http_mode:
         if not settings.slack_signing_secret:
-            problems.append("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
-                            "(Basic Information > App Credentials)")
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
+                "(Basic Information > App Credentials)"
+            )
     elif not settings.slack_app_token:
-        problems.append("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) with "
-                        "connections:write (Basic Information > App-Level Tokens); or use --http")
+        problems.append(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) with "
+            "connections:write (Basic Information > App-Level Tokens); or use --http"
+        )
     elif not settings.slack_app_token.startswith("xapp-"):
         problems.append("SLACK_APP_TOKEN does not look like an app-level token (it should start with xapp-)")
     return problems
@@ -49,12 +53,26 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 @click.command()
-@click.option("--http", "http_mode", is_flag=True,
-              help="Serve HTTP at /slack/events (signed requests, SLACK_SIGNING_SECRET) instead of Socket Mode.")
-@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, envvar="PORT",
-              help="HTTP mode: port to listen on ($PORT if set).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="HTTP mode: address to listen on (0.0.0.0 behind a platform router).")
+@click.option(
+    "--http",
+    "http_mode",
+    is_flag=True,
+    help="Serve HTTP at /slack/events (signed requests, SLACK_SIGNING_SECRET) instead of Socket Mode.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=3000,
+    show_default=True,
+    envvar="PORT",
+    help="HTTP mode: port to listen on ($PORT if set).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="HTTP mode: address to listen on (0.0.0.0 behind a platform router).",
+)
 def serve(http_mode: bool, port: int, host: str) -> None:
     """Run the Slack app: /exchcheck, /exposure, /exchwatch, the buttons and the App Home.
 
@@ -66,8 +84,7 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     problems = missing_settings(settings, http_mode)
     if problems:
         _fail("cannot start the Slack app:\n  " + "\n  ".join(problems), 2)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError

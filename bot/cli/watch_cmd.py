@@ -61,11 +61,30 @@ def watch_list(as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json_out.dumps([
-            {"host": w.host, "target": w.target, "added_at": w.added_at.isoformat(), "added_by": w.added_by,
-             "latest": ({"checked_at": p[0].checked_at.isoformat(), "build": p[0].build, "eol": p[0].eol,
-                         "families": dict(p[0].families), "error": p[0].error} if (p := latest[w.host]) else None)}
-            for w in entries]))
+        click.echo(
+            json_out.dumps(
+                [
+                    {
+                        "host": w.host,
+                        "target": w.target,
+                        "added_at": w.added_at.isoformat(),
+                        "added_by": w.added_by,
+                        "latest": (
+                            {
+                                "checked_at": p[0].checked_at.isoformat(),
+                                "build": p[0].build,
+                                "eol": p[0].eol,
+                                "families": dict(p[0].families),
+                                "error": p[0].error,
+                            }
+                            if (p := latest[w.host])
+                            else None
+                        ),
+                    }
+                    for w in entries
+                ]
+            )
+        )
         return
     if not entries:
         click.echo("the watchlist is empty: exchbot watch add TARGET")

@@ -21,8 +21,9 @@ def newest_in_product(catalog: Catalog, product: str) -> Release | None:
     return max(lines, key=lambda ln: ln.key).latest
 
 
-def advise(ident: Identity | None, eol: bool | None, eol_date: dt.date | None,
-           catalog: Catalog) -> tuple[str | None, str | None]:
+def advise(
+    ident: Identity | None, eol: bool | None, eol_date: dt.date | None, catalog: Catalog
+) -> tuple[str | None, str | None]:
     """Return (advice sentence, build to install)."""
     se = newest_in_product(catalog, "Exchange SE")
     se_text = _name(se) if se else "Exchange Server SE"
@@ -37,17 +38,21 @@ def advise(ident: Identity | None, eol: bool | None, eol_date: dt.date | None,
             return None, None
         if ident.build.precision == 4 and ident.build >= target.build:
             newest = "newest" if ident.build == target.build else "newer than the newest"
-            return (f"Up to date: {newest} build in the knowledge base (data as of {catalog.data_date.isoformat()}); "
-                    "check Microsoft's build page for anything newer.", str(target.build))
+            return (
+                f"Up to date: {newest} build in the knowledge base (data as of {catalog.data_date.isoformat()}); "
+                "check Microsoft's build page for anything newer.",
+                str(target.build),
+            )
         return f"Install {_name(target)}.", str(target.build)
     when = f" since {eol_date.isoformat()}" if eol_date else ""
     if product in ("Exchange 2016", "Exchange 2019"):
         target = newest_in_product(catalog, product)
         esu = f" Customers in the paid ESU programme: newest build is {_name(target)}." if target else ""
         hop = " (in-place upgrade from 2019 CU14 or CU15)" if product == "Exchange 2019" else ""
-        return (f"End of support{when}: migrate to {se_text}{hop}.{esu}",
-                str(se.build) if se else None)
+        return (f"End of support{when}: migrate to {se_text}{hop}.{esu}", str(se.build) if se else None)
     if eol:
-        return (f"End of support{when}: no security updates any more. Migrate to {se_text}.",
-                str(se.build) if se else None)
+        return (
+            f"End of support{when}: no security updates any more. Migrate to {se_text}.",
+            str(se.build) if se else None,
+        )
     return None, None

@@ -56,27 +56,42 @@ def _evaluate(build: Build, catalog: Catalog, today: dt.date) -> Assessment:
     )
 
 
-def assess_build(build: Build, catalog: Catalog, today: dt.date, *, input_text: str | None = None,
-                 extra_notes: tuple[str, ...] = ()) -> Assessment:
+def assess_build(
+    build: Build, catalog: Catalog, today: dt.date, *, input_text: str | None = None, extra_notes: tuple[str, ...] = ()
+) -> Assessment:
     base = _evaluate(build, catalog, today)
-    return dataclasses.replace(base, input=input_text if input_text is not None else str(build),
-                               notes=extra_notes + base.notes)
+    return dataclasses.replace(
+        base, input=input_text if input_text is not None else str(build), notes=extra_notes + base.notes
+    )
 
 
 def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> Assessment:
     return Assessment(
-        input=text, build=None, precision=0, product=None, cu=None, update=None, release_date=None,
-        eol=None, eol_date=None, esu=False,
-        families={"ProxyLogon": "unknown", "ProxyShell": "unknown", "ProxyToken": "unknown",
-                  "ProxyNotShell": "unknown"},
-        cves=(), advice=None, error=error,
+        input=text,
+        build=None,
+        precision=0,
+        product=None,
+        cu=None,
+        update=None,
+        release_date=None,
+        eol=None,
+        eol_date=None,
+        esu=False,
+        families={
+            "ProxyLogon": "unknown",
+            "ProxyShell": "unknown",
+            "ProxyToken": "unknown",
+            "ProxyNotShell": "unknown",
+        },
+        cves=(),
+        advice=None,
+        error=error,
         knowledge_date=catalog.data_date if catalog else None,
         knowledge_version=catalog.version if catalog else None,
     )
 
 
-def end_of_life(ident: Identity, build: Build, catalog: Catalog,
-                today: dt.date) -> tuple[bool | None, dt.date | None]:
+def end_of_life(ident: Identity, build: Build, catalog: Catalog, today: dt.date) -> tuple[bool | None, dt.date | None]:
     product = ident.product
     if product is None:
         # Exchange 2000 and older (6.0 and below) are long out of support; anything else is unknown.

@@ -82,7 +82,7 @@ def parse_build(text: object) -> Build:
     lowered = raw.lower()
     for prefix in _PREFIXES:
         if lowered.startswith(prefix):
-            raw = raw[len(prefix):].strip()
+            raw = raw[len(prefix) :].strip()
             break
     if not _DOTTED.fullmatch(raw):
         raise BuildParseError("not a build number (expected e.g. 15.1.2375.37)")

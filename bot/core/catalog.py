@@ -174,9 +174,7 @@ class Catalog:
         grouped: dict[tuple[int, ...], list[Release]] = {}
         for rel in releases:
             grouped.setdefault(line_key(rel.product, rel.build), []).append(rel)
-        lines = tuple(
-            Line(rs[0].product, rs[0].cu, k, tuple(rs)) for k, rs in sorted(grouped.items())
-        )
+        lines = tuple(Line(rs[0].product, rs[0].cu, k, tuple(rs)) for k, rs in sorted(grouped.items()))
         cve_objs = tuple(_cve(r) for r in cves)
         fix_objs = tuple(_fix(r) for r in fixes)
         by_cve: dict[str, list[CveFix]] = {}
@@ -185,9 +183,7 @@ class Catalog:
         region_map: dict[str, set[str]] = {}
         for r in regions:
             region_map.setdefault(r["region"], set()).add(r["country_code"].upper())
-        data_date = max(
-            [r.release_date for r in releases] + [c.published for c in cve_objs] or [dt.date(1970, 1, 1)]
-        )
+        data_date = max([r.release_date for r in releases] + [c.published for c in cve_objs] or [dt.date(1970, 1, 1)])
         return cls(
             releases=releases,
             lines=lines,
@@ -225,17 +221,29 @@ def _release(r: Mapping[str, str]) -> Release:
     if d is None:
         raise ValueError(f"release without a date: {r}")
     return Release(
-        product=r["product"], cu=r["cu"], update=r["update"], build=Build.of(r["build"]), release_date=d,
-        kind=r.get("kind", ""), esu=r.get("esu", "false") == "true", kb=r.get("kb", ""),
-        source=r["source"], notes=r.get("notes", ""),
+        product=r["product"],
+        cu=r["cu"],
+        update=r["update"],
+        build=Build.of(r["build"]),
+        release_date=d,
+        kind=r.get("kind", ""),
+        esu=r.get("esu", "false") == "true",
+        kb=r.get("kb", ""),
+        source=r["source"],
+        notes=r.get("notes", ""),
     )
 
 
 def _lifecycle(r: Mapping[str, str]) -> Lifecycle:
     return Lifecycle(
-        product=r["product"], release_date=_date(r["release_date"]), mainstream_end=_date(r["mainstream_end"]),
-        extended_end=_date(r["extended_end"]), esu_end=_date(r.get("esu_end", "")), policy=r["policy"],
-        source=r["source"], notes=r.get("notes", ""),
+        product=r["product"],
+        release_date=_date(r["release_date"]),
+        mainstream_end=_date(r["mainstream_end"]),
+        extended_end=_date(r["extended_end"]),
+        esu_end=_date(r.get("esu_end", "")),
+        policy=r["policy"],
+        source=r["source"],
+        notes=r.get("notes", ""),
     )
 
 
@@ -244,11 +252,18 @@ def _cve(r: Mapping[str, str]) -> Cve:
     if published is None:
         raise ValueError(f"CVE without a date: {r}")
     return Cve(
-        id=r["cve_id"], title=r["title"], published=published, family=r["family"] or None,
-        kev=r["kev"] == "true", kev_date_added=_date(r["kev_date_added"]),
-        cvss=float(r["cvss"]) if r.get("cvss") else None, config_dependent=r["config_dependent"] == "true",
-        config_note=r["config_note"], products=tuple(p for p in r["products"].split(";") if p),
-        source=r["source"], notes=r.get("notes", ""),
+        id=r["cve_id"],
+        title=r["title"],
+        published=published,
+        family=r["family"] or None,
+        kev=r["kev"] == "true",
+        kev_date_added=_date(r["kev_date_added"]),
+        cvss=float(r["cvss"]) if r.get("cvss") else None,
+        config_dependent=r["config_dependent"] == "true",
+        config_note=r["config_note"],
+        products=tuple(p for p in r["products"].split(";") if p),
+        source=r["source"],
+        notes=r.get("notes", ""),
     )
 
 
@@ -257,8 +272,13 @@ def _fix(r: Mapping[str, str]) -> CveFix:
     if status not in ("fixed", "no_fix", "not_affected"):
         raise ValueError(f"unknown fix status {status!r}")
     return CveFix(
-        cve_id=r["cve_id"], product=r["product"], cu=r["cu"], status=status,  # type: ignore[arg-type]
-        fixed_in=Build.of(r["fixed_in"]) if r["fixed_in"] else None, update=r.get("update", ""),
-        source=r["source"], notes=r.get("notes", ""),
+        cve_id=r["cve_id"],
+        product=r["product"],
+        cu=r["cu"],
+        status=status,  # type: ignore[arg-type]
+        fixed_in=Build.of(r["fixed_in"]) if r["fixed_in"] else None,
+        update=r.get("update", ""),
+        source=r["source"],
+        notes=r.get("notes", ""),
         alt_fixed_in=Build.of(r["alt_fixed_in"]) if r.get("alt_fixed_in") else None,
     )

@@ -14,8 +14,14 @@ from typing import Literal
 from bot.core.catalog import FAMILIES
 
 ChangeKind = Literal[
-    "first_seen", "build_changed", "patched", "newly_vulnerable", "family_changed", "eol_changed",
-    "unreachable", "reachable_again",
+    "first_seen",
+    "build_changed",
+    "patched",
+    "newly_vulnerable",
+    "family_changed",
+    "eol_changed",
+    "unreachable",
+    "reachable_again",
 ]
 
 
@@ -72,8 +78,15 @@ def host_changes(points: Sequence[CheckPoint], since: dt.datetime | None = None)
         if previous is None:
             found.append(_change(cur, "first_seen", f"first check: {_state(cur)}", after=_state(cur)))
         elif previous.answered and not cur.answered:
-            found.append(_change(cur, "unreachable", f"could not be checked: {cur.error or 'no answer'}",
-                                 before=previous.label(), after=cur.error))
+            found.append(
+                _change(
+                    cur,
+                    "unreachable",
+                    f"could not be checked: {cur.error or 'no answer'}",
+                    before=previous.label(),
+                    after=cur.error,
+                )
+            )
         elif not previous.answered and cur.answered:
             found.append(_change(cur, "reachable_again", f"reachable again: {cur.label()}", after=cur.label()))
         if cur.answered and last_answered is not None:
@@ -89,8 +102,9 @@ def host_changes(points: Sequence[CheckPoint], since: dt.datetime | None = None)
 def _compare(old: CheckPoint, new: CheckPoint) -> list[HostChange]:
     found = []
     if old.build != new.build and old.build and new.build:
-        found.append(_change(new, "build_changed", f"build {old.label()} -> {new.label()}",
-                             before=old.build, after=new.build))
+        found.append(
+            _change(new, "build_changed", f"build {old.label()} -> {new.label()}", before=old.build, after=new.build)
+        )
     for fam in FAMILIES:
         a, b = old.families.get(fam), new.families.get(fam)
         if a == b or a is None or b is None:
@@ -103,8 +117,15 @@ def _compare(old: CheckPoint, new: CheckPoint) -> list[HostChange]:
             kind = "family_changed"
         found.append(_change(new, kind, f"{fam}: {a} -> {b}", before=a, after=b, family=fam))
     if old.eol != new.eol and new.eol is not None and old.eol is not None:
-        found.append(_change(new, "eol_changed", f"end of life: {_yn(old.eol)} -> {_yn(new.eol)}",
-                             before=_yn(old.eol), after=_yn(new.eol)))
+        found.append(
+            _change(
+                new,
+                "eol_changed",
+                f"end of life: {_yn(old.eol)} -> {_yn(new.eol)}",
+                before=_yn(old.eol),
+                after=_yn(new.eol),
+            )
+        )
     return found
 
 
@@ -125,8 +146,15 @@ def group_by_host(points: Iterable[CheckPoint]) -> dict[str, list[CheckPoint]]:
     return out
 
 
-def _change(p: CheckPoint, kind: ChangeKind, summary: str, *, before: str | None = None,
-            after: str | None = None, family: str | None = None) -> HostChange:
+def _change(
+    p: CheckPoint,
+    kind: ChangeKind,
+    summary: str,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    family: str | None = None,
+) -> HostChange:
     return HostChange(p.host, p.checked_at, kind, summary, before, after, family, p.check_id)
 
 

@@ -27,8 +27,9 @@ class RegionTrend:
     @property
     def changed(self) -> bool:
         c = self.changes
-        return c is not None and bool(c.total or c.eol or c.at_risk or any(
-            v for fam in c.families.values() for v in fam.values()))
+        return c is not None and bool(
+            c.total or c.eol or c.at_risk or any(v for fam in c.families.values() for v in fam.values())
+        )
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ class WatchState:
     @property
     def at_risk(self) -> bool:
         p = self.latest
-        return p is not None and p.answered and (
-            bool(p.eol) or any(s == "vulnerable" for s in p.families.values()))
+        return p is not None and p.answered and (bool(p.eol) or any(s == "vulnerable" for s in p.families.values()))
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -73,16 +73,28 @@ class Digest:
 
     @property
     def host_changes(self) -> tuple[HostChange, ...]:
-        return (self.patched + self.newly_vulnerable + self.became_eol + self.build_changed + self.unreachable
-                + self.reachable_again)
+        return (
+            self.patched
+            + self.newly_vulnerable
+            + self.became_eol
+            + self.build_changed
+            + self.unreachable
+            + self.reachable_again
+        )
 
     @property
     def all_quiet(self) -> bool:
         return not self.host_changes and not any(r.changed for r in self.regions)
 
 
-def region_trend(snapshots: Sequence[Snapshot], region: str, codes: frozenset[str], catalog: Catalog,
-                 today: dt.date, since: dt.datetime | None = None) -> RegionTrend | None:
+def region_trend(
+    snapshots: Sequence[Snapshot],
+    region: str,
+    codes: frozenset[str],
+    catalog: Catalog,
+    today: dt.date,
+    since: dt.datetime | None = None,
+) -> RegionTrend | None:
     """The newest snapshot against the newest one taken before ``since`` (else the one before it).
     Only snapshots of the newest one's mode are compared: banners and hosts do not mix."""
     complete = sorted((s for s in snapshots if s.complete), key=lambda s: s.taken_at)
@@ -102,9 +114,17 @@ def region_trend(snapshots: Sequence[Snapshot], region: str, codes: frozenset[st
     return RegionTrend(region, current, base.taken_at, diff(current, previous))
 
 
-def build_digest(*, day: dt.date, since: dt.datetime, now: dt.datetime, watched: Sequence[str],
-                 points: Mapping[str, list[CheckPoint]], latest: Mapping[str, CheckPoint | None],
-                 last_changes: Mapping[str, dt.datetime | None], regions: Sequence[RegionTrend]) -> Digest:
+def build_digest(
+    *,
+    day: dt.date,
+    since: dt.datetime,
+    now: dt.datetime,
+    watched: Sequence[str],
+    points: Mapping[str, list[CheckPoint]],
+    latest: Mapping[str, CheckPoint | None],
+    last_changes: Mapping[str, dt.datetime | None],
+    regions: Sequence[RegionTrend],
+) -> Digest:
     """``points``: checks per host since ``since`` (plus the baseline before it), as
     :meth:`Store.points_since` returns them; only ``watched`` hosts are reported."""
     watched_set = set(watched)
@@ -120,10 +140,17 @@ def build_digest(*, day: dt.date, since: dt.datetime, now: dt.datetime, watched:
     became_eol = tuple(c for c in changes if c.kind == "eol_changed" and c.after == "yes")
     watch = tuple(WatchState(h, latest.get(h), last_changes.get(h)) for h in sorted(watched_set))
     return Digest(
-        day=day, since=since, generated_at=now,
-        patched=kind("patched"), newly_vulnerable=kind("newly_vulnerable"), became_eol=became_eol,
-        build_changed=kind("build_changed"), unreachable=kind("unreachable"), reachable_again=kind("reachable_again"),
-        watch=watch, regions=tuple(regions),
+        day=day,
+        since=since,
+        generated_at=now,
+        patched=kind("patched"),
+        newly_vulnerable=kind("newly_vulnerable"),
+        became_eol=became_eol,
+        build_changed=kind("build_changed"),
+        unreachable=kind("unreachable"),
+        reachable_again=kind("reachable_again"),
+        watch=watch,
+        regions=tuple(regions),
     )
 
 

@@ -43,9 +43,9 @@ WORLD = "world"
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 UNIT_NOTE = {
     "banners": "Counts are Shodan banners (services), not unique hosts: a server answering on two ports or "
-               "names counts twice.",
+    "names counts twice.",
     "hosts": "Counts are unique IP addresses (deep mode de-duplicates banners by IP; the lowest build seen "
-             "on an IP decides).",
+    "on an IP decides).",
 }
 
 
@@ -160,8 +160,9 @@ def _known_codes(catalog: Catalog) -> frozenset[str]:
 
 
 def _help(problem: str, catalog: Catalog) -> str:
-    return (f"{problem}: use a region ({', '.join(region_names(catalog))}) or ISO 3166-1 country codes "
-            "such as de or de,fr")
+    return (
+        f"{problem}: use a region ({', '.join(region_names(catalog))}) or ISO 3166-1 country codes such as de or de,fr"
+    )
 
 
 def _is_world(codes: frozenset[str], catalog: Catalog) -> bool:
@@ -180,8 +181,16 @@ def _in_region(counts: Mapping[str, int], unattributed: int, codes: frozenset[st
     return sum(n for c, n in counts.items() if c in codes)
 
 
-def summarise(snapshot: Snapshot, region_name: str, codes: frozenset[str], catalog: Catalog, today: dt.date,
-              *, credits_used: int | None = None, reused: bool = False) -> ExposureResult:
+def summarise(
+    snapshot: Snapshot,
+    region_name: str,
+    codes: frozenset[str],
+    catalog: Catalog,
+    today: dt.date,
+    *,
+    credits_used: int | None = None,
+    reused: bool = False,
+) -> ExposureResult:
     """The exposure of one region in one snapshot. ``credits_used`` defaults to the snapshot's cost."""
     world = _is_world(codes, catalog)
     total = _in_region(snapshot.countries, snapshot.unattributed, codes, world)
@@ -210,8 +219,17 @@ def summarise(snapshot: Snapshot, region_name: str, codes: frozenset[str], catal
             status = a.families.get(fam, "unknown")
             if status in ("vulnerable", "unknown"):
                 families[fam][status] += n
-        rows.append(BuildExposure(build=str(build), count=n, precision=build.precision, product=a.product,
-                                  cu=a.cu, eol=a.eol, families=dict(a.families)))
+        rows.append(
+            BuildExposure(
+                build=str(build),
+                count=n,
+                precision=build.precision,
+                product=a.product,
+                cu=a.cu,
+                eol=a.eol,
+                families=dict(a.families),
+            )
+        )
     if identified > total:
         # Facet counts can be approximate on the real API; never report a negative remainder.
         warnings.append(f"per-build counts ({identified}) exceed the total ({total}); Shodan counts are approximate")
@@ -261,8 +279,10 @@ def diff(current: ExposureResult, previous: ExposureResult) -> ExposureChanges:
         total=current.total - previous.total,
         by_product=_delta_map(current.by_product, previous.by_product),
         eol=current.eol - previous.eol,
-        families={f: _delta_map(current.families.get(f, {}), previous.families.get(f, {}))
-                  for f in sorted(set(current.families) | set(previous.families), key=_family_order)},
+        families={
+            f: _delta_map(current.families.get(f, {}), previous.families.get(f, {}))
+            for f in sorted(set(current.families) | set(previous.families), key=_family_order)
+        },
         unattributed=current.unattributed - previous.unattributed,
         unknown_version=current.unknown_version - previous.unknown_version,
         at_risk=current.at_risk - previous.at_risk,

@@ -126,8 +126,9 @@ def _headers(r: Response, obs: Observations) -> None:
         for value in r.header_all(name):
             obs.markers.append((name, r.url, clip(value)))
             upper = value.upper()
-            if name.endswith("target") and (upper.endswith(".PROD.OUTLOOK.COM") or
-                                             upper.endswith(".INTERNAL.OUTLOOK.COM")):
+            if name.endswith("target") and (
+                upper.endswith(".PROD.OUTLOOK.COM") or upper.endswith(".INTERNAL.OUTLOOK.COM")
+            ):
                 obs.exchange_online.append((name, r.url, clip(value)))
             if name == "x-feserver" and _FE_SERVER_EXO.match(value.strip()):
                 obs.exchange_online.append((name, r.url, clip(value)))
@@ -184,8 +185,9 @@ class _FoundVersion(Exception):
 
 
 class _AssemblyHandler(xml.sax.handler.ContentHandler):
-    def startElementNS(self, name: tuple[str | None, str], qname: str | None,
-                       attrs: xml.sax.xmlreader.AttributesNSImpl) -> None:
+    def startElementNS(
+        self, name: tuple[str | None, str], qname: str | None, attrs: xml.sax.xmlreader.AttributesNSImpl
+    ) -> None:
         if name[1] != "assemblyIdentity":
             return
         values = {k[1]: v for k, v in attrs.items()}

@@ -91,8 +91,10 @@ def identify(build: Build, catalog: Catalog) -> Identity:
         if build > newest.build and _distance(newest.build, build) > 3:
             # Well above everything published for this CU: more likely a later update than a file
             # version, so it is not named after the newest known one.
-            notes.append(f"{build} is newer than the newest published {product} {line.cu} build {newest.build} "
-                         f"in the knowledge base (data as of {catalog.data_date.isoformat()}): a later update?")
+            notes.append(
+                f"{build} is newer than the newest published {product} {line.cu} build {newest.build} "
+                f"in the knowledge base (data as of {catalog.data_date.isoformat()}): a later update?"
+            )
             return Identity(build, product, line, "known", None, False, (floor, newest.build), tuple(notes))
         notes.append(
             f"{build} is not a published build; nearest published build of {product} {line.cu} is "

@@ -30,8 +30,9 @@ class Judgement:
     warnings: tuple[str, ...]
 
 
-def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
-          extra_evidence: tuple[Evidence, ...] = ()) -> Judgement:
+def judge(
+    target: str, obs: Observations, catalog: Catalog, today: dt.date, extra_evidence: tuple[Evidence, ...] = ()
+) -> Judgement:
     warnings: list[str] = []
     evidence = [Evidence(s.signal, s.url, s.raw) for s in obs.builds]
     evidence += [Evidence(sig, url, val) for sig, url, val in obs.markers]
@@ -42,8 +43,9 @@ def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
     online = bool(obs.exchange_online) or any(s.build.major == 15 and s.build.minor >= 20 for s in obs.builds)
     build, why = _pick_build(obs.builds, warnings)
     if online:
-        warnings.append("Exchange Online (Microsoft 365) answers here: it is patched by Microsoft, "
-                        "not an on-premises server")
+        warnings.append(
+            "Exchange Online (Microsoft 365) answers here: it is patched by Microsoft, not an on-premises server"
+        )
         online_build = next((s.build for s in obs.builds if s.build.minor >= 20), Build((15, 20)))
         assessment = assess_build(online_build, catalog, today, input_text=target)
         return Judgement(assessment, True, tuple(evidence), tuple(warnings))
@@ -54,8 +56,7 @@ def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
         why = "Exchange 2003 forms-based authentication"
     if obs.preauth and build is None:
         names = ", ".join(sorted({p for p, _ in obs.preauth}))
-        warnings.append(f"a pre-authentication front end ({names}) hides the server behind it: "
-                        "version not visible")
+        warnings.append(f"a pre-authentication front end ({names}) hides the server behind it: version not visible")
     if obs.xml_rejected:
         warnings.extend(f"ignored hostile or oversized XML: {x}" for x in obs.xml_rejected)
     if exchange and build is None and not obs.preauth:
@@ -65,8 +66,7 @@ def judge(target: str, obs: Observations, catalog: Catalog, today: dt.date,
         assessment = _no_build(target, catalog)
         return Judgement(assessment, exchange, tuple(evidence), tuple(warnings))
 
-    assessment = assess_build(build, catalog, today, input_text=target,
-                              extra_notes=(why,) if why else ())
+    assessment = assess_build(build, catalog, today, input_text=target, extra_notes=(why,) if why else ())
     _honeypot_check(assessment, obs, warnings)
     return Judgement(assessment, exchange, tuple(evidence), tuple(warnings))
 
@@ -94,15 +94,26 @@ def _pick_build(signals: list[BuildSignal], warnings: list[str]) -> tuple[Build 
     chosen = four[0] if four else Build(lowest_line)
     distinct = sorted({s.build for s in on_prem})
     # A 3-part signal that is the prefix of a 4-part one agrees with it.
-    conflicting = [b for b in distinct if not (b.precision == 3 and any(
-        f.prefix(3) == b.parts for f in distinct if f.precision == 4))]
+    conflicting = [
+        b
+        for b in distinct
+        if not (b.precision == 3 and any(f.prefix(3) == b.parts for f in distinct if f.precision == 4))
+    ]
     if len(conflicting) > 1:
         seen = "; ".join(f"{s.signal} says {s.raw}" for s in _unique(on_prem))
         warnings.append(
             f"signals disagree ({seen}): judged on the lowest, {chosen}. A rewritten header, a honeypot or a "
-            "load-balanced pool with mixed builds can cause this")
-    sources = ", ".join(sorted({s.signal for s in on_prem if s.build == chosen or
-                                (chosen.precision == 3 and s.build.prefix(3) == chosen.parts)}))
+            "load-balanced pool with mixed builds can cause this"
+        )
+    sources = ", ".join(
+        sorted(
+            {
+                s.signal
+                for s in on_prem
+                if s.build == chosen or (chosen.precision == 3 and s.build.prefix(3) == chosen.parts)
+            }
+        )
+    )
     return chosen, f"build {chosen} from {sources}"
 
 
@@ -119,8 +130,17 @@ def _unique(signals: list[BuildSignal]) -> list[BuildSignal]:
 def _is_exchange(obs: Observations, build: Build | None) -> bool | None:
     if build is not None or obs.exchange_2003:
         return True
-    strong = {"owa-logon-page", "owa-logon-form", "x-feserver", "x-beserver", "x-calculatedbetarget",
-              "owa-redirect", "x-owa-version (unparseable)", "http-440-login-timeout", "exchange-2003-redirect"}
+    strong = {
+        "owa-logon-page",
+        "owa-logon-form",
+        "x-feserver",
+        "x-beserver",
+        "x-calculatedbetarget",
+        "owa-redirect",
+        "x-owa-version (unparseable)",
+        "http-440-login-timeout",
+        "exchange-2003-redirect",
+    }
     if any(sig in strong for sig, _, _ in obs.markers):
         return True
     if obs.preauth:
@@ -130,11 +150,27 @@ def _is_exchange(obs: Observations, build: Build | None) -> bool | None:
 
 def _no_build(target: str, catalog: Catalog) -> Assessment:
     return Assessment(
-        input=target, build=None, precision=0, product=None, cu=None, update=None, release_date=None, eol=None,
-        eol_date=None, esu=False,
-        families={"ProxyLogon": "unknown", "ProxyShell": "unknown", "ProxyToken": "unknown",
-                  "ProxyNotShell": "unknown"},
-        cves=(), advice=None, error=None, knowledge_date=catalog.data_date, knowledge_version=catalog.version,
+        input=target,
+        build=None,
+        precision=0,
+        product=None,
+        cu=None,
+        update=None,
+        release_date=None,
+        eol=None,
+        eol_date=None,
+        esu=False,
+        families={
+            "ProxyLogon": "unknown",
+            "ProxyShell": "unknown",
+            "ProxyToken": "unknown",
+            "ProxyNotShell": "unknown",
+        },
+        cves=(),
+        advice=None,
+        error=None,
+        knowledge_date=catalog.data_date,
+        knowledge_version=catalog.version,
     )
 
 
@@ -143,6 +179,8 @@ def _honeypot_check(a: Assessment, obs: Observations, warnings: list[str]) -> No
     for server in obs.server_headers:
         m = _IIS.search(server)
         if need and m and float(m.group(1)) < need:
-            warnings.append(f"Server header '{server}' cannot run {a.product} (needs IIS {need} or later): "
-                            "possibly a honeypot or a rewritten response")
+            warnings.append(
+                f"Server header '{server}' cannot run {a.product} (needs IIS {need} or later): "
+                "possibly a honeypot or a rewritten response"
+            )
             return

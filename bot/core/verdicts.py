@@ -67,7 +67,8 @@ def _raw_verdict(cve: Cve, ident: Identity, catalog: Catalog) -> tuple[Status, s
 
     lineage = lineage_key(product, ident.build)
     lineage_fixed = [
-        r for r in rows
+        r
+        for r in rows
         if r.status == "fixed" and r.fixed_in is not None and lineage_key(r.product, r.fixed_in) == lineage
     ]
 
@@ -86,8 +87,11 @@ def _raw_verdict(cve: Cve, ident: Identity, catalog: Catalog) -> tuple[Status, s
         status, fixed, reason = _against_fix(ident, on_line.fixed_in)
         alt = on_line.alt_fixed_in
         if status == "vulnerable" and alt is not None and _against_fix(ident, alt)[0] != "vulnerable":
-            return "unknown", fixed, (f"Microsoft's sources disagree: the CVE record says fixed in {fixed}, "
-                                      f"Health Checker in {alt}")
+            return (
+                "unknown",
+                fixed,
+                (f"Microsoft's sources disagree: the CVE record says fixed in {fixed}, Health Checker in {alt}"),
+            )
         return status, fixed, reason
 
     if lineage_fixed:

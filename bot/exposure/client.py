@@ -97,8 +97,9 @@ class RateLimiter:
     """At most ``rps`` request starts per second across every thread that shares it (``rps <= 0``:
     no limit). Each caller reserves the next free slot under a lock, then sleeps outside it."""
 
-    def __init__(self, rps: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, rps: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._lock = threading.Lock()
         self._next = 0.0
         self._clock = clock
@@ -155,20 +156,29 @@ def classify(message: str, *, status: int | None, cause: BaseException | None, t
     if low == "invalid api key":  # the library's reading of nginx's HTML 401 page
         return InvalidKey("Shodan rejected the API key (invalid key): check SHODAN_API_KEY")
     if "credit" in low:  # 401 JSON "Insufficient query credits, ..."
-        return NoCredits("Shodan: no query credits left on this API key (they reset monthly); "
-                         "count mode needs none, deep mode does")
-    if status == 403 or "403" in low or "access denied" in low or "upgrade your api plan" in low \
-            or "only available on paid" in low:
-        return AccessDenied("Shodan denied access (403 Forbidden): this API plan lacks access to the "
-                            "API call (free keys cannot search; a membership or paid plan is needed)")
+        return NoCredits(
+            "Shodan: no query credits left on this API key (they reset monthly); count mode needs none, deep mode does"
+        )
+    if (
+        status == 403
+        or "403" in low
+        or "access denied" in low
+        or "upgrade your api plan" in low
+        or "only available on paid" in low
+    ):
+        return AccessDenied(
+            "Shodan denied access (403 Forbidden): this API plan lacks access to the "
+            "API call (free keys cannot search; a membership or paid plan is needed)"
+        )
     if status == 401:
         return ShodanError(f"Shodan refused the request (HTTP 401): {msg}")
     if "rate limit" in low or status == 429:
         return RateLimited(f"Shodan kept rate-limiting the requests: {msg}")
     if low.startswith("unable to connect"):
         if _is_timeout(cause):
-            return ShodanTimeout(f"Shodan did not answer within {timeout:g} s (timeout; "
-                                 "EXCHBOT_SHODAN_TIMEOUT sets the limit)")
+            return ShodanTimeout(
+                f"Shodan did not answer within {timeout:g} s (timeout; EXCHBOT_SHODAN_TIMEOUT sets the limit)"
+            )
         detail = f": {type(cause).__name__}" if cause is not None else ""
         return ShodanUnavailable(f"could not connect to the Shodan API{detail}")
     if "timed out" in low:
@@ -185,7 +195,8 @@ def _retries_for(err: ShodanError) -> int:
     if isinstance(err, RateLimited):
         return RATE_LIMIT_RETRIES
     if isinstance(err, ShodanServerError | ShodanUnavailable) or (
-            isinstance(err, ShodanTimeout) and "running the query" in str(err)):
+        isinstance(err, ShodanTimeout) and "running the query" in str(err)
+    ):
         return OTHER_RETRIES  # a transport timeout already waited `timeout`: fail fast instead
     return 0
 
@@ -201,8 +212,16 @@ class ShodanClient:
     ``requests`` counts HTTP requests sent (retries included). Not thread-safe: one per job.
     """
 
-    def __init__(self, key: str, *, timeout: float = 30.0, rps: float = 1.0, limiter: RateLimiter | None = None,
-                 sleep: Callable[[float], None] = time.sleep, api_url: str | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        *,
+        timeout: float = 30.0,
+        rps: float = 1.0,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        api_url: str | None = None,
+    ) -> None:
         if not key:
             raise MissingKey("SHODAN_API_KEY is not set: a new Shodan snapshot needs an API key")
         self.timeout = timeout
@@ -264,8 +283,12 @@ class ShodanClient:
             try:
                 result = fn()
             except shodan.APIError as exc:
-                err = classify(str(exc.value if hasattr(exc, "value") else exc), status=self._last_status,
-                               cause=self._last_exc or exc.__context__, timeout=self.timeout)
+                err = classify(
+                    str(exc.value if hasattr(exc, "value") else exc),
+                    status=self._last_status,
+                    cause=self._last_exc or exc.__context__,
+                    timeout=self.timeout,
+                )
                 if attempt >= _retries_for(err):
                     raise err from None
                 self._sleep(self._backoff(attempt))
@@ -277,7 +300,7 @@ class ShodanClient:
 
     def _backoff(self, attempt: int) -> float:
         base = 1.0 / self.rps if self.rps > 0 else 0.0  # against a local fake (rps 0): no sleeping
-        delay = min(MAX_BACKOFF, base * (2.0 ** attempt))
+        delay = min(MAX_BACKOFF, base * (2.0**attempt))
         return max(delay, min(MAX_BACKOFF, self._last_retry_after or 0.0))
 
 

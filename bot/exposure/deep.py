@@ -126,15 +126,27 @@ class DeepTally:
                 bucket = per_build.setdefault(str(build), {})
                 bucket[key] = bucket.get(key, 0) + 1
         builds = tuple(
-            BuildCount(build=b, total=sum(c.values()), countries={k: v for k, v in c.items() if k},
-                       unattributed=c.get("", 0), query="deep: X-OWA-Version header or OWA path")
-            for b, c in sorted(per_build.items()))
+            BuildCount(
+                build=b,
+                total=sum(c.values()),
+                countries={k: v for k, v in c.items() if k},
+                unattributed=c.get("", 0),
+                query="deep: X-OWA-Version header or OWA path",
+            )
+            for b, c in sorted(per_build.items())
+        )
         return len(self.hosts), countries, unattributed, builds
 
 
-def take_deep_snapshot(client: ShodanClient, catalog: Catalog, *, max_credits: int,
-                       now: Callable[[], dt.datetime], progress: Progress | None = None,
-                       base_query: str = BASE_QUERY) -> Snapshot:
+def take_deep_snapshot(
+    client: ShodanClient,
+    catalog: Catalog,
+    *,
+    max_credits: int,
+    now: Callable[[], dt.datetime],
+    progress: Progress | None = None,
+    base_query: str = BASE_QUERY,
+) -> Snapshot:
     """A complete deep snapshot, or an exception before (budget) or instead of storing anything."""
     started = now()
     start_requests = client.requests
@@ -146,15 +158,21 @@ def take_deep_snapshot(client: ShodanClient, catalog: Catalog, *, max_credits: i
     total, _, _, _ = parse_country_facet(client.count(base_query, [COUNTRY_FACET]))
     pages = estimate_credits(total)
     if pages > max_credits:
-        raise BudgetExceeded(f"deep mode would spend about {pages} query credits ({total} banners, 100 per credit); "
-                             f"--max-credits is {max_credits}: nothing was spent")
+        raise BudgetExceeded(
+            f"deep mode would spend about {pages} query credits ({total} banners, 100 per credit); "
+            f"--max-credits is {max_credits}: nothing was spent"
+        )
     if pages > balance and not _may_search(info):
         plan = info.get("plan") or "unknown"
-        raise AccessDenied(f"Shodan: this API plan ({plan}) cannot download search results (free keys get 403 "
-                           "Forbidden); deep mode needs a membership or paid plan; nothing was spent")
+        raise AccessDenied(
+            f"Shodan: this API plan ({plan}) cannot download search results (free keys get 403 "
+            "Forbidden); deep mode needs a membership or paid plan; nothing was spent"
+        )
     if pages > balance:
-        raise NoCredits(f"Shodan: not enough query credits for deep mode (needs about {pages}, the key has "
-                        f"{balance} left); nothing was spent")
+        raise NoCredits(
+            f"Shodan: not enough query credits for deep mode (needs about {pages}, the key has "
+            f"{balance} left); nothing was spent"
+        )
     tally = DeepTally()
     fetched = 0
     reported_total = total
@@ -192,7 +210,16 @@ def take_deep_snapshot(client: ShodanClient, catalog: Catalog, *, max_credits: i
     if warnings:
         meta["warnings"] = "\n".join(warnings)
     return Snapshot(
-        taken_at=started, query=base_query, total=hosts, countries=countries, unattributed=unattributed,
-        builds=builds, credits_used=fetched, requests=client.requests - start_requests, complete=True,
-        knowledge_version=catalog.version, mode="deep", meta=meta,
+        taken_at=started,
+        query=base_query,
+        total=hosts,
+        countries=countries,
+        unattributed=unattributed,
+        builds=builds,
+        credits_used=fetched,
+        requests=client.requests - start_requests,
+        complete=True,
+        knowledge_version=catalog.version,
+        mode="deep",
+        meta=meta,
     )

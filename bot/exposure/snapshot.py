@@ -95,9 +95,15 @@ def parse_country_facet(result: Mapping[str, Any]) -> tuple[int, dict[str, int],
     return total, countries, max(0, total - attributed), len(buckets) >= COUNTRY_FACET_SIZE
 
 
-def take_snapshot(client: ShodanClient, catalog: Catalog, *, now: Callable[[], dt.datetime],
-                  progress: Progress | None = None, base_query: str = BASE_QUERY,
-                  paths: Iterable[BuildPath] | None = None) -> Snapshot:
+def take_snapshot(
+    client: ShodanClient,
+    catalog: Catalog,
+    *,
+    now: Callable[[], dt.datetime],
+    progress: Progress | None = None,
+    base_query: str = BASE_QUERY,
+    paths: Iterable[BuildPath] | None = None,
+) -> Snapshot:
     """A complete count-mode snapshot, or an exception (nothing partial is ever returned)."""
     todo = list(paths) if paths is not None else build_paths(catalog)
     planned = 1 + len(todo)
@@ -112,8 +118,10 @@ def take_snapshot(client: ShodanClient, catalog: Catalog, *, now: Callable[[], d
     report(0, "base query")
     total, countries, unattributed, truncated = parse_country_facet(client.count(base_query, [COUNTRY_FACET]))
     if truncated:
-        warnings.append(f"the country facet returned {COUNTRY_FACET_SIZE} buckets: the smallest countries may be "
-                        "counted as unattributed")
+        warnings.append(
+            f"the country facet returned {COUNTRY_FACET_SIZE} buckets: the smallest countries may be "
+            "counted as unattributed"
+        )
     report(1, "base query")
     builds: list[BuildCount] = []
     if total > 0:
@@ -138,7 +146,16 @@ def take_snapshot(client: ShodanClient, catalog: Catalog, *, now: Callable[[], d
     if warnings:
         meta["warnings"] = "\n".join(warnings)
     return Snapshot(
-        taken_at=started, query=base_query, total=total, countries=countries, unattributed=unattributed,
-        builds=tuple(builds), credits_used=0, requests=client.requests - start_requests, complete=True,
-        knowledge_version=catalog.version, mode="count", meta=meta,
+        taken_at=started,
+        query=base_query,
+        total=total,
+        countries=countries,
+        unattributed=unattributed,
+        builds=tuple(builds),
+        credits_used=0,
+        requests=client.requests - start_requests,
+        complete=True,
+        knowledge_version=catalog.version,
+        mode="count",
+        meta=meta,
     )

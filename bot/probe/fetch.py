@@ -76,9 +76,12 @@ def cert_facts(der: bytes) -> CertFacts | None:
     except (x509.ExtensionNotFound, ValueError):
         sans = ()
     return CertFacts(
-        subject=clip(cn(cert.subject), 120), issuer=clip(cn(cert.issuer), 120),
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
-        sans=tuple(clip(s, 80) for s in sans[:20]), self_signed=cert.issuer == cert.subject,
+        subject=clip(cn(cert.subject), 120),
+        issuer=clip(cn(cert.issuer), 120),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        sans=tuple(clip(s, 80) for s in sans[:20]),
+        self_signed=cert.issuer == cert.subject,
     )
 
 
@@ -130,9 +133,12 @@ class Http1Session:
     async def _request(self, path: str, max_bytes: int) -> http1.RawResponse:
         conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = await http1.connect(self.address, self.target.port,
-                                       server_name=None if self.target.is_ip else self.target.host,
-                                       ssl_context=self.ssl_context)
+            conn = await http1.connect(
+                self.address,
+                self.target.port,
+                server_name=None if self.target.is_ip else self.target.host,
+                ssl_context=self.ssl_context,
+            )
             self._open.add(conn)
             if self.cert is None and (der := conn.peer_cert):
                 self.cert = cert_facts(der)
@@ -173,5 +179,3 @@ def _same_origin(location: str, base: str, target: Target) -> str | None:
     if parts.scheme != "https" or (parts.hostname or "").lower() != target.host.lower() or port != target.port:
         return None
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-

@@ -37,8 +37,9 @@ class RawResponse:
 class Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    h11: h11.Connection = field(default_factory=lambda: h11.Connection(
-        h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES))
+    h11: h11.Connection = field(
+        default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
+    )
 
     @property
     def peer_cert(self) -> bytes | None:
@@ -58,7 +59,8 @@ async def connect(address: str, port: int, *, server_name: str | None, ssl_conte
     """TLS connection to ``address`` (already approved by the SSRF guard); SNI = ``server_name``."""
     try:
         reader, writer = await asyncio.open_connection(
-            address, port, ssl=ssl_context, server_hostname=server_name or "", limit=READ_CHUNK)
+            address, port, ssl=ssl_context, server_hostname=server_name or "", limit=READ_CHUNK
+        )
     except ssl.SSLError as exc:
         raise HttpError(f"TLS failed: {exc.reason or exc}") from exc
     except ConnectionRefusedError as exc:
@@ -70,8 +72,11 @@ async def connect(address: str, port: int, *, server_name: str | None, ssl_conte
 
 async def get(conn: Connection, host_header: str, path: str, user_agent: str, max_bytes: int) -> RawResponse:
     """Send one GET and read the response, at most ``max_bytes`` of body."""
-    request = h11.Request(method="GET", target=path.encode("ascii", "replace"), headers=[
-        ("Host", host_header), ("User-Agent", user_agent), ("Accept", "*/*"), ("Connection", "keep-alive")])
+    request = h11.Request(
+        method="GET",
+        target=path.encode("ascii", "replace"),
+        headers=[("Host", host_header), ("User-Agent", user_agent), ("Accept", "*/*"), ("Connection", "keep-alive")],
+    )
     try:
         conn.writer.write(conn.h11.send(request) + conn.h11.send(h11.EndOfMessage()))
         await conn.writer.drain()

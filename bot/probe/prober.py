@@ -45,7 +45,6 @@ PROBE_PATHS: tuple[ProbePath, ...] = (
 )
 
 
-
 @dataclass
 class ProbeSettings:
     timeout: float = 10.0  # seconds per host, everything included
@@ -68,13 +67,15 @@ class Prober:
         deadline = loop.time() + self.settings.timeout
         try:
             async with asyncio.timeout(self.settings.timeout):
-                address = await pick_address(target.host, target.port, resolver=self.resolver,
-                                             allow_private=self.settings.allow_private)
+                address = await pick_address(
+                    target.host, target.port, resolver=self.resolver, allow_private=self.settings.allow_private
+                )
         except Refused as exc:
             return self._failed(target, started, str(exc))
         except TimeoutError:
-            return self._failed(target, started,
-                                f"could not check: DNS lookup timed out after {self.settings.timeout:g} s")
+            return self._failed(
+                target, started, f"could not check: DNS lookup timed out after {self.settings.timeout:g} s"
+            )
         responses, obs, cert = await self._fetch_all(target, address, deadline)
         return self._result(target, address, started, responses, obs, cert)
 
@@ -111,8 +112,9 @@ class Prober:
             for task in list(tasks):  # the consumer stopped early: do not leave probes running
                 task.cancel()
 
-    async def _fetch_all(self, target: Target, address: str,
-                         deadline: float) -> tuple[list[Response], Observations, CertFacts | None]:
+    async def _fetch_all(
+        self, target: Target, address: str, deadline: float
+    ) -> tuple[list[Response], Observations, CertFacts | None]:
         first = [p for p in self.settings.paths if not p.fallback]
         second = [p for p in self.settings.paths if p.fallback]
         session = self.sessions(target, address)
@@ -128,8 +130,7 @@ class Prober:
             await session.aclose()
         return responses, obs, session.cert
 
-    async def _round(self, session: Session, target: Target, paths: list[ProbePath],
-                     deadline: float) -> list[Response]:
+    async def _round(self, session: Session, target: Target, paths: list[ProbePath], deadline: float) -> list[Response]:
         if not paths:
             return []
         loop = asyncio.get_running_loop()
@@ -143,17 +144,36 @@ class Prober:
         for p, task in zip(paths, tasks, strict=True):
             if task in done and not task.cancelled() and (exc := task.exception()) is not None:
                 log.error("probe of %s%s failed", target.key, p.path, exc_info=exc)
-                responses.append(Response(p.path, f"https://{target.host_header}{p.path}", None,
-                                          error=f"internal error ({type(exc).__name__})"))
+                responses.append(
+                    Response(
+                        p.path,
+                        f"https://{target.host_header}{p.path}",
+                        None,
+                        error=f"internal error ({type(exc).__name__})",
+                    )
+                )
             elif task in done and not task.cancelled():
                 responses.append(task.result())
             else:
-                responses.append(Response(p.path, f"https://{target.host_header}{p.path}", None,
-                                          error=f"no answer within {self.settings.timeout:g} s"))
+                responses.append(
+                    Response(
+                        p.path,
+                        f"https://{target.host_header}{p.path}",
+                        None,
+                        error=f"no answer within {self.settings.timeout:g} s",
+                    )
+                )
         return responses
 
-    def _result(self, target: Target, address: str, started: dt.datetime, responses: list[Response],
-                obs: Observations, cert: CertFacts | None) -> CheckResult:
+    def _result(
+        self,
+        target: Target,
+        address: str,
+        started: dt.datetime,
+        responses: list[Response],
+        obs: Observations,
+        cert: CertFacts | None,
+    ) -> CheckResult:
         answered = [r for r in responses if r.status is not None]
         if not answered:
             reason = _common_error(r.error for r in responses)
@@ -165,14 +185,22 @@ class Prober:
         warnings = list(verdict.warnings)
         failed = [r for r in responses if r.status is None]
         if failed:
-            warnings.append(f"{len(failed)} of {len(responses)} requests got no answer "
-                            f"({_common_error(r.error for r in failed)})")
+            warnings.append(
+                f"{len(failed)} of {len(responses)} requests got no answer ({_common_error(r.error for r in failed)})"
+            )
         if cert is not None and started > cert.not_after:
             warnings.append(f"TLS certificate expired on {cert.not_after:%Y-%m-%d}")
         return CheckResult(
-            target=target.raw, host=target.key, assessment=verdict.assessment, reachable=True,
-            exchange=verdict.exchange, evidence=verdict.evidence, warnings=tuple(warnings), checked_at=started,
-            error=None, address=address,
+            target=target.raw,
+            host=target.key,
+            assessment=verdict.assessment,
+            reachable=True,
+            exchange=verdict.exchange,
+            evidence=verdict.evidence,
+            warnings=tuple(warnings),
+            checked_at=started,
+            error=None,
+            address=address,
         )
 
     def _failed(self, target: Target, started: dt.datetime, error: str, address: str | None = None) -> CheckResult:
@@ -189,17 +217,44 @@ def _needs_fallback(obs: Observations) -> bool:
     return not any(b.precision == 4 and b.prefix(3) == lowest for b in on_prem)
 
 
-def failed_result(raw: str, host: str, at: dt.datetime, error: str, catalog: Catalog,
-                  address: str | None = None) -> CheckResult:
+def failed_result(
+    raw: str, host: str, at: dt.datetime, error: str, catalog: Catalog, address: str | None = None
+) -> CheckResult:
     assessment = Assessment(
-        input=raw, build=None, precision=0, product=None, cu=None, update=None, release_date=None, eol=None,
-        eol_date=None, esu=False,
-        families={"ProxyLogon": "unknown", "ProxyShell": "unknown", "ProxyToken": "unknown",
-                  "ProxyNotShell": "unknown"},
-        cves=(), advice=None, error=None, knowledge_date=catalog.data_date, knowledge_version=catalog.version,
+        input=raw,
+        build=None,
+        precision=0,
+        product=None,
+        cu=None,
+        update=None,
+        release_date=None,
+        eol=None,
+        eol_date=None,
+        esu=False,
+        families={
+            "ProxyLogon": "unknown",
+            "ProxyShell": "unknown",
+            "ProxyToken": "unknown",
+            "ProxyNotShell": "unknown",
+        },
+        cves=(),
+        advice=None,
+        error=None,
+        knowledge_date=catalog.data_date,
+        knowledge_version=catalog.version,
     )
-    return CheckResult(target=raw, host=host, assessment=assessment, reachable=False, exchange=None, evidence=(),
-                       warnings=(), checked_at=at, error=error, address=address)
+    return CheckResult(
+        target=raw,
+        host=host,
+        assessment=assessment,
+        reachable=False,
+        exchange=None,
+        evidence=(),
+        warnings=(),
+        checked_at=at,
+        error=error,
+        address=address,
+    )
 
 
 def _common_error(errors: Iterable[str | None]) -> str:

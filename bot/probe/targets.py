@@ -76,7 +76,7 @@ def _split_host_port(raw: str) -> tuple[str, int]:
         end = raw.find("]")
         if end < 0:
             raise TargetError(f"unclosed '[' in {raw!r}: {USAGE}")
-        host, rest = raw[1:end], raw[end + 1:]
+        host, rest = raw[1:end], raw[end + 1 :]
         if not rest:
             return host, 443
         if not rest.startswith(":"):

@@ -117,13 +117,17 @@ def section(text: str, fields: Sequence[str] = ()) -> Block:
 
 
 def fields_section(fields: Sequence[str]) -> Block:
-    return {"type": "section",
-            "fields": [{"type": "mrkdwn", "text": clip(f or " ", MAX_FIELD)} for f in fields[:MAX_FIELDS]]}
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": clip(f or " ", MAX_FIELD)} for f in fields[:MAX_FIELDS]],
+    }
 
 
 def context(parts: Sequence[str]) -> Block:
-    return {"type": "context",
-            "elements": [{"type": "mrkdwn", "text": clip(p or " ", MAX_SECTION)} for p in parts[:MAX_CONTEXT]]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(p or " ", MAX_SECTION)} for p in parts[:MAX_CONTEXT]],
+    }
 
 
 def divider() -> Block:
@@ -131,8 +135,12 @@ def divider() -> Block:
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    b: Block = {"type": "button", "action_id": action_id, "value": value[:MAX_VALUE],
-                "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True}}
+    b: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "value": value[:MAX_VALUE],
+        "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
+    }
     if style:
         b["style"] = style
     return b
@@ -157,8 +165,12 @@ def sections(lines: Iterable[str], title: str = "") -> list[Block]:
 
 def message(text: str, blocks: list[Block], limit: int = MAX_BLOCKS) -> Message:
     """A complete message: fallback text, blocks within limits, unfurls off, no link_names."""
-    return {"text": clip(text or " ", MAX_TEXT), "blocks": limit_blocks(blocks, limit),
-            "unfurl_links": False, "unfurl_media": False}
+    return {
+        "text": clip(text or " ", MAX_TEXT),
+        "blocks": limit_blocks(blocks, limit),
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +214,6 @@ def product_name(product: str | None, cu: str | None, update: str | None) -> str
     return " ".join(parts)
 
 
-
 def change_summary(change: HostChange) -> str:
     """One change, escaped, for a card line."""
     return escape(change.summary.replace(" -> ", " → "))
@@ -210,10 +221,14 @@ def change_summary(change: HostChange) -> str:
 
 def check_buttons(host: str) -> Block:
     """Re-check and Add to watchlist, for the check card and error cards."""
-    return {"type": "actions", "block_id": "exchbot_check_actions", "elements": [
-        button("Re-check", RECHECK, host, style="primary"),
-        button("Add to watchlist", WATCH_ADD, host),
-    ]}
+    return {
+        "type": "actions",
+        "block_id": "exchbot_check_actions",
+        "elements": [
+            button("Re-check", RECHECK, host, style="primary"),
+            button("Add to watchlist", WATCH_ADD, host),
+        ],
+    }
 
 
 def pending_card(what: str) -> Message:
@@ -222,21 +237,28 @@ def pending_card(what: str) -> Message:
     return message(escape(what), [section(text)])
 
 
-
-
 # --------------------------------------------------------------------------------------------------
 # Help, usage and errors
 # --------------------------------------------------------------------------------------------------
 
 HELP = {
-    "/exchcheck": ("Check one Exchange server (plain HTTPS GETs, nothing intrusive)",
-                   ["`/exchcheck mail.example.com`", "`/exchcheck mail.example.com:8443`",
-                    "`/exchcheck https://owa.example.com`", "`/exchcheck 203.0.113.7`"]),
-    "/exposure": ("How many Exchange servers a region exposes on Shodan (versions, EOL, vulnerable)",
-                  ["`/exposure eu`", "`/exposure us`", "`/exposure de,fr`", "`/exposure world`"]),
-    "/exchwatch": ("The watchlist: hosts re-checked daily and reported in the digest",
-                   ["`/exchwatch add mail.example.com`", "`/exchwatch remove mail.example.com`",
-                    "`/exchwatch list`"]),
+    "/exchcheck": (
+        "Check one Exchange server (plain HTTPS GETs, nothing intrusive)",
+        [
+            "`/exchcheck mail.example.com`",
+            "`/exchcheck mail.example.com:8443`",
+            "`/exchcheck https://owa.example.com`",
+            "`/exchcheck 203.0.113.7`",
+        ],
+    ),
+    "/exposure": (
+        "How many Exchange servers a region exposes on Shodan (versions, EOL, vulnerable)",
+        ["`/exposure eu`", "`/exposure us`", "`/exposure de,fr`", "`/exposure world`"],
+    ),
+    "/exchwatch": (
+        "The watchlist: hosts re-checked daily and reported in the digest",
+        ["`/exchwatch add mail.example.com`", "`/exchwatch remove mail.example.com`", "`/exchwatch list`"],
+    ),
 }
 
 
@@ -247,8 +269,14 @@ def help_card(command: str | None = None) -> Message:
         assert name is not None
         what, examples = HELP[name]
         blocks.append(section(f"*{name}*: {what}\n" + "\n".join(examples)))
-    blocks.append(context(["Answers are visible only to you. Verdicts come from the build number the server "
-                           "shows; \"cannot tell\" means the visible build does not prove it either way."]))
+    blocks.append(
+        context(
+            [
+                "Answers are visible only to you. Verdicts come from the build number the server "
+                'shows; "cannot tell" means the visible build does not prove it either way.'
+            ]
+        )
+    )
     return message("exchbot help: " + ", ".join(names), blocks)
 
 

@@ -124,8 +124,10 @@ def _cve_lines(r: CheckResult) -> list[str]:
     if vulnerable:
         kev = sum(1 for v in vulnerable if v.kev)
         ids = ", ".join(escape(v.id) for v in vulnerable[:10]) + (" …" if len(vulnerable) > 10 else "")
-        lines.append(f":red_circle: Vulnerable to {len(vulnerable)} CVE{'s' if len(vulnerable) != 1 else ''}"
-                     f" ({kev} known exploited): {ids}")
+        lines.append(
+            f":red_circle: Vulnerable to {len(vulnerable)} CVE{'s' if len(vulnerable) != 1 else ''}"
+            f" ({kev} known exploited): {ids}"
+        )
     if config:
         lines.append(":large_yellow_circle: Depends on configuration: " + ", ".join(escape(v.id) for v in config[:10]))
     return lines
@@ -148,19 +150,27 @@ def check_card(r: CheckResult, since: SinceLast | None = None, *, knowledge_date
     a = r.assessment
     blocks: list[Block] = [header(f"Exchange check: {escape(r.host)}"), section(_headline(r))]
     if not r.error and a.build is not None:
-        blocks.append(fields_section([
-            f"*End of life*\n{eol_text(a.eol, a.eol_date, a.esu)}",
-            f"*Confidence*\n{escape(_confidence(r))}",
-            *(f"*{fam}*\n{family_text(a.families.get(fam, 'unknown'))}" for fam in FAMILIES),
-        ]))
-        blocks.append(fields_section([
-            f"*Build*\n{code_span(a.build, 40)}",
-            f"*Product*\n{escape(a.product or 'unknown')}",
-            f"*CU*\n{escape(a.cu or 'unknown')}",
-            f"*Update*\n{_update_text(a.update)}",
-            f"*Released*\n{date_text(a.release_date)}",
-            f"*Address*\n{code_span(r.address or 'unknown', 60)}",
-        ]))
+        blocks.append(
+            fields_section(
+                [
+                    f"*End of life*\n{eol_text(a.eol, a.eol_date, a.esu)}",
+                    f"*Confidence*\n{escape(_confidence(r))}",
+                    *(f"*{fam}*\n{family_text(a.families.get(fam, 'unknown'))}" for fam in FAMILIES),
+                ]
+            )
+        )
+        blocks.append(
+            fields_section(
+                [
+                    f"*Build*\n{code_span(a.build, 40)}",
+                    f"*Product*\n{escape(a.product or 'unknown')}",
+                    f"*CU*\n{escape(a.cu or 'unknown')}",
+                    f"*Update*\n{_update_text(a.update)}",
+                    f"*Released*\n{date_text(a.release_date)}",
+                    f"*Address*\n{code_span(r.address or 'unknown', 60)}",
+                ]
+            )
+        )
         cves = _cve_lines(r)
         if cves:
             blocks.append(section("\n".join(cves)))
@@ -176,9 +186,13 @@ def check_card(r: CheckResult, since: SinceLast | None = None, *, knowledge_date
         blocks.extend(sections([f"• {escape(w)}" for w in r.warnings[:10]], title=":warning: *Warnings*"))
     notes = [escape(n) for n in a.notes[:5]]
     kd = knowledge_date or a.knowledge_date
-    blocks.append(context([
-        f"Checked {when(r.checked_at)} with plain HTTPS GETs · knowledge base as of {date_text(kd)}",
-        *notes,
-    ]))
+    blocks.append(
+        context(
+            [
+                f"Checked {when(r.checked_at)} with plain HTTPS GETs · knowledge base as of {date_text(kd)}",
+                *notes,
+            ]
+        )
+    )
     blocks.append(check_buttons(r.host))
     return message(_fallback(r), blocks)

@@ -27,12 +27,16 @@ def _signed(n: int) -> str:
 def region_line(t: RegionTrend) -> str:
     r = t.latest
     vuln = max((v.get("vulnerable", 0) for v in r.families.values()), default=0)
-    line = (f"{r.region}: {r.total} {r.unit}, {r.eol} end-of-life, {r.at_risk} at risk "
-            f"(largest family: {vuln} certainly vulnerable), snapshot {r.snapshot_at:%Y-%m-%d}")
+    line = (
+        f"{r.region}: {r.total} {r.unit}, {r.eol} end-of-life, {r.at_risk} at risk "
+        f"(largest family: {vuln} certainly vulnerable), snapshot {r.snapshot_at:%Y-%m-%d}"
+    )
     c = t.changes
     if c is not None and t.baseline_at is not None:
-        line += (f"; since {t.baseline_at:%Y-%m-%d}: total {_signed(c.total)}, EOL {_signed(c.eol)}, "
-                 f"at risk {_signed(c.at_risk)}")
+        line += (
+            f"; since {t.baseline_at:%Y-%m-%d}: total {_signed(c.total)}, EOL {_signed(c.eol)}, "
+            f"at risk {_signed(c.at_risk)}"
+        )
     elif c is None:
         line += "; no earlier snapshot to compare"
     return line
@@ -69,24 +73,46 @@ def digest_text(d: Digest) -> str:
 
 def digest_dict(d: Digest) -> dict[str, Any]:
     def change(c: HostChange) -> dict[str, Any]:
-        return {"host": c.host, "at": c.at.isoformat(), "kind": c.kind, "summary": c.summary, "family": c.family,
-                "before": c.before, "after": c.after}
+        return {
+            "host": c.host,
+            "at": c.at.isoformat(),
+            "kind": c.kind,
+            "summary": c.summary,
+            "family": c.family,
+            "before": c.before,
+            "after": c.after,
+        }
 
     return {
-        "day": d.day.isoformat(), "since": d.since.isoformat(), "generated_at": d.generated_at.isoformat(),
+        "day": d.day.isoformat(),
+        "since": d.since.isoformat(),
+        "generated_at": d.generated_at.isoformat(),
         "all_quiet": d.all_quiet,
         **{attr: [change(c) for c in getattr(d, attr)] for attr, _ in SECTIONS},
-        "still_at_risk": [{"host": w.host, "reasons": list(w.reasons),
-                           "build": w.latest.build if w.latest else None,
-                           "last_change": w.last_change.isoformat() if w.last_change else None}
-                          for w in d.still_at_risk],
+        "still_at_risk": [
+            {
+                "host": w.host,
+                "reasons": list(w.reasons),
+                "build": w.latest.build if w.latest else None,
+                "last_change": w.last_change.isoformat() if w.last_change else None,
+            }
+            for w in d.still_at_risk
+        ],
         "watched": len(d.watch),
-        "regions": [{"region": t.latest.region, "total": t.latest.total, "eol": t.latest.eol,
-                     "at_risk": t.latest.at_risk, "snapshot_at": t.latest.snapshot_at.isoformat(),
-                     "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
-                     "changes": None if t.changes is None else {"total": t.changes.total, "eol": t.changes.eol,
-                                                                "at_risk": t.changes.at_risk}}
-                    for t in d.regions],
+        "regions": [
+            {
+                "region": t.latest.region,
+                "total": t.latest.total,
+                "eol": t.latest.eol,
+                "at_risk": t.latest.at_risk,
+                "snapshot_at": t.latest.snapshot_at.isoformat(),
+                "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
+                "changes": None
+                if t.changes is None
+                else {"total": t.changes.total, "eol": t.changes.eol, "at_risk": t.changes.at_risk},
+            }
+            for t in d.regions
+        ],
     }
 
 
@@ -94,8 +120,12 @@ def digest_message(d: Digest) -> dict[str, Any]:
     """A chat.postMessage payload: Block Kit with a text fallback, escaped, within limits."""
     blocks: list[Block] = [header(f"Exchange digest {d.day:%Y-%m-%d}")]
     if d.all_quiet:
-        blocks.append(section(":white_check_mark: *All quiet*: no watched host and no tracked region changed "
-                               f"since {d.since:%Y-%m-%d %H:%M %Z}."))
+        blocks.append(
+            section(
+                ":white_check_mark: *All quiet*: no watched host and no tracked region changed "
+                f"since {d.since:%Y-%m-%d %H:%M %Z}."
+            )
+        )
     for attr, title in SECTIONS:
         items: Sequence[HostChange] = getattr(d, attr)
         if not items:

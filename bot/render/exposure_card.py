@@ -42,40 +42,57 @@ def exposure_card(r: ExposureResult) -> Message:
     countries = ", ".join(escape(x) for x in r.countries[:12]) + (" …" if len(r.countries) > 12 else "")
     blocks: list[Block] = [
         header(f"Exchange exposure: {region}"),
-        section(f"*{r.total:,}* Exchange {unit} in *{region}* ({len(r.countries)} countr"
-                f"{'y' if len(r.countries) == 1 else 'ies'}: {countries})"
-                + (f"; changes since {when(r.previous_snapshot_at)}" if r.previous_snapshot_at
-                   else "; no earlier snapshot to compare with")),
-        fields_section([
-            f"*Total*\n{r.total:,}{delta_text(c.total if c else None)}",
-            f"*End of life*\n{r.eol:,}{delta_text(c.eol if c else None)}",
-            f"*EOL or certainly vulnerable*\n{r.at_risk:,}{delta_text(c.at_risk if c else None)}",
-            f"*No build shown*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
-            f"*Unattributed* (no country)\n{r.unattributed:,}"
-            + (" (included)" if r.unattributed_included else " (not included)"),
-        ]),
+        section(
+            f"*{r.total:,}* Exchange {unit} in *{region}* ({len(r.countries)} countr"
+            f"{'y' if len(r.countries) == 1 else 'ies'}: {countries})"
+            + (
+                f"; changes since {when(r.previous_snapshot_at)}"
+                if r.previous_snapshot_at
+                else "; no earlier snapshot to compare with"
+            )
+        ),
+        fields_section(
+            [
+                f"*Total*\n{r.total:,}{delta_text(c.total if c else None)}",
+                f"*End of life*\n{r.eol:,}{delta_text(c.eol if c else None)}",
+                f"*EOL or certainly vulnerable*\n{r.at_risk:,}{delta_text(c.at_risk if c else None)}",
+                f"*No build shown*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
+                f"*Unattributed* (no country)\n{r.unattributed:,}"
+                + (" (included)" if r.unattributed_included else " (not included)"),
+            ]
+        ),
     ]
     fam_lines = [_family_count_line(f, counts, c.families.get(f) if c else None) for f, counts in r.families.items()]
     blocks.extend(sections(fam_lines, title="*Exploit families* (counted from the visible builds)"))
-    products = [f"• {escape(p)}: {n:,}{delta_text(c.by_product.get(p, 0) if c else None)}"
-                for p, n in r.by_product.items()]
+    products = [
+        f"• {escape(p)}: {n:,}{delta_text(c.by_product.get(p, 0) if c else None)}" for p, n in r.by_product.items()
+    ]
     if c is not None:
         products += [f"• {escape(p)}: 0{delta_text(d)}" for p, d in c.by_product.items() if p not in r.by_product and d]
     if products:
         blocks.extend(sections(products, title="*Per product*"))
     if r.by_build:
-        top = [f"• {code_span(b.build, 30)} {escape(product_name(b.product, b.cu, None) or 'unknown')}: {b.count:,}"
-               + (" · EOL" if b.eol else "") for b in r.by_build[:10]]
+        top = [
+            f"• {code_span(b.build, 30)} {escape(product_name(b.product, b.cu, None) or 'unknown')}: {b.count:,}"
+            + (" · EOL" if b.eol else "")
+            for b in r.by_build[:10]
+        ]
         blocks.extend(sections(top, title=f"*Top builds* ({min(len(r.by_build), 10)} of {len(r.by_build)})"))
     if r.warnings:
         blocks.extend(sections([f"• {escape(w)}" for w in r.warnings[:5]], title=":warning: *Warnings*"))
     age = "stored snapshot" if r.reused else "new snapshot"
-    blocks.append(context([
-        f"Data: {escape(r.data_source)} · snapshot {when(r.snapshot_at)} ({age}, {escape(r.mode)} mode) · "
-        f"query {code_span(r.query, 200)} · {r.credits_used} query credits used",
-        escape(r.note),
-        f"Knowledge base as of {date_text(r.knowledge_date)}",
-    ]))
-    text = (f"Exchange exposure {region}: {r.total:,} {unit}, {r.eol:,} end of life, "
-            f"{r.at_risk:,} EOL or certainly vulnerable (Data: {escape(r.data_source)}, {when(r.snapshot_at)})")
+    blocks.append(
+        context(
+            [
+                f"Data: {escape(r.data_source)} · snapshot {when(r.snapshot_at)} ({age}, {escape(r.mode)} mode) · "
+                f"query {code_span(r.query, 200)} · {r.credits_used} query credits used",
+                escape(r.note),
+                f"Knowledge base as of {date_text(r.knowledge_date)}",
+            ]
+        )
+    )
+    text = (
+        f"Exchange exposure {region}: {r.total:,} {unit}, {r.eol:,} end of life, "
+        f"{r.at_risk:,} EOL or certainly vulnerable (Data: {escape(r.data_source)}, {when(r.snapshot_at)})"
+    )
     return message(text, blocks)

@@ -47,8 +47,15 @@ def exposure_changes_dict(c: ExposureChanges | None) -> dict[str, Any] | None:
 
 
 def _build_dict(b: BuildExposure) -> dict[str, Any]:
-    return {"build": b.build, "count": b.count, "precision": b.precision, "product": b.product, "cu": b.cu,
-            "eol": b.eol, "families": dict(b.families)}
+    return {
+        "build": b.build,
+        "count": b.count,
+        "precision": b.precision,
+        "product": b.product,
+        "cu": b.cu,
+        "eol": b.eol,
+        "families": dict(b.families),
+    }
 
 
 def exposure_dict(r: ExposureResult) -> dict[str, Any]:
@@ -126,7 +133,7 @@ def exposure_text(r: ExposureResult) -> str:
     ]
     for fam, counts in r.families.items():
         lines.append(_family_line(fam, counts, c.families.get(fam) if c else None))
-    lines.append("  (\"cannot tell\": the build seen names only the CU, or the update level leaves it open)")
+    lines.append('  ("cannot tell": the build seen names only the CU, or the update level leaves it open)')
     if r.by_build:
         lines += ["", f"Top builds ({min(len(r.by_build), TOP_BUILDS)} of {len(r.by_build)}):"]
         for b in r.by_build[:TOP_BUILDS]:

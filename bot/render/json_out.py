@@ -17,8 +17,13 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
 
 def cve_dict(v: CveVerdict) -> dict[str, Any]:
     return {
-        "id": v.id, "family": v.family, "status": v.status, "fixed_in": v.fixed_in, "kev": v.kev,
-        "config_dependent": v.config_dependent, "reason": v.reason,
+        "id": v.id,
+        "family": v.family,
+        "status": v.status,
+        "fixed_in": v.fixed_in,
+        "kev": v.kev,
+        "config_dependent": v.config_dependent,
+        "reason": v.reason,
     }
 
 
@@ -48,16 +53,18 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
 def check_dict(r: CheckResult) -> dict[str, Any]:
     """The assessment plus what the live check saw (DESIGN.md section 3, "Check result")."""
     d = assessment_dict(r.assessment)
-    d.update({
-        "target": r.target,
-        "host": r.host,
-        "address": r.address,
-        "reachable": r.reachable,
-        "exchange": r.exchange,
-        "evidence": [{"signal": e.signal, "url": e.url, "value": e.value} for e in r.evidence],
-        "warnings": list(r.warnings),
-        "checked_at": _iso(r.checked_at),
-    })
+    d.update(
+        {
+            "target": r.target,
+            "host": r.host,
+            "address": r.address,
+            "reachable": r.reachable,
+            "exchange": r.exchange,
+            "evidence": [{"signal": e.signal, "url": e.url, "value": e.value} for e in r.evidence],
+            "warnings": list(r.warnings),
+            "checked_at": _iso(r.checked_at),
+        }
+    )
     if r.error is not None:
         d["error"] = r.error
     return d

@@ -27,10 +27,16 @@ def build_table(assessments: Sequence[Assessment]) -> str:
         if a.error:
             rows.append([a.input, f"error: {a.error}", "", "", "", "", "", "", ""])
             continue
-        rows.append([
-            a.input, a.product or "?", a.cu or "?", a.update or "?", yes_no(a.eol),
-            *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
-        ])
+        rows.append(
+            [
+                a.input,
+                a.product or "?",
+                a.cu or "?",
+                a.update or "?",
+                yes_no(a.eol),
+                *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
+            ]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

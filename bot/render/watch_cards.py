@@ -49,8 +49,10 @@ def point_verdict(p: CheckPoint | None) -> str:
     if not p.answered:
         return f":x: could not be checked: {escape(p.error or 'no answer')}"
     if p.build is None:
-        return ":grey_question: " + {True: "Exchange, version hidden", False: "not Exchange",
-                                      None: "cannot tell (front end)"}[p.exchange]
+        return (
+            ":grey_question: "
+            + {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[p.exchange]
+        )
     vulnerable = [f for f in FAMILIES if p.families.get(f) == "vulnerable"]
     risk = bool(p.eol) or bool(vulnerable)
     parts = [escape(p.label())]
@@ -63,22 +65,39 @@ def point_verdict(p: CheckPoint | None) -> str:
 
 def _watch_line(w: WatchRow) -> str:
     checked = f"checked {when(w.latest.checked_at)}" if w.latest else "not checked yet"
-    change = (f"; last change {w.last_change.at.date().isoformat()}: {change_summary(w.last_change)}"
-              if w.last_change and w.last_change.kind != "first_seen" else "")
+    change = (
+        f"; last change {w.last_change.at.date().isoformat()}: {change_summary(w.last_change)}"
+        if w.last_change and w.last_change.kind != "first_seen"
+        else ""
+    )
     return f"• *{escape(w.host)}* {point_verdict(w.latest)} ({checked}{change})"
 
 
 def watchlist_card(rows: Sequence[WatchRow]) -> Message:
     if not rows:
-        return message("The watchlist is empty.", [
-            section("The watchlist is empty. Add a host with `/exchwatch add mail.example.com` "
-                    "or the *Add to watchlist* button under a check.")])
-    at_risk = sum(1 for w in rows if w.latest is not None and w.latest.answered
-                  and (w.latest.eol or any(s == "vulnerable" for s in w.latest.families.values())))
-    blocks = [header(f"Watchlist: {len(rows)} host{'s' if len(rows) != 1 else ''}"),
-              *sections([_watch_line(w) for w in rows]),
-              context([f"{at_risk} at risk (EOL or vulnerable) · re-checked daily · "
-                       "`/exchwatch remove HOST` to stop watching"])]
+        return message(
+            "The watchlist is empty.",
+            [
+                section(
+                    "The watchlist is empty. Add a host with `/exchwatch add mail.example.com` "
+                    "or the *Add to watchlist* button under a check."
+                )
+            ],
+        )
+    at_risk = sum(
+        1
+        for w in rows
+        if w.latest is not None
+        and w.latest.answered
+        and (w.latest.eol or any(s == "vulnerable" for s in w.latest.families.values()))
+    )
+    blocks = [
+        header(f"Watchlist: {len(rows)} host{'s' if len(rows) != 1 else ''}"),
+        *sections([_watch_line(w) for w in rows]),
+        context(
+            [f"{at_risk} at risk (EOL or vulnerable) · re-checked daily · `/exchwatch remove HOST` to stop watching"]
+        ),
+    ]
     return message(f"Watchlist: {len(rows)} hosts, {at_risk} at risk", blocks)
 
 
@@ -95,22 +114,33 @@ def watch_changed(host: str, action: str, done: bool) -> Message:
     return message(text.replace(":eyes: ", ""), [section(text)])
 
 
-def home_view(rows: Sequence[WatchRow], *, knowledge_date: dt.date | None = None,
-              note: str | None = None) -> dict[str, Any]:
+def home_view(
+    rows: Sequence[WatchRow], *, knowledge_date: dt.date | None = None, note: str | None = None
+) -> dict[str, Any]:
     """The App Home tab: the watchlist with each host's latest verdict and last-change date."""
     blocks: list[Block] = [header("exchbot: watched Exchange servers")]
     if note:
         blocks.append(section(escape(note)))
     if not rows:
-        blocks.append(section("Nothing is watched yet. In any channel: `/exchwatch add mail.example.com`, "
-                              "or press *Add to watchlist* under a check."))
+        blocks.append(
+            section(
+                "Nothing is watched yet. In any channel: `/exchwatch add mail.example.com`, "
+                "or press *Add to watchlist* under a check."
+            )
+        )
     shown = rows[: MAX_HOME_BLOCKS - 6]
     for w in shown:
         blocks.append(section(_watch_line(w)))
     if len(rows) > len(shown):
         blocks.append(context([f"…and {len(rows) - len(shown)} more: `/exchwatch list`"]))
     blocks.append(divider())
-    blocks.append(context(["`/exchcheck HOST` check a server · `/exposure eu` regional exposure · "
-                           "`/exchwatch add|remove|list` the watchlist",
-                           f"Knowledge base as of {date_text(knowledge_date)}"]))
+    blocks.append(
+        context(
+            [
+                "`/exchcheck HOST` check a server · `/exposure eu` regional exposure · "
+                "`/exchwatch add|remove|list` the watchlist",
+                f"Knowledge base as of {date_text(knowledge_date)}",
+            ]
+        )
+    )
     return {"type": "home", "blocks": limit_blocks(blocks, MAX_HOME_BLOCKS)}

@@ -34,10 +34,12 @@ class CheckService:
     # One long-lived writer thread: SQLite blocks, so writes stay off the event loop, and the
     # store's per-thread connection is opened once, not once per short-lived executor thread.
     _writer: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchbot-store"))
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchbot-store")
+    )
 
-    async def run(self, targets: Sequence[Target], *, requested_by: str | None = None,
-                  progress: Progress | None = None) -> AsyncIterator[CheckResult]:
+    async def run(
+        self, targets: Sequence[Target], *, requested_by: str | None = None, progress: Progress | None = None
+    ) -> AsyncIterator[CheckResult]:
         """Yield results in input order; store them as they arrive."""
         waiting: dict[int, CheckResult] = {}
         unsaved: list[CheckResult] = []
@@ -72,7 +74,8 @@ class CheckService:
         batch = list(results)
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self._writer, lambda: store.save_checks(batch, requested_by=requested_by, knowledge_version=version))
+                self._writer, lambda: store.save_checks(batch, requested_by=requested_by, knowledge_version=version)
+            )
         except Exception as exc:  # reported once at the end; the results are still printed
             log.error("storing %d results failed: %s", len(results), exc)
             return exc

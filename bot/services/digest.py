@@ -54,12 +54,21 @@ def compose(store: Store, catalog: Catalog, clock: Clock, regions: tuple[str, ..
         hist = store.history(host, HISTORY_FOR_LAST_CHANGE)
         latest[host] = hist[0] if hist else None
         last_changes[host] = last_change_at(list(reversed(hist))) if hist else None
-    return build_digest(day=day, since=since, now=now, watched=watched, points=store.points_since(since),
-                        latest=latest, last_changes=last_changes, regions=trends(store, catalog, now, regions, since))
+    return build_digest(
+        day=day,
+        since=since,
+        now=now,
+        watched=watched,
+        points=store.points_since(since),
+        latest=latest,
+        last_changes=last_changes,
+        regions=trends(store, catalog, now, regions, since),
+    )
 
 
-def trends(store: Store, catalog: Catalog, now: dt.datetime, regions: tuple[str, ...],
-           since: dt.datetime | None) -> list[RegionTrend]:
+def trends(
+    store: Store, catalog: Catalog, now: dt.datetime, regions: tuple[str, ...], since: dt.datetime | None
+) -> list[RegionTrend]:
     snapshots = store.snapshots(limit=400)
     out = []
     for name in regions:
@@ -74,8 +83,17 @@ def trends(store: Store, catalog: Catalog, now: dt.datetime, regions: tuple[str,
     return out
 
 
-def post(client: WebClient, channel: str, digest: Digest, store: Store, clock: Clock, *,
-         catalog: Catalog | None = None, claimer: str | None = None, with_chart: bool = True) -> PostOutcome:
+def post(
+    client: WebClient,
+    channel: str,
+    digest: Digest,
+    store: Store,
+    clock: Clock,
+    *,
+    catalog: Catalog | None = None,
+    claimer: str | None = None,
+    with_chart: bool = True,
+) -> PostOutcome:
     """Post ``digest`` to ``channel`` unless this channel already got today's digest."""
     claimer = claimer or f"{socket.gethostname()}:{os.getpid()}"
     if not store.claim_digest(channel, digest.day, claimer, clock.now()):
@@ -93,13 +111,19 @@ def post(client: WebClient, channel: str, digest: Digest, store: Store, clock: C
     return PostOutcome(True, "posted", ts, uploaded)
 
 
-def _upload_chart(client: WebClient, channel: str, ts: str | None, digest: Digest, store: Store,
-                  catalog: Catalog | None, clock: Clock) -> bool:
+def _upload_chart(
+    client: WebClient, channel: str, ts: str | None, digest: Digest, store: Store, catalog: Catalog | None, clock: Clock
+) -> bool:
     files = []
     if digest.regions and catalog is not None:
         trend = digest.regions[0]
-        points = charts.trend_points(store.snapshots(limit=400), trend.latest.region,
-                                     frozenset(trend.latest.countries), catalog, clock.now().date())
+        points = charts.trend_points(
+            store.snapshots(limit=400),
+            trend.latest.region,
+            frozenset(trend.latest.countries),
+            catalog,
+            clock.now().date(),
+        )
         files.append(charts.exposure_trend(points, trend.latest.region, trend.latest.unit))
     if digest.watch:
         files.append(charts.watchlist_state(digest.watch))
@@ -107,11 +131,14 @@ def _upload_chart(client: WebClient, channel: str, ts: str | None, digest: Diges
         return False
     try:
         client.files_upload_v2(
-            channel=channel, thread_ts=ts, initial_comment="Charts for today's digest",
-            file_uploads=[{"content": c.png, "filename": f"exchbot-{i}.png", "title": c.title}
-                          for i, c in enumerate(files)])
+            channel=channel,
+            thread_ts=ts,
+            initial_comment="Charts for today's digest",
+            file_uploads=[
+                {"content": c.png, "filename": f"exchbot-{i}.png", "title": c.title} for i, c in enumerate(files)
+            ],
+        )
     except Exception as exc:  # SlackApiError, or urllib's HTTPError from the upload step: the digest stands
-
         log.warning("chart upload to %s failed: %s", channel, type(exc).__name__)
         return False
     return True

@@ -52,9 +52,19 @@ def _fresh(snap: Snapshot | None, now: dt.datetime, ttl_hours: float, knowledge_
     return dt.timedelta(0) <= age < dt.timedelta(hours=ttl_hours)
 
 
-def exposure(region: str, *, refresh: bool, store: Store, client_factory: ClientFactory, clock: Clock,
-             catalog: Catalog, settings: Settings, deep: bool = False, max_credits: int | None = None,
-             progress: Progress | None = None) -> ExposureResult:
+def exposure(
+    region: str,
+    *,
+    refresh: bool,
+    store: Store,
+    client_factory: ClientFactory,
+    clock: Clock,
+    catalog: Catalog,
+    settings: Settings,
+    deep: bool = False,
+    max_credits: int | None = None,
+    progress: Progress | None = None,
+) -> ExposureResult:
     """Exposure of ``region``. Raises RegionError for an unknown region (before any Shodan call),
     ValueError for deep mode without a budget,
     :class:`~bot.exposure.client.ShodanError` subclasses for Shodan failures (nothing stored)."""
@@ -80,8 +90,9 @@ def exposure(region: str, *, refresh: bool, store: Store, client_factory: Client
             snap = take_snapshot(client, catalog, now=clock.now, progress=progress)
         snap = dataclasses.replace(snap, id=store.save_snapshot(snap))
     today = now.date()
-    result = summarise(snap, name, codes, catalog, today, credits_used=0 if reused else snap.credits_used,
-                       reused=reused)
+    result = summarise(
+        snap, name, codes, catalog, today, credits_used=0 if reused else snap.credits_used, reused=reused
+    )
     previous = latest_of_mode(store, mode, before=snap.taken_at)
     if previous is not None:
         before = summarise(previous, name, codes, catalog, today)

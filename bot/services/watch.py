@@ -8,8 +8,9 @@ from bot.services.checks import CheckService, Progress
 from bot.store import Store
 
 
-async def run_watchlist(service: CheckService, store: Store, *, progress: Progress | None = None,
-                        requested_by: str = "watchlist") -> list[CheckResult]:
+async def run_watchlist(
+    service: CheckService, store: Store, *, progress: Progress | None = None, requested_by: str = "watchlist"
+) -> list[CheckResult]:
     targets: list[Target] = []
     for w in store.watchlist():
         try:

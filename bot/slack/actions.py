@@ -34,17 +34,39 @@ def register(app: App, deps: SlackDeps) -> None:
         try:
             target = parse_target(value)
         except TargetError as exc:
-            reply.respond(who, blocks.notice(f"That button carries no valid host ({exc}).", ":x:"), client=client,
-                          replace_original=False, timeout=deps.respond_timeout)
+            reply.respond(
+                who,
+                blocks.notice(f"That button carries no valid host ({exc}).", ":x:"),
+                client=client,
+                replace_original=False,
+                timeout=deps.respond_timeout,
+            )
             audit(deps, who, command, value, "usage:target")
             return
         if action_id == RECHECK:
-            pipeline.start(deps, who, command=command, text=value, ack=None,
-                           pending=blocks.pending_card(f"Re-checking {target.key}…"),
-                           work=lambda: check_message(deps, target, who), client=client, replace_original=True)
+            pipeline.start(
+                deps,
+                who,
+                command=command,
+                text=value,
+                ack=None,
+                pending=blocks.pending_card(f"Re-checking {target.key}…"),
+                work=lambda: check_message(deps, target, who),
+                client=client,
+                replace_original=True,
+            )
         else:
-            pipeline.start(deps, who, command=command, text=value, ack=None, pending=None,
-                           work=lambda: watch_add(deps, target, who), client=client, replace_original=False)
+            pipeline.start(
+                deps,
+                who,
+                command=command,
+                text=value,
+                ack=None,
+                pending=None,
+                work=lambda: watch_add(deps, target, who),
+                client=client,
+                replace_original=False,
+            )
 
     @app.action(RECHECK)
     def recheck(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -69,7 +69,8 @@ def build_app(deps: SlackDeps) -> App:
             token_verification_enabled=True,
             request_verification_enabled=True,
             listener_executor=concurrent.futures.ThreadPoolExecutor(
-                max_workers=LISTENER_THREADS, thread_name_prefix="exchbot-listener"),
+                max_workers=LISTENER_THREADS, thread_name_prefix="exchbot-listener"
+            ),
         )
     if app.oauth_flow is not None or app.installation_store is not None:  # defence in depth
         raise AppConfigError("the Slack app came up in OAuth mode; exchbot is a single-workspace app")

@@ -55,10 +55,24 @@ def register(app: App, deps: SlackDeps) -> None:
             pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
             return
         if not isinstance(parsed, CheckCommand):
-            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
-                            outcome=f"usage:{parsed.reason}")
+            pipeline.answer(
+                deps,
+                who,
+                ack,
+                blocks.usage_card(COMMAND, parsed.problem),
+                command=COMMAND,
+                text=text,
+                outcome=f"usage:{parsed.reason}",
+            )
             return
         target = parsed.target
-        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack,
-                       pending=blocks.pending_card(f"Checking {target.key}…"),
-                       work=lambda: check_message(deps, target, who), client=client)
+        pipeline.start(
+            deps,
+            who,
+            command=COMMAND,
+            text=text,
+            ack=ack,
+            pending=blocks.pending_card(f"Checking {target.key}…"),
+            work=lambda: check_message(deps, target, who),
+            client=client,
+        )

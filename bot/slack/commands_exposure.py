@@ -40,17 +40,21 @@ def exposure_message(deps: SlackDeps, region: str, chart_to: tuple[WebClient, st
     return exposure_card.exposure_card(result)
 
 
-def upload_trend_chart(deps: SlackDeps, region: str, codes: frozenset[str], unit: str, client: WebClient,
-                       channel: str) -> bool:
+def upload_trend_chart(
+    deps: SlackDeps, region: str, codes: frozenset[str], unit: str, client: WebClient, channel: str
+) -> bool:
     """Upload the trend of ``region`` over the stored snapshots (files_upload_v2, files:write)."""
-    points = charts.trend_points(deps.store.snapshots(limit=400), region, codes, deps.catalog,
-                                 deps.clock.now().date())
+    points = charts.trend_points(deps.store.snapshots(limit=400), region, codes, deps.catalog, deps.clock.now().date())
     chart = charts.exposure_trend(points, region, unit)
     try:
-        client.files_upload_v2(channel=channel, title=chart.title, filename=f"exchbot-exposure-{region}.png",
-                               content=chart.png,
-                               initial_comment=f"Exchange exposure trend for {blocks.escape(region)} "
-                                               f"({len(points)} snapshots, data: Shodan)")
+        client.files_upload_v2(
+            channel=channel,
+            title=chart.title,
+            filename=f"exchbot-exposure-{region}.png",
+            content=chart.png,
+            initial_comment=f"Exchange exposure trend for {blocks.escape(region)} "
+            f"({len(points)} snapshots, data: Shodan)",
+        )
     except Exception as exc:  # SlackApiError, or urllib's HTTPError from the upload step
         log.warning("chart upload for %s failed: %s", region, type(exc).__name__)
         return False
@@ -67,12 +71,26 @@ def register(app: App, deps: SlackDeps) -> None:
             pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
             return
         if not isinstance(parsed, ExposureCommand):
-            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
-                            outcome=f"usage:{parsed.reason}")
+            pipeline.answer(
+                deps,
+                who,
+                ack,
+                blocks.usage_card(COMMAND, parsed.problem),
+                command=COMMAND,
+                text=text,
+                outcome=f"usage:{parsed.reason}",
+            )
             return
         region = parsed.region
         chart_to = (client, who.channel_id) if parsed.chart and who.channel_id else None
         pending = f"Counting Exchange servers in {region} (Shodan)" + (", with the trend chart" if chart_to else "")
-        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack,
-                       pending=blocks.pending_card(pending + "…"),
-                       work=lambda: exposure_message(deps, region, chart_to), client=client)
+        pipeline.start(
+            deps,
+            who,
+            command=COMMAND,
+            text=text,
+            ack=ack,
+            pending=blocks.pending_card(pending + "…"),
+            work=lambda: exposure_message(deps, region, chart_to),
+            client=client,
+        )

@@ -42,8 +42,15 @@ def register(app: App, deps: SlackDeps) -> None:
             pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
             return
         if not isinstance(parsed, WatchCommand):
-            pipeline.answer(deps, who, ack, blocks.usage_card(COMMAND, parsed.problem), command=COMMAND, text=text,
-                            outcome=f"usage:{parsed.reason}")
+            pipeline.answer(
+                deps,
+                who,
+                ack,
+                blocks.usage_card(COMMAND, parsed.problem),
+                command=COMMAND,
+                text=text,
+                outcome=f"usage:{parsed.reason}",
+            )
             return
         cmd = parsed
         if cmd.action == "list":
@@ -56,5 +63,13 @@ def register(app: App, deps: SlackDeps) -> None:
             assert cmd.target is not None
             target = cmd.target
             pending, work = f"Removing {target.key} from the watchlist…", lambda: watch_remove(deps, target)
-        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack, pending=blocks.pending_card(pending),
-                       work=work, client=client)
+        pipeline.start(
+            deps,
+            who,
+            command=COMMAND,
+            text=text,
+            ack=ack,
+            pending=blocks.pending_card(pending),
+            work=work,
+            client=client,
+        )

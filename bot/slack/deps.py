@@ -56,8 +56,9 @@ def check_with(prober: Prober, store: Store) -> CheckFn:
     return check
 
 
-def exposure_with(*, store: Store, client_factory: ClientFactory, clock: Clock, catalog: Catalog,
-                  settings: Settings) -> ExposureFn:
+def exposure_with(
+    *, store: Store, client_factory: ClientFactory, clock: Clock, catalog: Catalog, settings: Settings
+) -> ExposureFn:
     """A :data:`ExposureFn` over the exposure service. One snapshot at a time: a second ``/exposure``
     while a snapshot is being taken waits for it and then answers from it (within the TTL), instead
     of spending another few hundred Shodan requests on the same numbers."""
@@ -65,7 +66,14 @@ def exposure_with(*, store: Store, client_factory: ClientFactory, clock: Clock, 
 
     def run(region: str) -> ExposureResult:
         with lock:
-            return exposure(region, refresh=False, store=store, client_factory=client_factory, clock=clock,
-                            catalog=catalog, settings=settings)
+            return exposure(
+                region,
+                refresh=False,
+                store=store,
+                client_factory=client_factory,
+                clock=clock,
+                catalog=catalog,
+                settings=settings,
+            )
 
     return run

@@ -21,12 +21,16 @@ _running: list[Scheduler] = []
 def on_start(app: App, deps: SlackDeps) -> None:
     """Start the daily scheduler (watchlist re-check, then the digest in EXCHBOT_DIGEST_CHANNEL)."""
     service = CheckService(prober=make_prober(deps.settings, deps.clock), store=deps.store)
-    scheduler = make_scheduler(deps.settings, client=app.client, service=service, store=deps.store,
-                               catalog=deps.catalog, clock=deps.clock)
+    scheduler = make_scheduler(
+        deps.settings, client=app.client, service=service, store=deps.store, catalog=deps.catalog, clock=deps.clock
+    )
     scheduler.start()
     _running.append(scheduler)
-    log.info("daily jobs scheduled: %s (%s)", ", ".join(f"{j.name} at {j.at:%H:%M}" for j in scheduler.jobs),
-             deps.settings.digest_tz)
+    log.info(
+        "daily jobs scheduled: %s (%s)",
+        ", ".join(f"{j.name} at {j.at:%H:%M}" for j in scheduler.jobs),
+        deps.settings.digest_tz,
+    )
 
 
 def on_stop() -> bool:

@@ -50,8 +50,15 @@ class HttpServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.server = waitress.create_server(
-            wsgi_app(app), map=self._map, host=host, port=port, threads=threads, ident="exchbot",
-            max_request_body_size=MAX_BODY, channel_timeout=30, connection_limit=200,
+            wsgi_app(app),
+            map=self._map,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="exchbot",
+            max_request_body_size=MAX_BODY,
+            channel_timeout=30,
+            connection_limit=200,
         )
 
     @property

@@ -97,8 +97,9 @@ class RateLimiter:
     ``per_minute <= 0`` switches the limit off. ``monotonic`` is injected so tests need not sleep.
     """
 
-    def __init__(self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic,
-                 max_users: int = 10_000) -> None:
+    def __init__(
+        self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic, max_users: int = 10_000
+    ) -> None:
         self.per_minute = per_minute
         self.capacity = float(max(per_minute, 0))
         self.rate = max(per_minute, 0) / 60.0  # tokens per second

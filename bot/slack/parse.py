@@ -65,11 +65,14 @@ def echo(text: str) -> str:
 def _unwrap(item: str) -> str | Usage:
     """One ``<...>`` markup item -> the text the user meant, or a refusal."""
     if item[:1] in ("@", "#", "!"):
-        return Usage("mentions of people, channels or groups are not hosts: give the server's host name, "
-                     "e.g. mail.example.com", "mention")
+        return Usage(
+            "mentions of people, channels or groups are not hosts: give the server's host name, e.g. mail.example.com",
+            "mention",
+        )
     if item.lower().startswith("mailto:"):
-        return Usage("that is an e-mail address: give the mail server's host name instead, e.g. mail.example.com",
-                     "email")
+        return Usage(
+            "that is an e-mail address: give the mail server's host name instead, e.g. mail.example.com", "email"
+        )
     url, _, label = item.partition("|")
     # The label is what the user typed and saw (Slack links bare host names as http://NAME|NAME);
     # without one, the URL itself was typed: its scheme stays, so http:// is refused by parse_target.
@@ -86,7 +89,7 @@ def tokens(text: str | None) -> list[str] | Usage:
     pieces: list[str] = []
     pos = 0
     for m in _MARKUP.finditer(raw):
-        pieces.append(raw[pos:m.start()])
+        pieces.append(raw[pos : m.start()])
         unwrapped = _unwrap(m.group(1))
         if isinstance(unwrapped, Usage):
             return unwrapped

@@ -37,14 +37,26 @@ def refuse(deps: SlackDeps, who: Requester) -> tuple[Message, str] | None:
     wait = deps.limiter.acquire(who.user_id)
     if wait > 0:
         per = deps.limiter.per_minute
-        text = (f"Slow down: at most {per} request{'s' if per != 1 else ''} a minute per person. "
-                f"Try again in {math.ceil(wait)} s.")
+        text = (
+            f"Slow down: at most {per} request{'s' if per != 1 else ''} a minute per person. "
+            f"Try again in {math.ceil(wait)} s."
+        )
         return blocks.notice(text, ":hourglass:"), "rate_limited"
     return None
 
 
-def start(deps: SlackDeps, who: Requester, *, command: str, text: str, ack: Ack | None, pending: Message | None,
-          work: Work, client: WebClient | None, replace_original: bool = True) -> str:
+def start(
+    deps: SlackDeps,
+    who: Requester,
+    *,
+    command: str,
+    text: str,
+    ack: Ack | None,
+    pending: Message | None,
+    work: Work,
+    client: WebClient | None,
+    replace_original: bool = True,
+) -> str:
     """Gate, submit ``work``, acknowledge with ``pending`` (or the reason it was refused), audit.
 
     ``ack`` is None for button clicks, which are acknowledged (empty) before this is called; there
@@ -62,15 +74,15 @@ def start(deps: SlackDeps, who: Requester, *, command: str, text: str, ack: Ack 
     def job() -> None:
         acked.wait(ACK_WAIT)  # the result must not overtake the acknowledgement it replaces
         if ack is None and pending is not None:
-            reply.respond(who, pending, client=None, replace_original=replace_original,
-                          timeout=deps.respond_timeout)
+            reply.respond(who, pending, client=None, replace_original=replace_original, timeout=deps.respond_timeout)
         try:
             result = work()
         except Exception:
             log.exception("%s failed", command)
             result = blocks.notice("Something went wrong on exchbot's side; the error is in its log.", ":x:")
-        if not reply.respond(who, result, client=client, replace_original=replace_original,
-                             timeout=deps.respond_timeout):
+        if not reply.respond(
+            who, result, client=client, replace_original=replace_original, timeout=deps.respond_timeout
+        ):
             log.error("the result of %s for %s could not be delivered", command, who.user_id)
 
     if not deps.jobs.submit(job):
@@ -85,8 +97,7 @@ def start(deps: SlackDeps, who: Requester, *, command: str, text: str, ack: Ack 
     return "accepted"
 
 
-def answer(deps: SlackDeps, who: Requester, ack: Ack, msg: Message, *, command: str, text: str,
-           outcome: str) -> None:
+def answer(deps: SlackDeps, who: Requester, ack: Ack, msg: Message, *, command: str, text: str, outcome: str) -> None:
     """Acknowledge with a final answer (help, usage) and audit it; no work is started."""
     ephemeral(ack, msg)
     audit(deps, who, command, text, outcome)

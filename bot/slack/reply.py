@@ -21,8 +21,9 @@ from bot.slack.requester import Requester
 log = logging.getLogger(__name__)
 
 
-def respond(who: Requester, msg: Message, *, client: WebClient | None, replace_original: bool = True,
-            timeout: float = 10.0) -> bool:
+def respond(
+    who: Requester, msg: Message, *, client: WebClient | None, replace_original: bool = True, timeout: float = 10.0
+) -> bool:
     """Send ``msg`` to the requester; True when Slack accepted it one way or the other."""
     if who.response_url:
         payload: dict[str, Any] = {**msg, "response_type": "ephemeral", "replace_original": replace_original}
@@ -42,8 +43,7 @@ def post_ephemeral(who: Requester, msg: Message, *, client: WebClient | None) ->
     if client is None or not who.channel_id or who.user_id == "unknown":
         return False
     try:
-        client.chat_postEphemeral(channel=who.channel_id, user=who.user_id, text=msg["text"],
-                                  blocks=msg.get("blocks"))
+        client.chat_postEphemeral(channel=who.channel_id, user=who.user_id, text=msg["text"], blocks=msg.get("blocks"))
     except SlackApiError as exc:
         log.warning("chat.postEphemeral failed for %s: %s", who.user_id, exc.response.get("error"))
         return False

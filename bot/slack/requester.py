@@ -38,9 +38,13 @@ def _map(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def from_command(body: Mapping[str, Any]) -> Requester:
-    return Requester(user_id=_str(body.get("user_id")) or "unknown", user_name=_str(body.get("user_name")),
-                     channel_id=_str(body.get("channel_id")), team_id=_str(body.get("team_id")),
-                     response_url=_str(body.get("response_url")))
+    return Requester(
+        user_id=_str(body.get("user_id")) or "unknown",
+        user_name=_str(body.get("user_name")),
+        channel_id=_str(body.get("channel_id")),
+        team_id=_str(body.get("team_id")),
+        response_url=_str(body.get("response_url")),
+    )
 
 
 def from_action(body: Mapping[str, Any]) -> Requester:
@@ -70,7 +74,15 @@ def refusal(settings: Settings, who: Requester, *, home: bool = False) -> str | 
 def audit(deps: SlackDeps, who: Requester, command: str, text: str, outcome: str) -> None:
     """One audit row per request. A failed write is logged, never shown to the user or raised."""
     try:
-        deps.store.audit(at=deps.clock.now(), source="slack", user_id=who.user_id, user_name=who.user_name,
-                         channel_id=who.channel_id, command=command, text=text, outcome=outcome)
+        deps.store.audit(
+            at=deps.clock.now(),
+            source="slack",
+            user_id=who.user_id,
+            user_name=who.user_name,
+            channel_id=who.channel_id,
+            command=command,
+            text=text,
+            outcome=outcome,
+        )
     except Exception as exc:
         log.error("audit row for %s by %s could not be written: %s", command, who.user_id, exc)

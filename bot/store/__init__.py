@@ -53,8 +53,9 @@ class Store:
         self._local = threading.local()
 
     # -- checks ---------------------------------------------------------------------------------
-    def save_checks(self, results: Sequence[CheckResult], *, requested_by: str | None = None,
-                    knowledge_version: str = "") -> list[int]:
+    def save_checks(
+        self, results: Sequence[CheckResult], *, requested_by: str | None = None, knowledge_version: str = ""
+    ) -> list[int]:
         return checks.save_checks(self.db, results, requested_by=requested_by, knowledge_version=knowledge_version)
 
     def history(self, host: str, limit: int = 50) -> list[CheckPoint]:
@@ -83,8 +84,9 @@ class Store:
         return snapshots.snapshots_between(self.db, since, limit)
 
     # -- watchlist ------------------------------------------------------------------------------
-    def watch_add(self, host: str, target: str, at: dt.datetime, added_by: str | None = None,
-                  channel: str | None = None) -> bool:
+    def watch_add(
+        self, host: str, target: str, at: dt.datetime, added_by: str | None = None, channel: str | None = None
+    ) -> bool:
         return watchlist.add(self.db, host, target, at, added_by, channel)
 
     def watch_remove(self, host: str) -> bool:

@@ -16,8 +16,10 @@ from bot.render.json_out import check_dict, cve_dict, dumps
 from bot.store.connection import inserted_id, write_transaction
 
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
-_POINT_COLUMNS = ("id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
-                  "proxytoken, proxynotshell, reachable, exchange, error")
+_POINT_COLUMNS = (
+    "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
+    "proxytoken, proxynotshell, reachable, exchange, error"
+)
 
 
 def iso(t: dt.datetime) -> str:
@@ -31,8 +33,9 @@ def _bool(v: bool | None) -> int | None:
     return None if v is None else int(v)
 
 
-def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str,
-         verdict_set_id: int | None) -> dict[str, Any]:
+def _row(
+    r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str, verdict_set_id: int | None
+) -> dict[str, Any]:
     a = r.assessment
     fam = a.families
     doc = check_dict(r)
@@ -40,14 +43,28 @@ def _row(r: CheckResult, batch_id: str, requested_by: str | None, knowledge_vers
         doc.pop("cves")  # stored once in verdict_sets; latest_result() puts it back
         doc["cves_ref"] = verdict_set_id
     return {
-        "host": r.host, "target": r.target, "checked_at": iso(r.checked_at), "batch_id": batch_id,
-        "reachable": int(r.reachable), "exchange": _bool(r.exchange), "build": a.build, "precision": a.precision,
-        "product": a.product, "cu": a.cu, "update_name": a.update, "eol": _bool(a.eol),
-        "proxylogon": fam.get("ProxyLogon"), "proxyshell": fam.get("ProxyShell"),
-        "proxytoken": fam.get("ProxyToken"), "proxynotshell": fam.get("ProxyNotShell"),
+        "host": r.host,
+        "target": r.target,
+        "checked_at": iso(r.checked_at),
+        "batch_id": batch_id,
+        "reachable": int(r.reachable),
+        "exchange": _bool(r.exchange),
+        "build": a.build,
+        "precision": a.precision,
+        "product": a.product,
+        "cu": a.cu,
+        "update_name": a.update,
+        "eol": _bool(a.eol),
+        "proxylogon": fam.get("ProxyLogon"),
+        "proxyshell": fam.get("ProxyShell"),
+        "proxytoken": fam.get("ProxyToken"),
+        "proxynotshell": fam.get("ProxyNotShell"),
         "vulnerable_cves": sum(1 for v in a.cves if v.status == "vulnerable"),
-        "error": r.error, "knowledge_version": a.knowledge_version or knowledge_version,
-        "requested_by": requested_by, "result_json": dumps(doc, indent=None), "verdict_set_id": verdict_set_id,
+        "error": r.error,
+        "knowledge_version": a.knowledge_version or knowledge_version,
+        "requested_by": requested_by,
+        "result_json": dumps(doc, indent=None),
+        "verdict_set_id": verdict_set_id,
     }
 
 
@@ -57,15 +74,22 @@ def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[st
         return None
     key = (a.build, a.knowledge_version or "")
     if key not in cache:
-        db.execute("INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
-                   [key[0], key[1], dumps([cve_dict(v) for v in a.cves], indent=None)])
+        db.execute(
+            "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
+            [key[0], key[1], dumps([cve_dict(v) for v in a.cves], indent=None)],
+        )
         row = db.execute("SELECT id FROM verdict_sets WHERE build = ? AND knowledge_version = ?", list(key)).fetchone()
         cache[key] = int(row[0])
     return cache[key]
 
 
-def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, requested_by: str | None = None,
-                knowledge_version: str = "") -> list[int]:
+def save_checks(
+    db: sqlite_utils.Database,
+    results: Sequence[CheckResult],
+    *,
+    requested_by: str | None = None,
+    knowledge_version: str = "",
+) -> list[int]:
     """Store a batch in ONE transaction: after a crash either all of it is there or none."""
     if not results:
         return []
@@ -77,8 +101,9 @@ def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, re
             row = _row(r, batch_id, requested_by, knowledge_version, _verdict_set(db, r, sets))
             target = db.execute("SELECT id, first_seen FROM targets WHERE host = ?", [r.host]).fetchone()
             if target is None:
-                target_id = inserted_id(db.table("targets").insert(
-                    {"host": r.host, "target": r.target, "first_seen": row["checked_at"]}))
+                target_id = inserted_id(
+                    db.table("targets").insert({"host": r.host, "target": r.target, "first_seen": row["checked_at"]})
+                )
             else:
                 target_id = target[0]
             row["target_id"] = target_id
@@ -95,18 +120,29 @@ def save_checks(db: sqlite_utils.Database, results: Sequence[CheckResult], *, re
 def _point(row: tuple[Any, ...]) -> CheckPoint:
     (cid, host, checked_at, build, product, cu, update, eol, pl, ps, pt, pns, reachable, exchange, error) = row
     return CheckPoint(
-        host=host, checked_at=dt.datetime.fromisoformat(checked_at), build=build, product=product, cu=cu,
-        update=update, eol=None if eol is None else bool(eol),
-        families={k: v for k, v in (("ProxyLogon", pl), ("ProxyShell", ps), ("ProxyToken", pt),
-                                     ("ProxyNotShell", pns)) if v},
-        reachable=bool(reachable), error=error, check_id=cid, exchange=None if exchange is None else bool(exchange),
+        host=host,
+        checked_at=dt.datetime.fromisoformat(checked_at),
+        build=build,
+        product=product,
+        cu=cu,
+        update=update,
+        eol=None if eol is None else bool(eol),
+        families={
+            k: v for k, v in (("ProxyLogon", pl), ("ProxyShell", ps), ("ProxyToken", pt), ("ProxyNotShell", pns)) if v
+        },
+        reachable=bool(reachable),
+        error=error,
+        check_id=cid,
+        exchange=None if exchange is None else bool(exchange),
     )
 
 
 HISTORY_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT ?"  # noqa: S608
 SINCE_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE checked_at >= ? ORDER BY checked_at"  # noqa: S608
-BASELINE_SQL = (f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? AND checked_at < ? "  # noqa: S608
-                "ORDER BY checked_at DESC LIMIT 1")
+BASELINE_SQL = (
+    f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? AND checked_at < ? "  # noqa: S608
+    "ORDER BY checked_at DESC LIMIT 1"
+)
 HOST_ALL_SQL = f"SELECT {_POINT_COLUMNS} FROM checks WHERE host = ? ORDER BY checked_at"  # noqa: S608
 
 
@@ -117,8 +153,9 @@ def history(db: sqlite_utils.Database, host: str, limit: int = 50) -> list[Check
 
 def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None:
     """The newest stored result of ``host`` as the JSON the CLI printed (cves re-attached)."""
-    row = db.execute("SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1",
-                     [host]).fetchone()
+    row = db.execute(
+        "SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1", [host]
+    ).fetchone()
     return expand(db, json.loads(row[0])) if row else None
 
 
@@ -148,15 +185,20 @@ def prune(db: sqlite_utils.Database, older_than: dt.datetime) -> int:
     Returns the number of checks deleted."""
     deleted = 0
     with write_transaction(db):
-        hosts = [r[0] for r in db.execute("SELECT DISTINCT host FROM checks WHERE checked_at < ?",
-                                          [iso(older_than)]).fetchall()]
+        hosts = [
+            r[0]
+            for r in db.execute("SELECT DISTINCT host FROM checks WHERE checked_at < ?", [iso(older_than)]).fetchall()
+        ]
         for host in hosts:
             pts = [_point(r) for r in db.execute(HOST_ALL_SQL, [host]).fetchall()]
             keep = change_point_ids(pts)
-            doomed = [p.check_id for p in pts
-                      if p.check_id is not None and p.check_id not in keep and p.checked_at < older_than]
+            doomed = [
+                p.check_id
+                for p in pts
+                if p.check_id is not None and p.check_id not in keep and p.checked_at < older_than
+            ]
             for chunk_start in range(0, len(doomed), 500):
-                chunk = doomed[chunk_start:chunk_start + 500]
+                chunk = doomed[chunk_start : chunk_start + 500]
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM checks WHERE id IN ({marks})", chunk)  # noqa: S608 (placeholders only)
             deleted += len(doomed)

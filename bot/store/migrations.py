@@ -17,53 +17,105 @@ Migration = tuple[int, str, Callable[[sqlite_utils.Database], None]]
 def _v1_checks(db: sqlite_utils.Database) -> None:
     db.table("targets").create(
         {"id": int, "host": str, "target": str, "first_seen": str, "last_checked_at": str, "last_check_id": int},
-        pk="id", not_null={"host", "first_seen"},
+        pk="id",
+        not_null={"host", "first_seen"},
     )
     db.table("targets").create_index(["host"], unique=True)
     db.table("checks").create(
         {
-            "id": int, "target_id": int, "host": str, "target": str, "checked_at": str, "batch_id": str,
-            "reachable": int, "exchange": int, "build": str, "precision": int, "product": str, "cu": str,
-            "update_name": str, "eol": int, "proxylogon": str, "proxyshell": str, "proxytoken": str,
-            "proxynotshell": str, "vulnerable_cves": int, "error": str, "knowledge_version": str,
-            "requested_by": str, "result_json": str,
+            "id": int,
+            "target_id": int,
+            "host": str,
+            "target": str,
+            "checked_at": str,
+            "batch_id": str,
+            "reachable": int,
+            "exchange": int,
+            "build": str,
+            "precision": int,
+            "product": str,
+            "cu": str,
+            "update_name": str,
+            "eol": int,
+            "proxylogon": str,
+            "proxyshell": str,
+            "proxytoken": str,
+            "proxynotshell": str,
+            "vulnerable_cves": int,
+            "error": str,
+            "knowledge_version": str,
+            "requested_by": str,
+            "result_json": str,
         },
-        pk="id", foreign_keys=[("target_id", "targets", "id")], not_null={"host", "checked_at", "result_json"},
+        pk="id",
+        foreign_keys=[("target_id", "targets", "id")],
+        not_null={"host", "checked_at", "result_json"},
     )
     db.table("checks").create_index(["host", "checked_at"], index_name="idx_checks_host_time")
     db.table("watchlist").create(
-        {"host": str, "target": str, "added_at": str, "added_by": str, "channel": str}, pk="host",
+        {"host": str, "target": str, "added_at": str, "added_by": str, "channel": str},
+        pk="host",
     )
 
 
 def _v2_snapshots(db: sqlite_utils.Database) -> None:
     db.table("snapshots").create(
         {
-            "id": int, "taken_at": str, "query": str, "total": int, "unattributed": int, "credits_used": int,
-            "requests": int, "complete": int, "mode": str, "knowledge_version": str, "meta_json": str,
+            "id": int,
+            "taken_at": str,
+            "query": str,
+            "total": int,
+            "unattributed": int,
+            "credits_used": int,
+            "requests": int,
+            "complete": int,
+            "mode": str,
+            "knowledge_version": str,
+            "meta_json": str,
         },
-        pk="id", not_null={"taken_at", "query", "total", "complete"},
+        pk="id",
+        not_null={"taken_at", "query", "total", "complete"},
     )
     db.table("snapshot_countries").create(
         {"snapshot_id": int, "country": str, "count": int},
-        pk=("snapshot_id", "country"), foreign_keys=[("snapshot_id", "snapshots", "id")],
+        pk=("snapshot_id", "country"),
+        foreign_keys=[("snapshot_id", "snapshots", "id")],
     )
     db.table("snapshot_builds").create(
         {"snapshot_id": int, "build": str, "country": str, "count": int, "query": str},
-        pk=("snapshot_id", "build", "country"), foreign_keys=[("snapshot_id", "snapshots", "id")],
+        pk=("snapshot_id", "build", "country"),
+        foreign_keys=[("snapshot_id", "snapshots", "id")],
     )
 
 
 def _v3_slack(db: sqlite_utils.Database) -> None:
     db.table("digests").create(
-        {"channel": str, "day": str, "status": str, "claimed_at": str, "claimed_by": str, "posted_at": str,
-         "message_ts": str, "error": str},
+        {
+            "channel": str,
+            "day": str,
+            "status": str,
+            "claimed_at": str,
+            "claimed_by": str,
+            "posted_at": str,
+            "message_ts": str,
+            "error": str,
+        },
         pk=("channel", "day"),
     )
     db.table("audit").create(
-        {"id": int, "at": str, "source": str, "user_id": str, "user_name": str, "channel_id": str,
-         "command": str, "text": str, "outcome": str},
-        pk="id", not_null={"at", "command"},
+        {
+            "id": int,
+            "at": str,
+            "source": str,
+            "user_id": str,
+            "user_name": str,
+            "channel_id": str,
+            "command": str,
+            "text": str,
+            "outcome": str,
+        },
+        pk="id",
+        not_null={"at", "command"},
     )
 
 
@@ -83,11 +135,13 @@ def _v4_indexes_and_views(db: sqlite_utils.Database) -> None:
 def _v5_verdict_sets(db: sqlite_utils.Database) -> None:
     # Per-CVE verdicts depend only on (build, knowledge version): store each set once, not per check.
     db.table("verdict_sets").create(
-        {"id": int, "build": str, "knowledge_version": str, "cves_json": str}, pk="id",
+        {"id": int, "build": str, "knowledge_version": str, "cves_json": str},
+        pk="id",
         not_null={"build", "knowledge_version", "cves_json"},
     )
-    db.table("verdict_sets").create_index(["build", "knowledge_version"], unique=True,
-                                          index_name="idx_verdict_sets_key")
+    db.table("verdict_sets").create_index(
+        ["build", "knowledge_version"], unique=True, index_name="idx_verdict_sets_key"
+    )
     db.table("checks").add_column("verdict_set_id", int)
 
 
@@ -111,8 +165,9 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
     target = LATEST if upto is None else upto
     if current_version(db) == 0 and "_migrations" not in db.table_names():
         with write_transaction(db):
-            db.table("_migrations").create({"version": int, "name": str, "applied_at": str}, pk="version",
-                                     if_not_exists=True)
+            db.table("_migrations").create(
+                {"version": int, "name": str, "applied_at": str}, pk="version", if_not_exists=True
+            )
     for version, name, apply in MIGRATIONS:
         if version > target:
             break
@@ -121,7 +176,8 @@ def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
             if current_version(db) >= version:
                 continue
             apply(db)
-            db.table("_migrations").insert({"version": version, "name": name,
-                                      "applied_at": dt.datetime.now(dt.UTC).isoformat()})
+            db.table("_migrations").insert(
+                {"version": version, "name": name, "applied_at": dt.datetime.now(dt.UTC).isoformat()}
+            )
             db.execute(f"PRAGMA user_version = {int(version)}")
     return current_version(db)

@@ -17,28 +17,50 @@ UNATTRIBUTED = ""  # country column value for banners without a country
 
 def save_snapshot(db: sqlite_utils.Database, snap: Snapshot) -> int:
     with write_transaction(db):
-        sid = inserted_id(db.table("snapshots").insert({
-            "taken_at": iso(snap.taken_at), "query": snap.query, "total": snap.total,
-            "unattributed": snap.unattributed, "credits_used": snap.credits_used, "requests": snap.requests,
-            "complete": int(snap.complete), "mode": snap.mode, "knowledge_version": snap.knowledge_version,
-            "meta_json": json.dumps(dict(snap.meta)),
-        }))
+        sid = inserted_id(
+            db.table("snapshots").insert(
+                {
+                    "taken_at": iso(snap.taken_at),
+                    "query": snap.query,
+                    "total": snap.total,
+                    "unattributed": snap.unattributed,
+                    "credits_used": snap.credits_used,
+                    "requests": snap.requests,
+                    "complete": int(snap.complete),
+                    "mode": snap.mode,
+                    "knowledge_version": snap.knowledge_version,
+                    "meta_json": json.dumps(dict(snap.meta)),
+                }
+            )
+        )
         db.table("snapshot_countries").insert_all(
-            {"snapshot_id": sid, "country": c, "count": n} for c, n in snap.countries.items())
+            {"snapshot_id": sid, "country": c, "count": n} for c, n in snap.countries.items()
+        )
         rows: list[dict[str, Any]] = []
         for b in snap.builds:
-            rows.extend({"snapshot_id": sid, "build": b.build, "country": c, "count": n, "query": b.query}
-                        for c, n in b.countries.items())
-            rows.append({"snapshot_id": sid, "build": b.build, "country": UNATTRIBUTED, "count": b.unattributed,
-                         "query": b.query})
+            rows.extend(
+                {"snapshot_id": sid, "build": b.build, "country": c, "count": n, "query": b.query}
+                for c, n in b.countries.items()
+            )
+            rows.append(
+                {
+                    "snapshot_id": sid,
+                    "build": b.build,
+                    "country": UNATTRIBUTED,
+                    "count": b.unattributed,
+                    "query": b.query,
+                }
+            )
         db.table("snapshot_builds").insert_all(rows)
     return sid
 
 
 def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
     sid = row["id"]
-    countries = {r["country"]: r["count"] for r in db.query(
-        "SELECT country, count FROM snapshot_countries WHERE snapshot_id = ?", [sid])}
+    countries = {
+        r["country"]: r["count"]
+        for r in db.query("SELECT country, count FROM snapshot_countries WHERE snapshot_id = ?", [sid])
+    }
     per_build: dict[str, dict[str, Any]] = {}
     for r in db.query("SELECT build, country, count, query FROM snapshot_builds WHERE snapshot_id = ?", [sid]):
         entry = per_build.setdefault(r["build"], {"countries": {}, "unattributed": 0, "query": r["query"]})
@@ -47,14 +69,29 @@ def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
         else:
             entry["countries"][r["country"]] = r["count"]
     builds = tuple(
-        BuildCount(build=b, total=sum(e["countries"].values()) + e["unattributed"], countries=e["countries"],
-                   unattributed=e["unattributed"], query=e["query"] or "")
-        for b, e in sorted(per_build.items()))
+        BuildCount(
+            build=b,
+            total=sum(e["countries"].values()) + e["unattributed"],
+            countries=e["countries"],
+            unattributed=e["unattributed"],
+            query=e["query"] or "",
+        )
+        for b, e in sorted(per_build.items())
+    )
     return Snapshot(
-        taken_at=dt.datetime.fromisoformat(row["taken_at"]), query=row["query"], total=row["total"],
-        countries=countries, unattributed=row["unattributed"], builds=builds, credits_used=row["credits_used"],
-        requests=row["requests"] or 0, complete=bool(row["complete"]), knowledge_version=row["knowledge_version"] or "",
-        mode=row["mode"] or "count", id=sid, meta=json.loads(row["meta_json"] or "{}"),
+        taken_at=dt.datetime.fromisoformat(row["taken_at"]),
+        query=row["query"],
+        total=row["total"],
+        countries=countries,
+        unattributed=row["unattributed"],
+        builds=builds,
+        credits_used=row["credits_used"],
+        requests=row["requests"] or 0,
+        complete=bool(row["complete"]),
+        knowledge_version=row["knowledge_version"] or "",
+        mode=row["mode"] or "count",
+        id=sid,
+        meta=json.loads(row["meta_json"] or "{}"),
     )
 
 
@@ -77,7 +114,6 @@ def latest_snapshot(db: sqlite_utils.Database, before: dt.datetime | None = None
     return found[0] if found else None
 
 
-def snapshots_between(db: sqlite_utils.Database, since: dt.datetime | None = None,
-                      limit: int = 365) -> list[Snapshot]:
+def snapshots_between(db: sqlite_utils.Database, since: dt.datetime | None = None, limit: int = 365) -> list[Snapshot]:
     """Complete snapshots, oldest first (for trends and charts)."""
     return list(reversed(_complete(db, ">=", since, limit)))

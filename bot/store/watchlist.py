@@ -20,13 +20,20 @@ class Watched:
     channel: str | None
 
 
-def add(db: sqlite_utils.Database, host: str, target: str, at: dt.datetime, added_by: str | None = None,
-        channel: str | None = None) -> bool:
+def add(
+    db: sqlite_utils.Database,
+    host: str,
+    target: str,
+    at: dt.datetime,
+    added_by: str | None = None,
+    channel: str | None = None,
+) -> bool:
     """Add a host; False if it was already watched (the first entry is kept)."""
     with write_transaction(db):
         cur = db.execute(
             "INSERT OR IGNORE INTO watchlist (host, target, added_at, added_by, channel) VALUES (?, ?, ?, ?, ?)",
-            [host, target, iso(at), added_by, channel])
+            [host, target, iso(at), added_by, channel],
+        )
         return cur.rowcount == 1
 
 
@@ -36,5 +43,7 @@ def remove(db: sqlite_utils.Database, host: str) -> bool:
 
 
 def entries(db: sqlite_utils.Database) -> list[Watched]:
-    return [Watched(r["host"], r["target"], dt.datetime.fromisoformat(r["added_at"]), r["added_by"], r["channel"])
-            for r in db.query("SELECT * FROM watchlist ORDER BY host")]
+    return [
+        Watched(r["host"], r["target"], dt.datetime.fromisoformat(r["added_at"]), r["added_by"], r["channel"])
+        for r in db.query("SELECT * FROM watchlist ORDER BY host")
+    ]

@@ -73,21 +73,28 @@ def label_of(name: str) -> tuple[str, str | None] | None:
     return None
 
 
-CSS_PRODUCTS = {"$ex131619": ("Exchange 2013", "Exchange 2016", "Exchange 2019"), "$ex2013": ("Exchange 2013",),
-                "$ex2016": ("Exchange 2016",), "$ex2019": ("Exchange 2019",), "$exSE": ("Exchange SE",)}
+CSS_PRODUCTS = {
+    "$ex131619": ("Exchange 2013", "Exchange 2016", "Exchange 2019"),
+    "$ex2013": ("Exchange 2013",),
+    "$ex2016": ("Exchange 2016",),
+    "$ex2019": ("Exchange 2019",),
+    "$exSE": ("Exchange SE",),
+}
 
 
 def read_css_cvetable(path: str) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     """CVE -> [(SU name, products)] from Health Checker's ``$suNameDictionary``."""
     text = open(path, encoding="utf-8-sig").read()
-    block = text[text.index("$suNameDictionary = @{"):text.index("# Need to organize")]
+    block = text[text.index("$suNameDictionary = @{") : text.index("# Need to organize")]
     out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for line in block.splitlines():
         m = re.match(r'\s*"(\w+)"\s*=\s*(.*)$', line)
         if not m:
             continue
         su, rest = m.groups()
-        for cves, prods in re.findall(r'NewCveEntry\s*(\(?@?\([^)]*\)\)?|"[^"]+"|\("[^"]+"\))\s*(\$\w+|@\([^)]*\))', rest):
+        for cves, prods in re.findall(
+            r'NewCveEntry\s*(\(?@?\([^)]*\)\)?|"[^"]+"|\("[^"]+"\))\s*(\$\w+|@\([^)]*\))', rest
+        ):
             products = tuple(p for tok in re.findall(r"\$\w+", prods) for p in CSS_PRODUCTS[tok])
             for cve in re.findall(r"CVE-\d+-\d+", cves):
                 out.setdefault(cve, []).append((su, products))
@@ -125,9 +132,17 @@ def main(argv: list[str] | None = None) -> int:
             prev = _f.get((product, cu))
             if prev is not None and key(prev["fixed_in"]) >= key(build):
                 return  # keep the higher (more conservative) fix build
-            _f[(product, cu)] = {"cve_id": cid, "product": product, "cu": cu, "status": "fixed",
-                                 "fixed_in": build, "update": row["update"], "alt_fixed_in": "",
-                                 "source": source, "notes": note}
+            _f[(product, cu)] = {
+                "cve_id": cid,
+                "product": product,
+                "cu": cu,
+                "status": "fixed",
+                "fixed_in": build,
+                "update": row["update"],
+                "alt_fixed_in": "",
+                "source": source,
+                "notes": note,
+            }
 
         stated = {(st["product"], st["cu"]) for st in statements if st["cve_id"] == cid}
         touched: set[str] = set()
@@ -163,8 +178,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             cand = [r for r in by_line.get((product, cu), []) if r["update"] == upd]
             if upd and cand:
-                add_fix(product, cu, cand[0]["build"], "cvelist;css-cvetable;ms-buildnumbers-csv",
-                        f"{why}; fix = {upd} build of this line")
+                add_fix(
+                    product,
+                    cu,
+                    cand[0]["build"],
+                    "cvelist;css-cvetable;ms-buildnumbers-csv",
+                    f"{why}; fix = {upd} build of this line",
+                )
             else:
                 pending.append((product, cu, why))
 
@@ -173,8 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         for product, cu, why in pending:
             cand = [r for r in by_line.get((product, cu), []) if r["update"] in siblings]
             if len(siblings) == 1 and cand:
-                add_fix(product, cu, cand[0]["build"], "cvelist;ms-buildnumbers-csv",
-                        f"{why}; fix = {cand[0]['update']}, the update the record names for its other lines")
+                add_fix(
+                    product,
+                    cu,
+                    cand[0]["build"],
+                    "cvelist;ms-buildnumbers-csv",
+                    f"{why}; fix = {cand[0]['update']}, the update the record names for its other lines",
+                )
             else:
                 problems.append(f"{cid}: cannot resolve {product} {cu}: {why}")
 
@@ -183,8 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             for (product, cu), rows in by_line.items():
                 for r in rows:
                     if r["update"] == "Mar21SU" and (product, cu) not in fixes:
-                        add_fix(product, cu, r["build"], "ms-buildnumbers-csv",
-                                "older-CU March 2021 SU (KB5000871); not listed in the CVE record")
+                        add_fix(
+                            product,
+                            cu,
+                            r["build"],
+                            "ms-buildnumbers-csv",
+                            "older-CU March 2021 SU (KB5000871); not listed in the CVE record",
+                        )
                         products.add(product)
 
         # Health Checker lists a product the record leaves out: its lines with that SU are fixed there.
@@ -197,8 +227,13 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     for r in rows:
                         if r["update"] == su:
-                            add_fix(product, cu, r["build"], "css-cvetable",
-                                    f"Health Checker lists {product} for {su}; the CVE record does not")
+                            add_fix(
+                                product,
+                                cu,
+                                r["build"],
+                                "css-cvetable",
+                                f"Health Checker lists {product} for {su}; the CVE record does not",
+                            )
                             touched.add(product)
         products |= touched
 
@@ -207,9 +242,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             products.add(st["product"])
             fixes[(st["product"], st["cu"])] = {
-                "cve_id": cid, "product": st["product"], "cu": st["cu"], "status": st["status"],
-                "fixed_in": st["fixed_in"], "update": by_build[st["fixed_in"]]["update"] if st["fixed_in"] else "",
-                "alt_fixed_in": "", "source": st["source"], "notes": st["notes"]}
+                "cve_id": cid,
+                "product": st["product"],
+                "cu": st["cu"],
+                "status": st["status"],
+                "fixed_in": st["fixed_in"],
+                "update": by_build[st["fixed_in"]]["update"] if st["fixed_in"] else "",
+                "alt_fixed_in": "",
+                "source": st["source"],
+                "notes": st["notes"],
+            }
 
         # Health Checker names an earlier update than the record for the same line (e.g. Aug23SU vs its
         # v2 re-release): builds between the two are "cannot tell", not vulnerable.
@@ -218,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
             for fix in fixes.values():
                 if fix["status"] != "fixed" or not fix["fixed_in"] or fix["update"] in css_sus:
                     continue  # Health Checker agrees with the record's fix (it may list several SUs)
-                earlier = [r for r in by_line.get((fix["product"], fix["cu"]), [])
-                           if r["update"] == su and key(r["build"]) < key(fix["fixed_in"])]
+                earlier = [
+                    r
+                    for r in by_line.get((fix["product"], fix["cu"]), [])
+                    if r["update"] == su and key(r["build"]) < key(fix["fixed_in"])
+                ]
                 if earlier and (not fix["alt_fixed_in"] or key(earlier[0]["build"]) < key(fix["alt_fixed_in"])):
                     fix["alt_fixed_in"] = earlier[0]["build"]
                     extra = f"Health Checker: fixed by {su} ({earlier[0]['build']})"
@@ -227,14 +272,25 @@ def main(argv: list[str] | None = None) -> int:
 
         fix_rows.extend(sorted(fixes.values(), key=lambda r: (r["product"], key(r["fixed_in"] or "0.0.0.0"))))
         kev_date = kev.get(cid) or rec.get("kev_date_added") or ""
-        cve_rows.append({
-            "cve_id": cid, "title": rec["title"], "published": rec["date_public"][:10],
-            "family": cur.get("family", ""), "kev": "true" if kev_date else "false", "kev_date_added": kev_date,
-            "cvss": rec.get("cvss") or "", "config_dependent": cur.get("config_dependent", "false") or "false",
-            "config_note": cur.get("config_note", ""), "products": ";".join(sorted(products)),
-            "source": "cvelist" + (";cisa-kev" if kev_date else "") + (";" + cur["source"] if cur.get("source") else ""),
-            "record_commit": rec.get("record_commit", ""), "notes": cur.get("notes", ""),
-        })
+        cve_rows.append(
+            {
+                "cve_id": cid,
+                "title": rec["title"],
+                "published": rec["date_public"][:10],
+                "family": cur.get("family", ""),
+                "kev": "true" if kev_date else "false",
+                "kev_date_added": kev_date,
+                "cvss": rec.get("cvss") or "",
+                "config_dependent": cur.get("config_dependent", "false") or "false",
+                "config_note": cur.get("config_note", ""),
+                "products": ";".join(sorted(products)),
+                "source": "cvelist"
+                + (";cisa-kev" if kev_date else "")
+                + (";" + cur["source"] if cur.get("source") else ""),
+                "record_commit": rec.get("record_commit", ""),
+                "notes": cur.get("notes", ""),
+            }
+        )
 
     if problems:
         print("\n".join(problems), file=sys.stderr)

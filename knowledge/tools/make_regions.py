@@ -17,7 +17,35 @@ M49_SOURCE = "un-m49"
 EU_SOURCE = "eu-members"
 
 # The 27 member states since 2020-02-01 (europa.eu, "EU countries").
-EU27 = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
+EU27 = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+]
 
 
 def main(src: str, out_dir: str) -> int:
@@ -27,8 +55,15 @@ def main(src: str, out_dir: str) -> int:
     for row in rows:
         if row["alpha-2"] == "TW":
             row.update({"region": "Asia", "sub-region": "Eastern Asia"})
-    rows.append({"alpha-2": "XK", "name": "Kosovo", "region": "Europe", "sub-region": "Southern Europe",
-                 "intermediate-region": ""})
+    rows.append(
+        {
+            "alpha-2": "XK",
+            "name": "Kosovo",
+            "region": "Europe",
+            "sub-region": "Southern Europe",
+            "intermediate-region": "",
+        }
+    )
     out = Path(out_dir)
     with open(out / "countries.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -46,12 +81,26 @@ def main(src: str, out_dir: str) -> int:
         "europe": (sorted(set(where(lambda r: r["region"] == "Europe")) | set(EU27)), f"{M49_SOURCE};{EU_SOURCE}"),
         "us": (["US"], M49_SOURCE),
         # The North American continent: Northern America, Central America and the Caribbean.
-        "na": (where(lambda r: r["sub-region"] == "Northern America"
-                     or r["intermediate-region"] in ("Central America", "Caribbean")), M49_SOURCE),
+        "na": (
+            where(
+                lambda r: (
+                    r["sub-region"] == "Northern America"
+                    or r["intermediate-region"] in ("Central America", "Caribbean")
+                )
+            ),
+            M49_SOURCE,
+        ),
         "asia": (where(lambda r: r["region"] == "Asia"), M49_SOURCE),
         # Asia-Pacific: East, South-East and South Asia plus Oceania.
-        "apac": (where(lambda r: r["sub-region"] in ("Eastern Asia", "South-eastern Asia", "Southern Asia")
-                       or r["region"] == "Oceania"), M49_SOURCE),
+        "apac": (
+            where(
+                lambda r: (
+                    r["sub-region"] in ("Eastern Asia", "South-eastern Asia", "Southern Asia")
+                    or r["region"] == "Oceania"
+                )
+            ),
+            M49_SOURCE,
+        ),
         "world": (where(lambda r: True), M49_SOURCE),
     }
     with open(out / "regions.csv", "w", newline="", encoding="utf-8") as fh:

@@ -94,8 +94,17 @@ def read_ms_csv(path: str) -> list[Row]:
             product, cu, upd = split_name(rec["Product Name"])
             if cu == "Preview":
                 continue
-            rows.append(Row(product, cu, upd, norm_build(rec["Build Number"]), parse_us_date(rec["Date"]),
-                            rec.get("KB", "") or "", [SOURCE_IDS["ms-csv"]]))
+            rows.append(
+                Row(
+                    product,
+                    cu,
+                    upd,
+                    norm_build(rec["Build Number"]),
+                    parse_us_date(rec["Date"]),
+                    rec.get("KB", "") or "",
+                    [SOURCE_IDS["ms-csv"]],
+                )
+            )
     return rows
 
 
@@ -146,8 +155,12 @@ def read_learn_md(path: str) -> list[Row]:
     return rows
 
 
-CSS_PRODUCTS = {"Exchange2013": "Exchange 2013", "Exchange2016": "Exchange 2016",
-                "Exchange2019": "Exchange 2019", "ExchangeSE": "Exchange SE"}
+CSS_PRODUCTS = {
+    "Exchange2013": "Exchange 2013",
+    "Exchange2016": "Exchange 2016",
+    "Exchange2019": "Exchange 2019",
+    "ExchangeSE": "Exchange SE",
+}
 
 
 def read_css_dict(path: str) -> list[Row]:
@@ -181,8 +194,18 @@ def read_supplement(path: str) -> list[Row]:
     rows = []
     with open(path, encoding="utf-8") as fh:
         for rec in csv.DictReader(fh):
-            rows.append(Row(rec["product"], rec["cu"], rec["update"], norm_build(rec["build"]), rec["release_date"],
-                            "", [rec["source"]], [rec["notes"]] if rec["notes"] else []))
+            rows.append(
+                Row(
+                    rec["product"],
+                    rec["cu"],
+                    rec["update"],
+                    norm_build(rec["build"]),
+                    rec["release_date"],
+                    "",
+                    [rec["source"]],
+                    [rec["notes"]] if rec["notes"] else [],
+                )
+            )
     return rows
 
 
@@ -270,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ms-csv", required=True)
     ap.add_argument("--learn-md", required=True)
     ap.add_argument("--css-dict", required=True)
-    ap.add_argument("--supplement", help="CSV of newer builds no table lists yet (knowledge/tools/build_supplement.csv)")
+    ap.add_argument(
+        "--supplement", help="CSV of newer builds no table lists yet (knowledge/tools/build_supplement.csv)"
+    )
     args = ap.parse_args(argv)
     extra = read_supplement(args.supplement) if args.supplement else []
     rows = merge(read_ms_csv(args.ms_csv), read_learn_md(args.learn_md), read_css_dict(args.css_dict) + extra)
@@ -280,8 +305,20 @@ def main(argv: list[str] | None = None) -> int:
         if not r.release_date:
             raise SystemExit(f"no release date for {r}")
         esu = r.product in ("Exchange 2016", "Exchange 2019") and dt.date.fromisoformat(r.release_date) > ESU_START
-        out.writerow([r.product, r.cu, r.update, r.build, r.release_date, kind_of(r), "true" if esu else "false",
-                      r.kb, ";".join(r.sources), "; ".join(r.notes)])
+        out.writerow(
+            [
+                r.product,
+                r.cu,
+                r.update,
+                r.build,
+                r.release_date,
+                kind_of(r),
+                "true" if esu else "false",
+                r.kb,
+                ";".join(r.sources),
+                "; ".join(r.notes),
+            ]
+        )
     return 0
 
 

@@ -102,8 +102,15 @@ EXPORT_REQUEST_PATH = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exp
 AUTOD = "/autodiscover/autodiscover.xml"
 EWS = "/ews/exchange.asmx"
 EAS = "/microsoft-server-activesync"
-PROBE_PATHS = ("/owa/", "/owa/auth/logon.aspx", EXPORT_REQUEST_PATH, "/autodiscover/autodiscover.xml",
-               "/EWS/Exchange.asmx", "/Microsoft-Server-ActiveSync", "/")
+PROBE_PATHS = (
+    "/owa/",
+    "/owa/auth/logon.aspx",
+    EXPORT_REQUEST_PATH,
+    "/autodiscover/autodiscover.xml",
+    "/EWS/Exchange.asmx",
+    "/Microsoft-Server-ActiveSync",
+    "/",
+)
 
 OWA_LOCATION = "https://{{host}}/owa/auth/logon.aspx?url=https%3a%2f%2f{{host_enc}}%2fowa%2f&reason=0"
 DATE = ("Date", "{{date}}")
@@ -120,7 +127,7 @@ def _filler_script(lines: int) -> str:
     out = []
     for i in range(lines):
         digest = hashlib.sha1(str(i).encode()).hexdigest()[:12]
-        out.append(f"\tfunction _l{i}(a, b) {{ var s = \"{digest}\"; return a ? s + b : b; }}")
+        out.append(f'\tfunction _l{i}(a, b) {{ var s = "{digest}"; return a ? s + b : b; }}')
     return "\n".join(out)
 
 
@@ -159,8 +166,13 @@ _DESCRIPTION = (
 _X509_SUBJECT = f"              <as:X509SubjectName>{_MS_SUBJECT}</as:X509SubjectName>"
 
 
-def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-ui", destination: str | None = None,
-                        ) -> bytes:
+def logon_page_2013plus(
+    ver3: str | None,
+    *,
+    title: str,
+    font: str = "wf_segoe-ui",
+    destination: str | None = None,
+) -> bytes:
     """OWA 2013/2016/2019/SE logon page.
 
     Head verbatim in structure from the 2016 CU9 / 2019 samples (2013 uses the "Segoe UI WPC"
@@ -171,11 +183,17 @@ def logon_page_2013plus(ver3: str | None, *, title: str, font: str = "wf_segoe-u
     res = f"{base}/themes/resources"
     dest = destination or "https://{{host}}/owa/"
     if font == "wf_segoe-ui":
-        faces = [("wf_segoe-ui_normal", "regular"), ("wf_segoe-ui_semilight", "semilight"),
-                 ("wf_segoe-ui_semibold", "semibold")]
+        faces = [
+            ("wf_segoe-ui_normal", "regular"),
+            ("wf_segoe-ui_semilight", "semilight"),
+            ("wf_segoe-ui_semibold", "semibold"),
+        ]
     else:
-        faces = [("Segoe UI WPC", "regular"), ("Segoe UI WPC Semilight", "semilight"),
-                 ("Segoe UI WPC Semibold", "semibold")]
+        faces = [
+            ("Segoe UI WPC", "regular"),
+            ("Segoe UI WPC Semilight", "semilight"),
+            ("Segoe UI WPC Semibold", "semibold"),
+        ]
     font_css = "\n\n".join(  # continuation indent differs between faces in the real page
         f'@font-face {{\n    font-family: "{fam}";\n'
         f'    src: url("{res}/segoeui-{kind}.eot?#iefix") format("embedded-opentype"),\n'
@@ -318,19 +336,24 @@ def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
     deployment identity, the dependent assembly with type="win32", and the ``as:`` copy inside
     the Authenticode licence); the rest is signature material, here pseudo-random base64.
     """
-    cert = "\n".join(_pseudo_b64(f"cert:{version}", 76 * 150)[i:i + 76] for i in range(0, 76 * 150, 76))
-    app = (f'name="microsoft.exchange.ediscovery.exporttool.application" version="{version}" '
-           f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil"')
+    cert = "\n".join(_pseudo_b64(f"cert:{version}", 76 * 150)[i : i + 76] for i in range(0, 76 * 150, 76))
+    app = (
+        f'name="microsoft.exchange.ediscovery.exporttool.application" version="{version}" '
+        f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil"'
+    )
     folder = version.replace(".", "_")
     dependent_open = (
         '    <dependentAssembly dependencyType="install" codebase="Application Files\\'
         f'microsoft.exchange.ediscovery.exporttool_{folder}\\microsoft.exchange.ediscovery.exporttool.exe.manifest"'
-        ' size="24861">')
+        ' size="24861">'
+    )
     dependent_identity = (
         f'      <assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" version="{version}" '
-        f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil" type="win32"/>')
+        f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil" type="win32"/>'
+    )
     publisher = (
-        f'  <publisherIdentity name="{_MS_SUBJECT}" issuerKeyHash="{hashlib.sha1(token.encode()).hexdigest()}" />')
+        f'  <publisherIdentity name="{_MS_SUBJECT}" issuerKeyHash="{hashlib.sha1(token.encode()).hexdigest()}" />'
+    )
     doc = f"""<?xml version="1.0" encoding="utf-8"?>
 {_ASSEMBLY_OPEN}
   <assemblyIdentity xmlns="urn:schemas-microsoft-com:asm.v1" {app}/>
@@ -465,9 +488,11 @@ IIS_START_BODY = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "h
 """
 
 # from owa-logon-302-to-errorFE-httpCode500.http (body verbatim, 152 bytes)
-OBJECT_MOVED_ERRORFE = (b'<html><head><title>Object moved</title></head><body>\r\n'
-                        b'<h2>Object moved to <a href="/owa/auth/errorFE.aspx?httpCode=500">here</a>.</h2>\r\n'
-                        b'</body></html>\r\n')
+OBJECT_MOVED_ERRORFE = (
+    b"<html><head><title>Object moved</title></head><body>\r\n"
+    b'<h2>Object moved to <a href="/owa/auth/errorFE.aspx?httpCode=500">here</a>.</h2>\r\n'
+    b"</body></html>\r\n"
+)
 
 ERRORFE_BODY = b"""<!DOCTYPE html>
 <html>
@@ -478,9 +503,11 @@ X-OWA-Error: System.Web.HttpException<br>Date: {{date}}</div>
 </body></html>
 """
 
-F5_ASM_BLOCK = (b"<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. "
-                b"Please consult with your administrator.<br><br>Your support ID is: 13940537162843511523"
-                b"<br><br><a href='javascript:history.back();'>[Go Back]</a></body></html>")
+F5_ASM_BLOCK = (
+    b"<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. "
+    b"Please consult with your administrator.<br><br>Your support ID is: 13940537162843511523"
+    b"<br><br><a href='javascript:history.back();'>[Go Back]</a></body></html>"
+)
 
 KEMP_ESP_PAGE = b"""<!DOCTYPE html>
 <html>
@@ -620,8 +647,12 @@ def _finish(cfg: OnPrem, headers: Headers) -> Headers:
 
 
 def not_found(server: str = "Microsoft-IIS/10.0") -> Reply:
-    return Reply(404, "Not Found", _h(("Content-Type", "text/html"), ("Server", server),
-                                      ("X-Powered-By", "ASP.NET"), DATE, LENGTH), IIS_404_BODY)
+    return Reply(
+        404,
+        "Not Found",
+        _h(("Content-Type", "text/html"), ("Server", server), ("X-Powered-By", "ASP.NET"), DATE, LENGTH),
+        IIS_404_BODY,
+    )
 
 
 def onprem(cfg: OnPrem) -> Backend:
@@ -632,11 +663,26 @@ def onprem(cfg: OnPrem) -> Backend:
         location = "https://{{host}}/owa/auth/logon.aspx?replaceCurrent=1&url=https%3a%2f%2f{{host_enc}}%2fowa%2f"
     else:
         location = OWA_LOCATION
-    owa = Reply(302, "Found", _finish(cfg, _h(
-        ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Location", location), ("Server", cfg.server),
-        REQUEST_ID if modern else None, _opt("X-CalculatedBETarget", cfg.be if modern else None),
-        _opt(cfg.ver_header, cfg.owa_version), _opt("X-FEServer", cfg.fe if modern else None),
-        ("X-Powered-By", "ASP.NET"), DATE, ("Content-Length", "0"))))
+    owa = Reply(
+        302,
+        "Found",
+        _finish(
+            cfg,
+            _h(
+                ("Cache-Control", "no-cache"),
+                ("Pragma", "no-cache"),
+                ("Location", location),
+                ("Server", cfg.server),
+                REQUEST_ID if modern else None,
+                _opt("X-CalculatedBETarget", cfg.be if modern else None),
+                _opt(cfg.ver_header, cfg.owa_version),
+                _opt("X-FEServer", cfg.fe if modern else None),
+                ("X-Powered-By", "ASP.NET"),
+                DATE,
+                ("Content-Length", "0"),
+            ),
+        ),
+    )
 
     if cfg.gen == "2007":
         assert cfg.logon_ver
@@ -645,53 +691,145 @@ def onprem(cfg: OnPrem) -> Backend:
         assert cfg.logon_ver
         page = logon_page_2010(cfg.logon_ver)
     elif cfg.gen == "2013":
-        page = logon_page_2013plus(cfg.logon_ver, title=cfg.title or "Outlook Web App", font="Segoe UI WPC",
-                                   destination=cfg.logon_destination)
+        page = logon_page_2013plus(
+            cfg.logon_ver, title=cfg.title or "Outlook Web App", font="Segoe UI WPC", destination=cfg.logon_destination
+        )
     else:
         page = logon_page_2013plus(cfg.logon_ver, title=cfg.title or "Outlook", destination=cfg.logon_destination)
-    logon = Reply(200, "OK", _finish(cfg, _h(
-        ("Cache-Control", "no-cache, no-store"), ("Pragma", "no-cache"), HTML, ("Expires", "-1"),
-        ("Server", cfg.server), REQUEST_ID if modern else None, ("X-Frame-Options", "SAMEORIGIN"),
-        ("X-AspNet-Version", "4.0.30319"), ("X-Powered-By", "ASP.NET"), DATE, LENGTH)), page)
+    logon = Reply(
+        200,
+        "OK",
+        _finish(
+            cfg,
+            _h(
+                ("Cache-Control", "no-cache, no-store"),
+                ("Pragma", "no-cache"),
+                HTML,
+                ("Expires", "-1"),
+                ("Server", cfg.server),
+                REQUEST_ID if modern else None,
+                ("X-Frame-Options", "SAMEORIGIN"),
+                ("X-AspNet-Version", "4.0.30319"),
+                ("X-Powered-By", "ASP.NET"),
+                DATE,
+                LENGTH,
+            ),
+        ),
+        page,
+    )
 
     if cfg.export_reply is not None:
         export = cfg.export_reply
     elif cfg.exporttool and modern:
-        export = Reply(200, "OK", _finish(cfg, _h(
-            ("Content-Type", "application/x-ms-application"), ("Last-Modified", "Tue, 28 Sep 2021 10:31:12 GMT"),
-            ("Accept-Ranges", "bytes"), ("ETag", '"80b1c3c151b4d71:0"'), ("Server", cfg.server), REQUEST_ID,
-            _opt("X-CalculatedBETarget", cfg.be), _opt("X-FEServer", cfg.fe), ("X-Powered-By", "ASP.NET"),
-            DATE, LENGTH)), exporttool_manifest(cfg.exporttool, cfg.token))
+        export = Reply(
+            200,
+            "OK",
+            _finish(
+                cfg,
+                _h(
+                    ("Content-Type", "application/x-ms-application"),
+                    ("Last-Modified", "Tue, 28 Sep 2021 10:31:12 GMT"),
+                    ("Accept-Ranges", "bytes"),
+                    ("ETag", '"80b1c3c151b4d71:0"'),
+                    ("Server", cfg.server),
+                    REQUEST_ID,
+                    _opt("X-CalculatedBETarget", cfg.be),
+                    _opt("X-FEServer", cfg.fe),
+                    ("X-Powered-By", "ASP.NET"),
+                    DATE,
+                    LENGTH,
+                ),
+            ),
+            exporttool_manifest(cfg.exporttool, cfg.token),
+        )
     else:
         export = Reply(404, "Not Found", _finish(cfg, not_found(cfg.server).headers), IIS_404_BODY)
 
     def unauthorized(path: str) -> Reply:
         version = v401 if path in cfg.version_401 else None
-        return Reply(401, "Unauthorized", _finish(cfg, _h(
-            ("Cache-Control", "private") if path == AUTOD else None, ("Server", cfg.server),
-            REQUEST_ID if modern else None, _opt("X-CalculatedBETarget", cfg.be if modern else None),
-            ("X-AspNet-Version", "4.0.30319") if path == AUTOD else None, _opt(cfg.ver_header, version),
-            ("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM"), ("X-Powered-By", "ASP.NET"),
-            _opt("X-FEServer", cfg.fe if modern else None), ("WWW-Authenticate", 'Basic realm="{{hostname}}"'),
-            DATE, ("Content-Length", "0"))))
+        return Reply(
+            401,
+            "Unauthorized",
+            _finish(
+                cfg,
+                _h(
+                    ("Cache-Control", "private") if path == AUTOD else None,
+                    ("Server", cfg.server),
+                    REQUEST_ID if modern else None,
+                    _opt("X-CalculatedBETarget", cfg.be if modern else None),
+                    ("X-AspNet-Version", "4.0.30319") if path == AUTOD else None,
+                    _opt(cfg.ver_header, version),
+                    ("WWW-Authenticate", "Negotiate"),
+                    ("WWW-Authenticate", "NTLM"),
+                    ("X-Powered-By", "ASP.NET"),
+                    _opt("X-FEServer", cfg.fe if modern else None),
+                    ("WWW-Authenticate", 'Basic realm="{{hostname}}"'),
+                    DATE,
+                    ("Content-Length", "0"),
+                ),
+            ),
+        )
 
     if modern:
         # HTTPS "/" answers 302 to /owa/ with X-FEServer and no version (Lookback sample)
-        root = Reply(302, "Found", _finish(cfg, _h(
-            ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Location", "https://{{host}}/owa/"),
-            ("Server", cfg.server), _opt("X-FEServer", cfg.fe), ("X-RequestId", "{{uuid}}"), DATE,
-            ("Content-Length", "0"))))
+        root = Reply(
+            302,
+            "Found",
+            _finish(
+                cfg,
+                _h(
+                    ("Cache-Control", "no-cache"),
+                    ("Pragma", "no-cache"),
+                    ("Location", "https://{{host}}/owa/"),
+                    ("Server", cfg.server),
+                    _opt("X-FEServer", cfg.fe),
+                    ("X-RequestId", "{{uuid}}"),
+                    DATE,
+                    ("Content-Length", "0"),
+                ),
+            ),
+        )
     else:
-        root = Reply(200, "OK", _finish(cfg, _h(("Content-Type", "text/html"), ("Last-Modified",
-                                                                               "Mon, 12 Jan 2015 08:00:00 GMT"),
-                                                ("Accept-Ranges", "bytes"), ("Server", cfg.server),
-                                                ("X-Powered-By", "ASP.NET"), DATE, LENGTH)), IIS_START_BODY)
-    owa_noslash = Reply(301, "Moved Permanently", _finish(cfg, _h(
-        ("Content-Type", "text/html; charset=UTF-8"), ("Location", "https://{{host}}/owa/"), ("Server", cfg.server),
-        DATE, ("Content-Length", "0"))))
+        root = Reply(
+            200,
+            "OK",
+            _finish(
+                cfg,
+                _h(
+                    ("Content-Type", "text/html"),
+                    ("Last-Modified", "Mon, 12 Jan 2015 08:00:00 GMT"),
+                    ("Accept-Ranges", "bytes"),
+                    ("Server", cfg.server),
+                    ("X-Powered-By", "ASP.NET"),
+                    DATE,
+                    LENGTH,
+                ),
+            ),
+            IIS_START_BODY,
+        )
+    owa_noslash = Reply(
+        301,
+        "Moved Permanently",
+        _finish(
+            cfg,
+            _h(
+                ("Content-Type", "text/html; charset=UTF-8"),
+                ("Location", "https://{{host}}/owa/"),
+                ("Server", cfg.server),
+                DATE,
+                ("Content-Length", "0"),
+            ),
+        ),
+    )
     routes: list[tuple[str, Reply]] = [
-        (OWA, owa), ("/owa", owa_noslash), (LOGON, logon), (EXPORT, export),
-        (AUTOD, unauthorized(AUTOD)), (EWS, unauthorized(EWS)), (EAS, unauthorized(EAS)), (ROOT, root),
+        (OWA, owa),
+        ("/owa", owa_noslash),
+        (LOGON, logon),
+        (EXPORT, export),
+        (AUTOD, unauthorized(AUTOD)),
+        (EWS, unauthorized(EWS)),
+        (EAS, unauthorized(EAS)),
+        (ROOT, root),
     ]
     return Backend(tuple(routes), Reply(404, "Not Found", _finish(cfg, not_found(cfg.server).headers), IIS_404_BODY))
 
@@ -713,331 +851,955 @@ def _add(p: Profile) -> None:
 
 S = "/work/shared/samples/exchange/"
 
-_add(Profile(
-    "exchange2007_sp3_ru21", "Exchange 2007 SP3 RU21: 4-part build only in /owa/8.3.485.1/ paths, no X-OWA-Version",
-    (onprem(OnPrem("2007", None, "8.3.485.1", server="Microsoft-IIS/7.0", fe=None, be=None)),),
-    true_build="8.3.485.1", expect_build="8.3.485.1", expect_exchange=True, expect_warning=None,
-    source=S + "owa-version-strings_2007-2010-2013-2016-2019_greenbone-comments.txt (path); page synthetic",
-    signals=((LOGON, "/owa/8.3.485.1/themes/base/logon.css"), (LOGON, "OwaPage = ASP.auth_logon_aspx")),
-))
-_add(Profile(
-    "exchange2010_sp3_ru32", "Exchange 2010 SP3 RU32: X-OWA-Version 14.3.513.0 and /owa/14.3.513.0/ paths",
-    (onprem(OnPrem("2010", "14.3.513.0", "14.3.513.0", server="Microsoft-IIS/7.5", version_401=())),),
-    true_build="14.3.513.0", expect_build="14.3.513.0", expect_exchange=True, expect_warning=None,
-    source=S + "owa-version-strings_2007-2010-2013-2016-2019_greenbone-comments.txt (header, path); page synthetic",
-    signals=((OWA, "X-OWA-Version: 14.3.513.0"), (LOGON, "/owa/14.3.513.0/themes/resources/favicon.ico"),
-             (LOGON, "<title>Outlook Web App</title>")),
-))
-_add(Profile(
-    "exchange2013_cu23_nov21su", "Exchange 2013 CU23 Nov21SU: X-OWA-Version 15.0.1497.26, title Outlook Web App",
-    (onprem(OnPrem("2013", "15.0.1497.26", "15.0.1497", exporttool="15.0.1497.26", server="Microsoft-IIS/8.5",
-                   fe="EX2013", be="ex2013.corp.example.test")),),
-    true_build="15.0.1497.26", expect_build="15.0.1497.26", expect_exchange=True, expect_warning=None,
-    source=S + "x-owa-version-header-lines_2013-cu23-nov21su_2016-cu20-jul21su.txt; page after "
-    "owa-logon-page_exchange2013-cu21_15.0.1395_head_issue107.txt",
-    signals=((OWA, "X-OWA-Version: 15.0.1497.26"), (LOGON, "<title>Outlook Web App</title>"),
-             (LOGON, "/owa/auth/15.0.1497/themes/resources/favicon.ico"), (EXPORT, 'version="15.0.1497.26"'),
-             (AUTOD, "X-OWA-Version: 15.0.1497.26"), (EWS, "X-OWA-Version: 15.0.1497.26")),
-))
-_add(Profile(
-    "exchange2013_cu21_pathonly", "Exchange 2013 CU21 that only shows its CU (path 15.0.1395) on the logon page",
-    (onprem(OnPrem("2013", None, "15.0.1395", server="Microsoft-IIS/8.5", fe="EX2013A", be=None)),),
-    true_build=None, expect_build="15.0.1395", expect_exchange=True, expect_warning=None,
-    source=S + "owa-logon-page_exchange2013-cu21_15.0.1395_head_issue107.txt",
-    signals=((LOGON, "/owa/auth/15.0.1395/themes/resources/segoeui-regular.ttf"),
-             (LOGON, "<title>Outlook Web App</title>"), (LOGON, 'font-family: "Segoe UI WPC"')),
-    notes="true build unknown in the sample (any 15.0.1395.x)",
-))
-_add(Profile(
-    "exchange2016_cu22_nov21su", "Exchange 2016 CU22 Nov21SU behind a front end that lower-cases header names",
-    (onprem(OnPrem("2016", "15.1.2375.17", "15.1.2375", exporttool="15.1.2375.17", fe="EX2016",
-                   be="ex2016.corp.example.test", lower_names=True)),),
-    true_build="15.1.2375.17", expect_build="15.1.2375.17", expect_exchange=True, expect_warning=None,
-    source=S + "x-owa-version-header-lines_2013-cu23-nov21su_2016-cu20-jul21su.txt (lower-case name); "
-    "owa-302-location-and-derived-version_exchangefinder-readme.txt (CU22 Nov21SU, Location); "
-    "exporttool-manifest_grep-version_15.1.2375.7.txt",
-    signals=((OWA, "x-owa-version: 15.1.2375.17"), (LOGON, "/owa/auth/15.1.2375/"),
-             (EXPORT, 'version="15.1.2375.17"'), (EWS, "x-owa-version: 15.1.2375.17")),
-))
-_add(Profile(
-    "exchange2016_cu9_pathonly", "Exchange 2016 CU9, no version header: only the logon path 15.1.1466",
-    (onprem(OnPrem("2016", None, "15.1.1466", fe="EX2016B", be=None)),),
-    true_build=None, expect_build="15.1.1466", expect_exchange=True, expect_warning=None,
-    source=S + "owa-logon-page_exchange2016-cu9_15.1.1466_excerpt.html",
-    signals=((LOGON, "/owa/auth/15.1.1466/themes/resources/favicon.ico"), (LOGON, "<title>Outlook</title>"),
-             (LOGON, "var a_fEnbSMm = 0;")),
-))
-_add(Profile(
-    "exchange2016_cu20_exporttool", "Exchange 2016 CU20: no X-OWA-Version; export tool says 15.1.2242.5",
-    (onprem(OnPrem("2016", None, "15.1.2242", exporttool="15.1.2242.5", token="deffc2c208a0af39",
-                   fe="INTERNAL-EXCHANGE", be="internal-exchange.contoso.com", version_401=())),),
-    true_build="15.1.2242.4", expect_build="15.1.2242.5", expect_exchange=True, expect_warning=None,
-    source=S + "exporttool-assemblyIdentity_15.1.2242.5_and-fe-headers.txt",
-    signals=((EXPORT, 'name="microsoft.exchange.ediscovery.exporttool" version="15.1.2242.5"'),
-             (EXPORT, "X-CalculatedBETarget: internal-exchange.contoso.com"), (LOGON, "/owa/auth/15.1.2242/")),
-    notes="15.1.2242.5 is a file version, never published; the nearest published build is 15.1.2242.4 (CU20)",
-))
-_add(Profile(
-    "exchange2019_cu9_fileversion", "Exchange 2019 CU9: X-OWA-Version is the OWA file version 15.2.858.2",
-    (onprem(OnPrem("2016", "15.2.858.2", "15.2.858", fe="WIN-12OUO7A66M7", be="win-12ouo7a66m7.thm.local")),),
-    true_build="15.2.858.5", expect_build="15.2.858.2", expect_exchange=True, expect_warning=None,
-    source=S + "owa-error-diagnostics_x-owa-version-15.2.858.2_userhasnomailbox.txt; logon page "
-    "/work/shared/samples/shodan/owa_exchange2019_15.2.858_logon_response_excerpt.http",
-    signals=((OWA, "X-OWA-Version: 15.2.858.2"), (LOGON, "/owa/auth/15.2.858/"), (ROOT, "X-FEServer: WIN-12OUO7A66M7")),
-    notes="the published CU9 build is 15.2.858.5; the prober reports what it saw",
-))
-_add(Profile(
-    "exchange2019_cu11_exporttool", "Exchange 2019 CU11 with the OWASP header list stripped; export tool 15.2.986.5",
-    (onprem(OnPrem("2016", None, "15.2.986", exporttool="15.2.986.5", fe=None, be=None)),),
-    true_build="15.2.986.5", expect_build="15.2.986.5", expect_exchange=True, expect_warning=None,
-    source=S + "exporttool-assemblyIdentity_15.2.986.5_metasploit-comment.txt; "
-    "header-disclosure-removal-list_exchange.txt",
-    signals=((EXPORT, 'version="15.2.986.5"'), (LOGON, "/owa/auth/15.2.986/")),
-))
+_add(
+    Profile(
+        "exchange2007_sp3_ru21",
+        "Exchange 2007 SP3 RU21: 4-part build only in /owa/8.3.485.1/ paths, no X-OWA-Version",
+        (onprem(OnPrem("2007", None, "8.3.485.1", server="Microsoft-IIS/7.0", fe=None, be=None)),),
+        true_build="8.3.485.1",
+        expect_build="8.3.485.1",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-version-strings_2007-2010-2013-2016-2019_greenbone-comments.txt (path); page synthetic",
+        signals=((LOGON, "/owa/8.3.485.1/themes/base/logon.css"), (LOGON, "OwaPage = ASP.auth_logon_aspx")),
+    )
+)
+_add(
+    Profile(
+        "exchange2010_sp3_ru32",
+        "Exchange 2010 SP3 RU32: X-OWA-Version 14.3.513.0 and /owa/14.3.513.0/ paths",
+        (onprem(OnPrem("2010", "14.3.513.0", "14.3.513.0", server="Microsoft-IIS/7.5", version_401=())),),
+        true_build="14.3.513.0",
+        expect_build="14.3.513.0",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-version-strings_2007-2010-2013-2016-2019_greenbone-comments.txt (header, path); page synthetic",
+        signals=(
+            (OWA, "X-OWA-Version: 14.3.513.0"),
+            (LOGON, "/owa/14.3.513.0/themes/resources/favicon.ico"),
+            (LOGON, "<title>Outlook Web App</title>"),
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange2013_cu23_nov21su",
+        "Exchange 2013 CU23 Nov21SU: X-OWA-Version 15.0.1497.26, title Outlook Web App",
+        (
+            onprem(
+                OnPrem(
+                    "2013",
+                    "15.0.1497.26",
+                    "15.0.1497",
+                    exporttool="15.0.1497.26",
+                    server="Microsoft-IIS/8.5",
+                    fe="EX2013",
+                    be="ex2013.corp.example.test",
+                )
+            ),
+        ),
+        true_build="15.0.1497.26",
+        expect_build="15.0.1497.26",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "x-owa-version-header-lines_2013-cu23-nov21su_2016-cu20-jul21su.txt; page after "
+        "owa-logon-page_exchange2013-cu21_15.0.1395_head_issue107.txt",
+        signals=(
+            (OWA, "X-OWA-Version: 15.0.1497.26"),
+            (LOGON, "<title>Outlook Web App</title>"),
+            (LOGON, "/owa/auth/15.0.1497/themes/resources/favicon.ico"),
+            (EXPORT, 'version="15.0.1497.26"'),
+            (AUTOD, "X-OWA-Version: 15.0.1497.26"),
+            (EWS, "X-OWA-Version: 15.0.1497.26"),
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange2013_cu21_pathonly",
+        "Exchange 2013 CU21 that only shows its CU (path 15.0.1395) on the logon page",
+        (onprem(OnPrem("2013", None, "15.0.1395", server="Microsoft-IIS/8.5", fe="EX2013A", be=None)),),
+        true_build=None,
+        expect_build="15.0.1395",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-logon-page_exchange2013-cu21_15.0.1395_head_issue107.txt",
+        signals=(
+            (LOGON, "/owa/auth/15.0.1395/themes/resources/segoeui-regular.ttf"),
+            (LOGON, "<title>Outlook Web App</title>"),
+            (LOGON, 'font-family: "Segoe UI WPC"'),
+        ),
+        notes="true build unknown in the sample (any 15.0.1395.x)",
+    )
+)
+_add(
+    Profile(
+        "exchange2016_cu22_nov21su",
+        "Exchange 2016 CU22 Nov21SU behind a front end that lower-cases header names",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.1.2375.17",
+                    "15.1.2375",
+                    exporttool="15.1.2375.17",
+                    fe="EX2016",
+                    be="ex2016.corp.example.test",
+                    lower_names=True,
+                )
+            ),
+        ),
+        true_build="15.1.2375.17",
+        expect_build="15.1.2375.17",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "x-owa-version-header-lines_2013-cu23-nov21su_2016-cu20-jul21su.txt (lower-case name); "
+        "owa-302-location-and-derived-version_exchangefinder-readme.txt (CU22 Nov21SU, Location); "
+        "exporttool-manifest_grep-version_15.1.2375.7.txt",
+        signals=(
+            (OWA, "x-owa-version: 15.1.2375.17"),
+            (LOGON, "/owa/auth/15.1.2375/"),
+            (EXPORT, 'version="15.1.2375.17"'),
+            (EWS, "x-owa-version: 15.1.2375.17"),
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange2016_cu9_pathonly",
+        "Exchange 2016 CU9, no version header: only the logon path 15.1.1466",
+        (onprem(OnPrem("2016", None, "15.1.1466", fe="EX2016B", be=None)),),
+        true_build=None,
+        expect_build="15.1.1466",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-logon-page_exchange2016-cu9_15.1.1466_excerpt.html",
+        signals=(
+            (LOGON, "/owa/auth/15.1.1466/themes/resources/favicon.ico"),
+            (LOGON, "<title>Outlook</title>"),
+            (LOGON, "var a_fEnbSMm = 0;"),
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange2016_cu20_exporttool",
+        "Exchange 2016 CU20: no X-OWA-Version; export tool says 15.1.2242.5",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    None,
+                    "15.1.2242",
+                    exporttool="15.1.2242.5",
+                    token="deffc2c208a0af39",
+                    fe="INTERNAL-EXCHANGE",
+                    be="internal-exchange.contoso.com",
+                    version_401=(),
+                )
+            ),
+        ),
+        true_build="15.1.2242.4",
+        expect_build="15.1.2242.5",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "exporttool-assemblyIdentity_15.1.2242.5_and-fe-headers.txt",
+        signals=(
+            (EXPORT, 'name="microsoft.exchange.ediscovery.exporttool" version="15.1.2242.5"'),
+            (EXPORT, "X-CalculatedBETarget: internal-exchange.contoso.com"),
+            (LOGON, "/owa/auth/15.1.2242/"),
+        ),
+        notes="15.1.2242.5 is a file version, never published; the nearest published build is 15.1.2242.4 (CU20)",
+    )
+)
+_add(
+    Profile(
+        "exchange2019_cu9_fileversion",
+        "Exchange 2019 CU9: X-OWA-Version is the OWA file version 15.2.858.2",
+        (onprem(OnPrem("2016", "15.2.858.2", "15.2.858", fe="WIN-12OUO7A66M7", be="win-12ouo7a66m7.thm.local")),),
+        true_build="15.2.858.5",
+        expect_build="15.2.858.2",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-error-diagnostics_x-owa-version-15.2.858.2_userhasnomailbox.txt; logon page "
+        "/work/shared/samples/shodan/owa_exchange2019_15.2.858_logon_response_excerpt.http",
+        signals=(
+            (OWA, "X-OWA-Version: 15.2.858.2"),
+            (LOGON, "/owa/auth/15.2.858/"),
+            (ROOT, "X-FEServer: WIN-12OUO7A66M7"),
+        ),
+        notes="the published CU9 build is 15.2.858.5; the prober reports what it saw",
+    )
+)
+_add(
+    Profile(
+        "exchange2019_cu11_exporttool",
+        "Exchange 2019 CU11 with the OWASP header list stripped; export tool 15.2.986.5",
+        (onprem(OnPrem("2016", None, "15.2.986", exporttool="15.2.986.5", fe=None, be=None)),),
+        true_build="15.2.986.5",
+        expect_build="15.2.986.5",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "exporttool-assemblyIdentity_15.2.986.5_metasploit-comment.txt; "
+        "header-disclosure-removal-list_exchange.txt",
+        signals=((EXPORT, 'version="15.2.986.5"'), (LOGON, "/owa/auth/15.2.986/")),
+    )
+)
 _TS01 = (("Set-Cookie", "TS01a32329=014c63c9bb8e44d8d23faf280300687b2f9a4f6aad2aa85b15a4fe95ab95203d1098; Path=/"),)
-_add(Profile(
-    "exchange2019_cu14_f5", "Exchange 2019 CU14 Apr24HU behind an F5: only EWS and ActiveSync 401s carry the build",
-    (onprem(OnPrem("2016", None, "15.2.1544", fe="DUMMY01", be=None, version_401=(EWS, EAS),
-                   version_401_value="15.2.1544.11", extra=_TS01,
-                   export_reply=Reply(200, "OK", _h(("Content-Type", "text/html; charset=utf-8"),
-                                                    ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
-                                                    ("Connection", "close"), _TS01[0], LENGTH),
-                                      F5_ASM_BLOCK))),),
-    true_build="15.2.1544.11", expect_build="15.2.1544.11", expect_exchange=True, expect_warning=None,
-    source=S + "activesync-401-empty-bearer_x-owa-version-15.2.1544.11_f5-ts-cookie.txt",
-    signals=((EAS, "X-OWA-Version: 15.2.1544.11"), (EWS, "X-OWA-Version: 15.2.1544.11"), (OWA, "TS01a32329="),
-             (EXPORT, "The requested URL was rejected"), (LOGON, "/owa/auth/15.2.1544/")),
-    notes="the export tool is blocked by the F5 ASM (200 block page, not XML)",
-))
-_add(Profile(
-    "exchange2019_cu15_spoofed", "Exchange 2019 CU15 Aug25SU whose X-OWA-Version is rewritten to 15.02.2562.037",
-    (onprem(OnPrem("2016", "15.02.2562.037", "15.2.1748", exporttool="15.2.1748.36", fe="MAIL.CA-IBM.ORG",
-                   be=None, ver_header="x-owa-version")),),
-    true_build="15.2.1748.36", expect_build="15.2.1748.36", expect_exchange=True, expect_warning="disagree",
-    source=S + "x-owa-version-spoofed-by-iis-url-rewrite_15.02.2562.037.txt",
-    signals=((OWA, "x-owa-version: 15.02.2562.037"), (LOGON, "/owa/auth/15.2.1748/"),
-             (EXPORT, 'version="15.2.1748.36"'), (AUTOD, "x-owa-version: 15.02.2562.037")),
-    notes="the sample's companion page also strips the path; here the path is kept so the body contradicts the header",
-))
-_add(Profile(
-    "exchange_se_current", "Exchange SE RTM Sep26SUv2 (15.2.2562.53) on every signal",
-    (onprem(OnPrem("2016", "15.2.2562.53", "15.2.2562", exporttool="15.2.2562.53", fe="EXSE01",
-                   be="exse01.corp.example.test")),),
-    true_build="15.2.2562.53", expect_build="15.2.2562.53", expect_exchange=True, expect_warning=None,
-    source="synthetic (structure of the 2019 samples)",
-    signals=((OWA, "X-OWA-Version: 15.2.2562.53"), (LOGON, "/owa/auth/15.2.2562/"), (EXPORT, 'version="15.2.2562.53"'),
-             (AUTOD, "X-OWA-Version: 15.2.2562.53"), (EAS, "X-OWA-Version: 15.2.2562.53")),
-))
-_add(Profile(
-    "exchange_pool_mixed", "Load-balanced pool: requests alternate between 15.2.1748.36 and 15.2.1544.33",
-    (onprem(OnPrem("2016", "15.2.1748.36", "15.2.1748", exporttool="15.2.1748.36", fe="EXPOOL01",
-                   be="expool01.corp.example.test")),
-     onprem(OnPrem("2016", "15.2.1544.33", "15.2.1544", exporttool="15.2.1544.33", fe="EXPOOL02",
-                   be="expool02.corp.example.test"))),
-    true_build="15.2.1544.33", expect_build="15.2.1544.33", expect_exchange=True, expect_warning="disagree",
-    source="synthetic (structure of the 2019 samples)",
-    notes="round-robin over all requests to this profile, first request served by 15.2.1748.36; "
-    "true_build is the weakest member",
-))
-_add(Profile(
-    "honeypot_owa", "joda32 OWA honeypot: 2016 CU9 page on every path, Server: Microsoft-IIS/7.5",
-    (same_everywhere(Reply(200, "OK", _h(("Content-Type", "text/html; charset=utf-8"),
-                                         ("Server", "Microsoft-IIS/7.5"), ("X-Powered-By", "ASP.NET"), DATE, LENGTH),
-                           logon_page_2013plus("15.1.1466", title="Outlook",
-                                               destination="https://webmail.example.org/owa/"))),),
-    true_build=None, expect_build="15.1.1466", expect_exchange=None, expect_warning="honeypot",
-    source=S + "owa-logon-page_exchange2016-cu9_15.1.1466_excerpt.html (honeypot template)",
-    signals=((OWA, "Server: Microsoft-IIS/7.5"), (EXPORT, "/owa/auth/15.1.1466/"),
-             (EWS, "OwaPage = ASP.auth_logon_aspx")),
-    notes="IIS 7.5 cannot host Exchange 2016; 200 on EWS/ActiveSync without auth and HTML as the export tool",
-))
+_add(
+    Profile(
+        "exchange2019_cu14_f5",
+        "Exchange 2019 CU14 Apr24HU behind an F5: only EWS and ActiveSync 401s carry the build",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    None,
+                    "15.2.1544",
+                    fe="DUMMY01",
+                    be=None,
+                    version_401=(EWS, EAS),
+                    version_401_value="15.2.1544.11",
+                    extra=_TS01,
+                    export_reply=Reply(
+                        200,
+                        "OK",
+                        _h(
+                            ("Content-Type", "text/html; charset=utf-8"),
+                            ("Cache-Control", "no-cache"),
+                            ("Pragma", "no-cache"),
+                            ("Connection", "close"),
+                            _TS01[0],
+                            LENGTH,
+                        ),
+                        F5_ASM_BLOCK,
+                    ),
+                )
+            ),
+        ),
+        true_build="15.2.1544.11",
+        expect_build="15.2.1544.11",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "activesync-401-empty-bearer_x-owa-version-15.2.1544.11_f5-ts-cookie.txt",
+        signals=(
+            (EAS, "X-OWA-Version: 15.2.1544.11"),
+            (EWS, "X-OWA-Version: 15.2.1544.11"),
+            (OWA, "TS01a32329="),
+            (EXPORT, "The requested URL was rejected"),
+            (LOGON, "/owa/auth/15.2.1544/"),
+        ),
+        notes="the export tool is blocked by the F5 ASM (200 block page, not XML)",
+    )
+)
+_add(
+    Profile(
+        "exchange2019_cu15_spoofed",
+        "Exchange 2019 CU15 Aug25SU whose X-OWA-Version is rewritten to 15.02.2562.037",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.02.2562.037",
+                    "15.2.1748",
+                    exporttool="15.2.1748.36",
+                    fe="MAIL.CA-IBM.ORG",
+                    be=None,
+                    ver_header="x-owa-version",
+                )
+            ),
+        ),
+        true_build="15.2.1748.36",
+        expect_build="15.2.1748.36",
+        expect_exchange=True,
+        expect_warning="disagree",
+        source=S + "x-owa-version-spoofed-by-iis-url-rewrite_15.02.2562.037.txt",
+        signals=(
+            (OWA, "x-owa-version: 15.02.2562.037"),
+            (LOGON, "/owa/auth/15.2.1748/"),
+            (EXPORT, 'version="15.2.1748.36"'),
+            (AUTOD, "x-owa-version: 15.02.2562.037"),
+        ),
+        notes=(
+            "the sample's companion page also strips the path; here the path is kept so the body contradicts the header"
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange_se_current",
+        "Exchange SE RTM Sep26SUv2 (15.2.2562.53) on every signal",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.2.2562.53",
+                    "15.2.2562",
+                    exporttool="15.2.2562.53",
+                    fe="EXSE01",
+                    be="exse01.corp.example.test",
+                )
+            ),
+        ),
+        true_build="15.2.2562.53",
+        expect_build="15.2.2562.53",
+        expect_exchange=True,
+        expect_warning=None,
+        source="synthetic (structure of the 2019 samples)",
+        signals=(
+            (OWA, "X-OWA-Version: 15.2.2562.53"),
+            (LOGON, "/owa/auth/15.2.2562/"),
+            (EXPORT, 'version="15.2.2562.53"'),
+            (AUTOD, "X-OWA-Version: 15.2.2562.53"),
+            (EAS, "X-OWA-Version: 15.2.2562.53"),
+        ),
+    )
+)
+_add(
+    Profile(
+        "exchange_pool_mixed",
+        "Load-balanced pool: requests alternate between 15.2.1748.36 and 15.2.1544.33",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.2.1748.36",
+                    "15.2.1748",
+                    exporttool="15.2.1748.36",
+                    fe="EXPOOL01",
+                    be="expool01.corp.example.test",
+                )
+            ),
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.2.1544.33",
+                    "15.2.1544",
+                    exporttool="15.2.1544.33",
+                    fe="EXPOOL02",
+                    be="expool02.corp.example.test",
+                )
+            ),
+        ),
+        true_build="15.2.1544.33",
+        expect_build="15.2.1544.33",
+        expect_exchange=True,
+        expect_warning="disagree",
+        source="synthetic (structure of the 2019 samples)",
+        notes="round-robin over all requests to this profile, first request served by 15.2.1748.36; "
+        "true_build is the weakest member",
+    )
+)
+_add(
+    Profile(
+        "honeypot_owa",
+        "joda32 OWA honeypot: 2016 CU9 page on every path, Server: Microsoft-IIS/7.5",
+        (
+            same_everywhere(
+                Reply(
+                    200,
+                    "OK",
+                    _h(
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Server", "Microsoft-IIS/7.5"),
+                        ("X-Powered-By", "ASP.NET"),
+                        DATE,
+                        LENGTH,
+                    ),
+                    logon_page_2013plus("15.1.1466", title="Outlook", destination="https://webmail.example.org/owa/"),
+                )
+            ),
+        ),
+        true_build=None,
+        expect_build="15.1.1466",
+        expect_exchange=None,
+        expect_warning="honeypot",
+        source=S + "owa-logon-page_exchange2016-cu9_15.1.1466_excerpt.html (honeypot template)",
+        signals=(
+            (OWA, "Server: Microsoft-IIS/7.5"),
+            (EXPORT, "/owa/auth/15.1.1466/"),
+            (EWS, "OwaPage = ASP.auth_logon_aspx"),
+        ),
+        notes="IIS 7.5 cannot host Exchange 2016; 200 on EWS/ActiveSync without auth and HTML as the export tool",
+    )
+)
 _EXO_HEADERS = _h(
-    ("Server", "Microsoft-IIS/10.0"), REQUEST_ID, ("X-CalculatedFETarget", "GV3P280CU004.internal.outlook.com"),
-    ("X-BackEndHttpStatus", "401"), ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
-    ("X-BEServer", "GV1P191MB2243"), ("X-DiagInfo", "GV1P191MB2243"),
-    ("X-ServerApplication", "Exchange/15.20.7918.024"),
-    ("X-Powered-By", "ASP.NET"), ("X-FEServer", "MA1PR0101CA0031"),
-    ("WWW-Authenticate", 'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
-                         'trusted_issuers="00000001-0000-0000-c000-000000000000@*", token_types="app_asserted_user_v1 '
-                         'service_asserted_app_v1", authorization_uri="https://login.microsoftonline.com/common/'
-                         'oauth2/authorize", error="invalid_token"'),
-    ("WWW-Authenticate", 'Basic Realm="",Basic Realm=""'), DATE, ("Content-Length", "0"))
-_EXO_LOGIN = ("https://login.microsoftonline.com/common/oauth2/authorize?client_id=00000002-0000-0ff1-ce00-000000000000"
-              "&redirect_uri=https%3a%2f%2f{{host_enc}}%2fowa%2f&resource=00000002-0000-0ff1-ce00-000000000000"
-              "&response_mode=form_post&response_type=code+id_token&scope=openid&msafed=1")
-_EXO_302 = Reply(302, "Found", _h(
-    ("Cache-Control", "no-cache, no-store"), ("Pragma", "no-cache"), ("Location", _EXO_LOGIN),
     ("Server", "Microsoft-IIS/10.0"),
-    REQUEST_ID, ("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload"),
-    ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"), ("X-BackEndHttpStatus", "302"),
-    ("X-OWA-Version", "15.20.7918.24"), ("X-BEServer", "GV1P191MB2243"), ("X-FEServer", "MA1PR0101CA0031"),
-    ("X-Powered-By", "ASP.NET"), DATE, ("Content-Length", "0")))
-_add(Profile(
-    "exchange_online", "Exchange Online (outlook.office365.com-like): *.prod.outlook.com targets, 15.20 builds",
-    (Backend(((OWA, _EXO_302), (LOGON, _EXO_302), (AUTOD, Reply(401, "Unauthorized", _EXO_HEADERS)),
-              (EWS, Reply(401, "Unauthorized", _EXO_HEADERS)), (EAS, Reply(401, "Unauthorized", _EXO_HEADERS)),
-              (ROOT, Reply(302, "Found", _h(("Location", "https://{{host}}/owa/"), ("Server", "Microsoft-IIS/10.0"),
-                                            ("X-FEServer", "MA1PR0101CA0031"), DATE, ("Content-Length", "0"))))),
-             not_found()),),
-    true_build="15.20.7918.24", expect_build="15.20.7918.24", expect_exchange=True, expect_warning=None,
-    source=S + "exchange-online_mapi-401_x-serverapplication-15.20.http; "
-    "exchange-online_owa-service-svc-401_headers_msxfaq.txt (values synthetic)",
-    signals=((OWA, "X-CalculatedBETarget: GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
-             (OWA, "X-OWA-Version: 15.20.7918.24"),
-             (EWS, "X-ServerApplication: Exchange/15.20.7918.024"), (EWS, "X-FEServer: MA1PR0101CA0031")),
-    notes="15.20 = Exchange Online; bot.core.identify maps it to the product 'Exchange Online', no on-prem verdict",
-))
-_add(Profile(
-    "kemp_preauth", "KEMP LoadMaster ESP pre-authentication: its login page on every path, no version",
-    (same_everywhere(Reply(200, "OK", _h(("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache"),
-                                         ("Pragma", "no-cache"), DATE, LENGTH), KEMP_ESP_PAGE)),),
-    true_build=None, expect_build=None, expect_exchange=True, expect_warning="pre-auth",
-    source=S + "reverse-proxy-and-preauth-login-markers.txt (markers; page synthetic)",
-    signals=((OWA, "/lm_auth_proxy?LMLogon"), (LOGON, "To use LoadMaster ESP Login, javascript must be enabled"),
-             (ROOT, "<title>Outlook Web App Login</title>")),
-))
-_TMG_302 = Reply(302, "Moved Temporarily", _h(
-    ("Location", "https://{{host}}/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3"),
-    ("Connection", "Keep-Alive"),
-    ("Via", "1.1 TMG01"), ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Content-Type", "text/html"),
-    ("Content-Length", "0")))
-_add(Profile(
-    "tmg_preauth", "Forefront TMG forms pre-authentication: 302 to /CookieAuth.dll, which serves the logon form",
-    (Backend((("/cookieauth.dll", Reply(200, "OK", _h(("Via", "1.1 TMG01"), ("Connection", "Keep-Alive"),
-                                                      ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
-                                                      ("Content-Type", "text/html; charset=utf-8"), LENGTH),
-                                        TMG_FORM_PAGE)),), _TMG_302),),
-    true_build=None, expect_build=None, expect_exchange=True, expect_warning="pre-auth",
-    source=S + "reverse-proxy-and-preauth-login-markers.txt (WhatWeb CookieAuth.dll marker; page synthetic)",
-    signals=((OWA, "Location: https://"), (OWA, "/CookieAuth.dll?GetLogon?curl=Z2Fowa"),
-             ("/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3", 'action="/CookieAuth.dll?Logon"')),
-))
-_add(Profile(
-    "cryptocard_preauth", "SafeNet/CRYPTOCard OWA agent: its own logon form at /owa/auth/logon.aspx",
-    (Backend(((OWA, Reply(302, "Found", _h(("Location", "https://{{host}}/owa/auth/logon.aspx?replaceCurrent=1&url="
-                                                        "https%3a%2f%2f{{host_enc}}%2fowa%2f"),
-                                           ("Server", "Microsoft-IIS/8.5"), ("X-Powered-By", "ASP.NET"), DATE,
-                                           ("Content-Length", "0")))),
-              (LOGON, Reply(200, "OK", _h(HTML, ("Server", "Microsoft-IIS/8.5"), ("X-Powered-By", "ASP.NET"), DATE,
-                                          LENGTH), CRYPTOCARD_PAGE))), not_found("Microsoft-IIS/8.5")),),
-    true_build=None, expect_build=None, expect_exchange=True, expect_warning="pre-auth",
-    source=S + "reverse-proxy-and-preauth-login-markers.txt (markers; page synthetic)",
-    signals=((LOGON, "CRYPTOCard Authentication Form - Outlook Web Access"),),
-))
+    REQUEST_ID,
+    ("X-CalculatedFETarget", "GV3P280CU004.internal.outlook.com"),
+    ("X-BackEndHttpStatus", "401"),
+    ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
+    ("X-BEServer", "GV1P191MB2243"),
+    ("X-DiagInfo", "GV1P191MB2243"),
+    ("X-ServerApplication", "Exchange/15.20.7918.024"),
+    ("X-Powered-By", "ASP.NET"),
+    ("X-FEServer", "MA1PR0101CA0031"),
+    (
+        "WWW-Authenticate",
+        'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
+        'trusted_issuers="00000001-0000-0000-c000-000000000000@*", token_types="app_asserted_user_v1 '
+        'service_asserted_app_v1", authorization_uri="https://login.microsoftonline.com/common/'
+        'oauth2/authorize", error="invalid_token"',
+    ),
+    ("WWW-Authenticate", 'Basic Realm="",Basic Realm=""'),
+    DATE,
+    ("Content-Length", "0"),
+)
+_EXO_LOGIN = (
+    "https://login.microsoftonline.com/common/oauth2/authorize?client_id=00000002-0000-0ff1-ce00-000000000000"
+    "&redirect_uri=https%3a%2f%2f{{host_enc}}%2fowa%2f&resource=00000002-0000-0ff1-ce00-000000000000"
+    "&response_mode=form_post&response_type=code+id_token&scope=openid&msafed=1"
+)
+_EXO_302 = Reply(
+    302,
+    "Found",
+    _h(
+        ("Cache-Control", "no-cache, no-store"),
+        ("Pragma", "no-cache"),
+        ("Location", _EXO_LOGIN),
+        ("Server", "Microsoft-IIS/10.0"),
+        REQUEST_ID,
+        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload"),
+        ("X-CalculatedBETarget", "GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
+        ("X-BackEndHttpStatus", "302"),
+        ("X-OWA-Version", "15.20.7918.24"),
+        ("X-BEServer", "GV1P191MB2243"),
+        ("X-FEServer", "MA1PR0101CA0031"),
+        ("X-Powered-By", "ASP.NET"),
+        DATE,
+        ("Content-Length", "0"),
+    ),
+)
+_add(
+    Profile(
+        "exchange_online",
+        "Exchange Online (outlook.office365.com-like): *.prod.outlook.com targets, 15.20 builds",
+        (
+            Backend(
+                (
+                    (OWA, _EXO_302),
+                    (LOGON, _EXO_302),
+                    (AUTOD, Reply(401, "Unauthorized", _EXO_HEADERS)),
+                    (EWS, Reply(401, "Unauthorized", _EXO_HEADERS)),
+                    (EAS, Reply(401, "Unauthorized", _EXO_HEADERS)),
+                    (
+                        ROOT,
+                        Reply(
+                            302,
+                            "Found",
+                            _h(
+                                ("Location", "https://{{host}}/owa/"),
+                                ("Server", "Microsoft-IIS/10.0"),
+                                ("X-FEServer", "MA1PR0101CA0031"),
+                                DATE,
+                                ("Content-Length", "0"),
+                            ),
+                        ),
+                    ),
+                ),
+                not_found(),
+            ),
+        ),
+        true_build="15.20.7918.24",
+        expect_build="15.20.7918.24",
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "exchange-online_mapi-401_x-serverapplication-15.20.http; "
+        "exchange-online_owa-service-svc-401_headers_msxfaq.txt (values synthetic)",
+        signals=(
+            (OWA, "X-CalculatedBETarget: GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"),
+            (OWA, "X-OWA-Version: 15.20.7918.24"),
+            (EWS, "X-ServerApplication: Exchange/15.20.7918.024"),
+            (EWS, "X-FEServer: MA1PR0101CA0031"),
+        ),
+        notes="15.20 = Exchange Online; bot.core.identify maps it to the product 'Exchange Online', no on-prem verdict",
+    )
+)
+_add(
+    Profile(
+        "kemp_preauth",
+        "KEMP LoadMaster ESP pre-authentication: its login page on every path, no version",
+        (
+            same_everywhere(
+                Reply(
+                    200,
+                    "OK",
+                    _h(
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Cache-Control", "no-cache"),
+                        ("Pragma", "no-cache"),
+                        DATE,
+                        LENGTH,
+                    ),
+                    KEMP_ESP_PAGE,
+                )
+            ),
+        ),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=True,
+        expect_warning="pre-auth",
+        source=S + "reverse-proxy-and-preauth-login-markers.txt (markers; page synthetic)",
+        signals=(
+            (OWA, "/lm_auth_proxy?LMLogon"),
+            (LOGON, "To use LoadMaster ESP Login, javascript must be enabled"),
+            (ROOT, "<title>Outlook Web App Login</title>"),
+        ),
+    )
+)
+_TMG_302 = Reply(
+    302,
+    "Moved Temporarily",
+    _h(
+        ("Location", "https://{{host}}/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3"),
+        ("Connection", "Keep-Alive"),
+        ("Via", "1.1 TMG01"),
+        ("Cache-Control", "no-cache"),
+        ("Pragma", "no-cache"),
+        ("Content-Type", "text/html"),
+        ("Content-Length", "0"),
+    ),
+)
+_add(
+    Profile(
+        "tmg_preauth",
+        "Forefront TMG forms pre-authentication: 302 to /CookieAuth.dll, which serves the logon form",
+        (
+            Backend(
+                (
+                    (
+                        "/cookieauth.dll",
+                        Reply(
+                            200,
+                            "OK",
+                            _h(
+                                ("Via", "1.1 TMG01"),
+                                ("Connection", "Keep-Alive"),
+                                ("Cache-Control", "no-cache"),
+                                ("Pragma", "no-cache"),
+                                ("Content-Type", "text/html; charset=utf-8"),
+                                LENGTH,
+                            ),
+                            TMG_FORM_PAGE,
+                        ),
+                    ),
+                ),
+                _TMG_302,
+            ),
+        ),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=True,
+        expect_warning="pre-auth",
+        source=S + "reverse-proxy-and-preauth-login-markers.txt (WhatWeb CookieAuth.dll marker; page synthetic)",
+        signals=(
+            (OWA, "Location: https://"),
+            (OWA, "/CookieAuth.dll?GetLogon?curl=Z2Fowa"),
+            ("/CookieAuth.dll?GetLogon?curl=Z2Fowa&reason=0&formdir=3", 'action="/CookieAuth.dll?Logon"'),
+        ),
+    )
+)
+_add(
+    Profile(
+        "cryptocard_preauth",
+        "SafeNet/CRYPTOCard OWA agent: its own logon form at /owa/auth/logon.aspx",
+        (
+            Backend(
+                (
+                    (
+                        OWA,
+                        Reply(
+                            302,
+                            "Found",
+                            _h(
+                                (
+                                    "Location",
+                                    "https://{{host}}/owa/auth/logon.aspx?replaceCurrent=1&url="
+                                    "https%3a%2f%2f{{host_enc}}%2fowa%2f",
+                                ),
+                                ("Server", "Microsoft-IIS/8.5"),
+                                ("X-Powered-By", "ASP.NET"),
+                                DATE,
+                                ("Content-Length", "0"),
+                            ),
+                        ),
+                    ),
+                    (
+                        LOGON,
+                        Reply(
+                            200,
+                            "OK",
+                            _h(HTML, ("Server", "Microsoft-IIS/8.5"), ("X-Powered-By", "ASP.NET"), DATE, LENGTH),
+                            CRYPTOCARD_PAGE,
+                        ),
+                    ),
+                ),
+                not_found("Microsoft-IIS/8.5"),
+            ),
+        ),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=True,
+        expect_warning="pre-auth",
+        source=S + "reverse-proxy-and-preauth-login-markers.txt (markers; page synthetic)",
+        signals=((LOGON, "CRYPTOCard Authentication Form - Outlook Web Access"),),
+    )
+)
 _IIS6 = (("Server", "Microsoft-IIS/6.0"), ("MicrosoftOfficeWebServer", "5.0_Pub"), ("X-Powered-By", "ASP.NET"))
-_add(Profile(
-    "exchange2003_fba", "Exchange 2003 forms-based auth: /exchange redirects to /exchweb owalogon.asp, 440 elsewhere",
-    (Backend((("/exchange*", Reply(302, "Object Moved", _h(
-        ("Location", "https://{{host}}/exchweb/bin/auth/owalogon.asp?url=https://{{host}}{{path}}&reason=0"), *_IIS6,
-        ("Content-Type", "text/html"), DATE, ("Content-Length", "0")))),
-              ("/exchweb/bin/auth/owalogon.asp", Reply(200, "OK", _h(*_IIS6, DATE, HTML, LENGTH), EX2003_LOGON_PAGE))),
-             Reply(440, "Login Timeout", _h(*_IIS6, DATE, ("Content-Type", "text/html"), ("Content-Length", "0")))),),
-    true_build="6.5.7638.1", expect_build=None, expect_exchange=None, expect_warning=None,
-    source=S + "exchange2003-fba-redirect-and-440_notes.txt (behaviour; pages synthetic)",
-    signals=((OWA, "Server: Microsoft-IIS/6.0"), ("/exchange/", "/exchweb/bin/auth/owalogon.asp?url="),
-             ("/exchweb/bin/auth/owalogon.asp?url=x&reason=0", "/exchweb/bin/auth/owaauth.dll")),
-    notes="the probe paths only see 440 Login Timeout; /exchange (not probed) reveals the FBA redirect",
-))
-_add(Profile(
-    "errorfe_broken", "OWA in bad shape: logon.aspx 302 to /owa/auth/errorFE.aspx?httpCode=500",
-    (Backend(((OWA, Reply(302, "Found", _h(("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
-                                           ("Location", OWA_LOCATION), ("Server", "Microsoft-IIS/10.0"), REQUEST_ID,
-                                           ("X-FEServer", "EXBROKEN01"), ("X-Powered-By", "ASP.NET"), DATE,
-                                           ("Content-Length", "0")))),
-              (LOGON, Reply(302, "Found", _h(HTML, ("Location", "/owa/auth/errorFE.aspx?httpCode=500"),
-                                             ("Server", "Microsoft-IIS/10.0"), ("X-Powered-By", "ASP.NET"), DATE,
-                                             LENGTH), OBJECT_MOVED_ERRORFE)),
-              ("/owa/auth/errorfe.aspx", Reply(500, "Internal Server Error", _h(
-                  HTML, ("Server", "Microsoft-IIS/10.0"), ("X-Powered-By", "ASP.NET"), DATE, LENGTH), ERRORFE_BODY)),
-              (EXPORT, Reply(500, "Internal Server Error", _h(("Server", "Microsoft-IIS/10.0"), DATE,
-                                                              ("Content-Length", "0"))))),
-             not_found()),),
-    true_build=None, expect_build=None, expect_exchange=True, expect_warning=None,
-    source=S + "owa-logon-302-to-errorFE-httpCode500.http",
-    signals=((LOGON, "Location: /owa/auth/errorFE.aspx?httpCode=500"), (LOGON, "Object moved to")),
-))
-_add(Profile(
-    "hardened_nover", "Real OWA with every version header and version path folder stripped",
-    (onprem(OnPrem("2016", None, None, fe=None, be=None)),),
-    true_build="15.2.1748.36", expect_build=None, expect_exchange=True, expect_warning=None,
-    source=S + "x-owa-version-spoofed-by-iis-url-rewrite_15.02.2562.037.txt (path strip); "
-    "header-disclosure-removal-list_exchange.txt",
-    signals=((LOGON, "OwaPage = ASP.auth_logon_aspx"), (LOGON, "/owa/auth/themes/resources/favicon.ico")),
-))
-_add(Profile(
-    "not_exchange", "An nginx web site: home page on /, 404 on every Exchange path",
-    (Backend(((ROOT, Reply(200, "OK", _h(("Server", "nginx/1.24.0"), DATE, ("Content-Type", "text/html"), LENGTH,
-                                         ("Last-Modified", "Mon, 06 May 2024 09:00:00 GMT"),
-                                         ("Connection", "keep-alive"),
-                                         ("ETag", '"6638a8f0-10f"'), ("Accept-Ranges", "bytes")), NGINX_HOME)),),
-             Reply(404, "Not Found", _h(("Server", "nginx/1.24.0"), DATE, ("Content-Type", "text/html"), LENGTH,
-                                        ("Connection", "keep-alive")), NGINX_404)),),
-    true_build=None, expect_build=None, expect_exchange=False, expect_warning=None, source="synthetic",
-    signals=((ROOT, "Example Widgets Ltd"), (OWA, "404 Not Found"), (OWA, "Server: nginx/1.24.0")),
-))
+_add(
+    Profile(
+        "exchange2003_fba",
+        "Exchange 2003 forms-based auth: /exchange redirects to /exchweb owalogon.asp, 440 elsewhere",
+        (
+            Backend(
+                (
+                    (
+                        "/exchange*",
+                        Reply(
+                            302,
+                            "Object Moved",
+                            _h(
+                                (
+                                    "Location",
+                                    "https://{{host}}/exchweb/bin/auth/owalogon.asp?url=https://{{host}}{{path}}&reason=0",
+                                ),
+                                *_IIS6,
+                                ("Content-Type", "text/html"),
+                                DATE,
+                                ("Content-Length", "0"),
+                            ),
+                        ),
+                    ),
+                    (
+                        "/exchweb/bin/auth/owalogon.asp",
+                        Reply(200, "OK", _h(*_IIS6, DATE, HTML, LENGTH), EX2003_LOGON_PAGE),
+                    ),
+                ),
+                Reply(440, "Login Timeout", _h(*_IIS6, DATE, ("Content-Type", "text/html"), ("Content-Length", "0"))),
+            ),
+        ),
+        true_build="6.5.7638.1",
+        expect_build=None,
+        expect_exchange=None,
+        expect_warning=None,
+        source=S + "exchange2003-fba-redirect-and-440_notes.txt (behaviour; pages synthetic)",
+        signals=(
+            (OWA, "Server: Microsoft-IIS/6.0"),
+            ("/exchange/", "/exchweb/bin/auth/owalogon.asp?url="),
+            ("/exchweb/bin/auth/owalogon.asp?url=x&reason=0", "/exchweb/bin/auth/owaauth.dll"),
+        ),
+        notes="the probe paths only see 440 Login Timeout; /exchange (not probed) reveals the FBA redirect",
+    )
+)
+_add(
+    Profile(
+        "errorfe_broken",
+        "OWA in bad shape: logon.aspx 302 to /owa/auth/errorFE.aspx?httpCode=500",
+        (
+            Backend(
+                (
+                    (
+                        OWA,
+                        Reply(
+                            302,
+                            "Found",
+                            _h(
+                                ("Cache-Control", "no-cache"),
+                                ("Pragma", "no-cache"),
+                                ("Location", OWA_LOCATION),
+                                ("Server", "Microsoft-IIS/10.0"),
+                                REQUEST_ID,
+                                ("X-FEServer", "EXBROKEN01"),
+                                ("X-Powered-By", "ASP.NET"),
+                                DATE,
+                                ("Content-Length", "0"),
+                            ),
+                        ),
+                    ),
+                    (
+                        LOGON,
+                        Reply(
+                            302,
+                            "Found",
+                            _h(
+                                HTML,
+                                ("Location", "/owa/auth/errorFE.aspx?httpCode=500"),
+                                ("Server", "Microsoft-IIS/10.0"),
+                                ("X-Powered-By", "ASP.NET"),
+                                DATE,
+                                LENGTH,
+                            ),
+                            OBJECT_MOVED_ERRORFE,
+                        ),
+                    ),
+                    (
+                        "/owa/auth/errorfe.aspx",
+                        Reply(
+                            500,
+                            "Internal Server Error",
+                            _h(HTML, ("Server", "Microsoft-IIS/10.0"), ("X-Powered-By", "ASP.NET"), DATE, LENGTH),
+                            ERRORFE_BODY,
+                        ),
+                    ),
+                    (
+                        EXPORT,
+                        Reply(
+                            500,
+                            "Internal Server Error",
+                            _h(("Server", "Microsoft-IIS/10.0"), DATE, ("Content-Length", "0")),
+                        ),
+                    ),
+                ),
+                not_found(),
+            ),
+        ),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "owa-logon-302-to-errorFE-httpCode500.http",
+        signals=((LOGON, "Location: /owa/auth/errorFE.aspx?httpCode=500"), (LOGON, "Object moved to")),
+    )
+)
+_add(
+    Profile(
+        "hardened_nover",
+        "Real OWA with every version header and version path folder stripped",
+        (onprem(OnPrem("2016", None, None, fe=None, be=None)),),
+        true_build="15.2.1748.36",
+        expect_build=None,
+        expect_exchange=True,
+        expect_warning=None,
+        source=S + "x-owa-version-spoofed-by-iis-url-rewrite_15.02.2562.037.txt (path strip); "
+        "header-disclosure-removal-list_exchange.txt",
+        signals=((LOGON, "OwaPage = ASP.auth_logon_aspx"), (LOGON, "/owa/auth/themes/resources/favicon.ico")),
+    )
+)
+_add(
+    Profile(
+        "not_exchange",
+        "An nginx web site: home page on /, 404 on every Exchange path",
+        (
+            Backend(
+                (
+                    (
+                        ROOT,
+                        Reply(
+                            200,
+                            "OK",
+                            _h(
+                                ("Server", "nginx/1.24.0"),
+                                DATE,
+                                ("Content-Type", "text/html"),
+                                LENGTH,
+                                ("Last-Modified", "Mon, 06 May 2024 09:00:00 GMT"),
+                                ("Connection", "keep-alive"),
+                                ("ETag", '"6638a8f0-10f"'),
+                                ("Accept-Ranges", "bytes"),
+                            ),
+                            NGINX_HOME,
+                        ),
+                    ),
+                ),
+                Reply(
+                    404,
+                    "Not Found",
+                    _h(
+                        ("Server", "nginx/1.24.0"),
+                        DATE,
+                        ("Content-Type", "text/html"),
+                        LENGTH,
+                        ("Connection", "keep-alive"),
+                    ),
+                    NGINX_404,
+                ),
+            ),
+        ),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=False,
+        expect_warning=None,
+        source="synthetic",
+        signals=((ROOT, "Example Widgets Ltd"), (OWA, "404 Not Found"), (OWA, "Server: nginx/1.24.0")),
+    )
+)
 INJECTION = "<!channel> <@U123> &lt;script&gt;alert(1)&lt;/script&gt; *bold* `code` <https://evil.example|click>"
-_add(Profile(
-    "header_injection", "Exchange 2019 whose X-FEServer, BE target and title carry Slack/HTML payloads",
-    (onprem(OnPrem("2016", "15.2.1544.33", "15.2.1544", exporttool="15.2.1544.33", fe=INJECTION,
-                   be="evil.example<@U123>", title=f"{INJECTION} Outlook")),),
-    true_build="15.2.1544.33", expect_build="15.2.1544.33", expect_exchange=True, expect_warning=None,
-    source="synthetic (escaping test)",
-    signals=((OWA, f"X-FEServer: {INJECTION}"), (LOGON, f"<title>{INJECTION} Outlook</title>")),
-))
+_add(
+    Profile(
+        "header_injection",
+        "Exchange 2019 whose X-FEServer, BE target and title carry Slack/HTML payloads",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    "15.2.1544.33",
+                    "15.2.1544",
+                    exporttool="15.2.1544.33",
+                    fe=INJECTION,
+                    be="evil.example<@U123>",
+                    title=f"{INJECTION} Outlook",
+                )
+            ),
+        ),
+        true_build="15.2.1544.33",
+        expect_build="15.2.1544.33",
+        expect_exchange=True,
+        expect_warning=None,
+        source="synthetic (escaping test)",
+        signals=((OWA, f"X-FEServer: {INJECTION}"), (LOGON, f"<title>{INJECTION} Outlook</title>")),
+    )
+)
 
 # --- hostile ------------------------------------------------------------------------------------
 
 
-def _hostile(name: str, description: str, backend: Backend, *, tls: Literal["normal", "stall"] = "normal",
-             signals: tuple[tuple[str, str], ...] = ()) -> Profile:
+def _hostile(
+    name: str,
+    description: str,
+    backend: Backend,
+    *,
+    tls: Literal["normal", "stall"] = "normal",
+    signals: tuple[tuple[str, str], ...] = (),
+) -> Profile:
     """Hostile profiles: nothing to conclude (no build, Exchange unknown); a prober must only survive them."""
-    return Profile(name, description, (backend,), true_build=None, expect_build=None, expect_exchange=None,
-                   expect_warning=None, source="synthetic", hostile=True, tls=tls, signals=signals)
+    return Profile(
+        name,
+        description,
+        (backend,),
+        true_build=None,
+        expect_build=None,
+        expect_exchange=None,
+        expect_warning=None,
+        source="synthetic",
+        hostile=True,
+        tls=tls,
+        signals=signals,
+    )
 
 
 def _redirect(location: str) -> Reply:
-    return Reply(302, "Found", _h(("Location", location), ("Server", "Microsoft-IIS/10.0"), DATE,
-                                  ("Content-Length", "0")))
+    return Reply(
+        302, "Found", _h(("Location", location), ("Server", "Microsoft-IIS/10.0"), DATE, ("Content-Length", "0"))
+    )
 
 
-_add(_hostile("hang", "Accepts TCP and TLS, reads the request, never sends a byte until the client leaves",
-              same_everywhere(Reply(0, "", kind="hang"))))
-_add(_hostile("slow_tls", "Accepts TCP, never completes the TLS handshake when chosen by SNI or as the default "
-              "profile; reached through the Host header (after TLS) it behaves like 'hang'",
-              same_everywhere(Reply(0, "", kind="hang")), tls="stall"))
-_add(_hostile("drip", "Valid status line and headers, then the body one byte per second",
-              same_everywhere(Reply(200, "OK", _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE,
-                                                  ("Content-Length", "1000000")), kind="drip", size=1_000_000))))
-_add(_hostile("huge_body", "Content-Length: 200 MB on every path, streamed from one shared chunk",
-              same_everywhere(Reply(200, "OK", _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE, LENGTH),
-                                    kind="huge", size=200 * 1024 * 1024))))
-_add(_hostile("redirect_loop", "/owa/ redirects to itself, logon.aspx to /owa/, the export tool to itself",
-              Backend(((OWA, _redirect("https://{{host}}/owa/")), (LOGON, _redirect("/owa/")),
-                       (EXPORT, _redirect("https://{{host}}" + EXPORT_REQUEST_PATH))),
-                      _redirect(OWA_LOCATION)),
-              signals=((OWA, "Location: https://"), (LOGON, "Location: /owa/"))))
-_add(_hostile("redirect_offhost", "Redirects to the cloud metadata address and to 127.0.0.1:1",
-              Backend(((OWA, _redirect("https://169.254.169.254/latest/meta-data/")),
-                       (LOGON, _redirect("http://127.0.0.1:1/"))),
-                      _redirect("https://169.254.169.254/latest/meta-data/iam/security-credentials/")),
-              signals=((OWA, "Location: https://169.254.169.254/latest/meta-data/"),
-                       (LOGON, "Location: http://127.0.0.1:1/"))))
-_add(_hostile("garbage", "Answers every request with 64 KB of random bytes, not HTTP",
-              same_everywhere(Reply(0, "", kind="garbage", size=64 * 1024))))
-_add(_hostile("huge_headers", "200 header lines of 8 KB each, then an empty body",
-              same_everywhere(Reply(200, "OK", kind="huge_headers"))))
+_add(
+    _hostile(
+        "hang",
+        "Accepts TCP and TLS, reads the request, never sends a byte until the client leaves",
+        same_everywhere(Reply(0, "", kind="hang")),
+    )
+)
+_add(
+    _hostile(
+        "slow_tls",
+        "Accepts TCP, never completes the TLS handshake when chosen by SNI or as the default "
+        "profile; reached through the Host header (after TLS) it behaves like 'hang'",
+        same_everywhere(Reply(0, "", kind="hang")),
+        tls="stall",
+    )
+)
+_add(
+    _hostile(
+        "drip",
+        "Valid status line and headers, then the body one byte per second",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE, ("Content-Length", "1000000")),
+                kind="drip",
+                size=1_000_000,
+            )
+        ),
+    )
+)
+_add(
+    _hostile(
+        "huge_body",
+        "Content-Length: 200 MB on every path, streamed from one shared chunk",
+        same_everywhere(
+            Reply(
+                200, "OK", _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE, LENGTH), kind="huge", size=200 * 1024 * 1024
+            )
+        ),
+    )
+)
+_add(
+    _hostile(
+        "redirect_loop",
+        "/owa/ redirects to itself, logon.aspx to /owa/, the export tool to itself",
+        Backend(
+            (
+                (OWA, _redirect("https://{{host}}/owa/")),
+                (LOGON, _redirect("/owa/")),
+                (EXPORT, _redirect("https://{{host}}" + EXPORT_REQUEST_PATH)),
+            ),
+            _redirect(OWA_LOCATION),
+        ),
+        signals=((OWA, "Location: https://"), (LOGON, "Location: /owa/")),
+    )
+)
+_add(
+    _hostile(
+        "redirect_offhost",
+        "Redirects to the cloud metadata address and to 127.0.0.1:1",
+        Backend(
+            ((OWA, _redirect("https://169.254.169.254/latest/meta-data/")), (LOGON, _redirect("http://127.0.0.1:1/"))),
+            _redirect("https://169.254.169.254/latest/meta-data/iam/security-credentials/"),
+        ),
+        signals=(
+            (OWA, "Location: https://169.254.169.254/latest/meta-data/"),
+            (LOGON, "Location: http://127.0.0.1:1/"),
+        ),
+    )
+)
+_add(
+    _hostile(
+        "garbage",
+        "Answers every request with 64 KB of random bytes, not HTTP",
+        same_everywhere(Reply(0, "", kind="garbage", size=64 * 1024)),
+    )
+)
+_add(
+    _hostile(
+        "huge_headers",
+        "200 header lines of 8 KB each, then an empty body",
+        same_everywhere(Reply(200, "OK", kind="huge_headers")),
+    )
+)
 
 # XML attacks sit on an otherwise ordinary (header-less) 2019 CU14, so the logon path still gives 15.2.1544
 _BOMB_BASE = OnPrem("2016", None, "15.2.1544", fe=None, be=None)
 _XML_HEADERS = _h(("Content-Type", "application/x-ms-application"), ("Server", "Microsoft-IIS/10.0"), DATE, LENGTH)
-_add(Profile("xml_bomb", "Exchange 2019 whose export tool is a billion-laughs document (the version is the bomb)",
-             (onprem(replace(_BOMB_BASE, export_reply=Reply(200, "OK", _XML_HEADERS, billion_laughs()))),),
-             true_build=None, expect_build="15.2.1544", expect_exchange=True, expect_warning=None, source="synthetic",
-             hostile=True, signals=((EXPORT, "<!ENTITY lol9"), (LOGON, "/owa/auth/15.2.1544/"))))
-_add(Profile("xml_xxe", "Exchange 2019 whose export tool declares an external entity to file:///etc/passwd",
-             (onprem(replace(_BOMB_BASE, export_reply=Reply(200, "OK", _XML_HEADERS, external_entity_xml()))),),
-             true_build=None, expect_build="15.2.1544", expect_exchange=True, expect_warning=None, source="synthetic",
-             hostile=True, signals=((EXPORT, 'SYSTEM "file:///etc/passwd"'), (LOGON, "/owa/auth/15.2.1544/"))))
+_add(
+    Profile(
+        "xml_bomb",
+        "Exchange 2019 whose export tool is a billion-laughs document (the version is the bomb)",
+        (onprem(replace(_BOMB_BASE, export_reply=Reply(200, "OK", _XML_HEADERS, billion_laughs()))),),
+        true_build=None,
+        expect_build="15.2.1544",
+        expect_exchange=True,
+        expect_warning=None,
+        source="synthetic",
+        hostile=True,
+        signals=((EXPORT, "<!ENTITY lol9"), (LOGON, "/owa/auth/15.2.1544/")),
+    )
+)
+_add(
+    Profile(
+        "xml_xxe",
+        "Exchange 2019 whose export tool declares an external entity to file:///etc/passwd",
+        (onprem(replace(_BOMB_BASE, export_reply=Reply(200, "OK", _XML_HEADERS, external_entity_xml()))),),
+        true_build=None,
+        expect_build="15.2.1544",
+        expect_exchange=True,
+        expect_warning=None,
+        source="synthetic",
+        hostile=True,
+        signals=((EXPORT, 'SYSTEM "file:///etc/passwd"'), (LOGON, "/owa/auth/15.2.1544/")),
+    )
+)
 
 # names used in briefs and examples
 ALIASES = {"exchange2019_cu9": "exchange2019_cu9_fileversion"}
@@ -1057,8 +1819,10 @@ def profile_table() -> str:
     """One line per profile with its ground truth, for humans (``python -m tests.fakes.exchange_profiles``)."""
     rows = [f"{'name':30} {'exchange':8} {'expect_build':14} {'warning':9} description"]
     for p in PROFILES.values():
-        rows.append(f"{p.name:30} {p.expect_exchange!s:8} {p.expect_build or '-':14} {p.expect_warning or '-':9} "
-                    f"{p.description}")
+        rows.append(
+            f"{p.name:30} {p.expect_exchange!s:8} {p.expect_build or '-':14} {p.expect_warning or '-':9} "
+            f"{p.description}"
+        )
     return "\n".join(rows)
 
 

@@ -115,7 +115,7 @@ def _hostname(host_header: str) -> str:
     """Host header -> bare lower-case host name (no port, no brackets, no trailing dot)."""
     h = host_header.strip().lower()
     if h.startswith("["):
-        return h[1:h.find("]")] if "]" in h else h[1:]
+        return h[1 : h.find("]")] if "]" in h else h[1:]
     if h.count(":") == 1:
         h = h.split(":", 1)[0]
     return h.rstrip(".")
@@ -161,24 +161,32 @@ def _make_cert(hostnames: list[str], expired: bool) -> tuple[bytes, bytes, x509.
         not_before, not_after = now - dt.timedelta(days=400), now - dt.timedelta(days=30)
     else:
         not_before, not_after = now - dt.timedelta(days=1), now + dt.timedelta(days=30)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_CN),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "exchbot simulator")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, CERT_CN),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "exchbot simulator"),
+        ]
+    )
     sans: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
     sans += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(public)
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before).not_valid_after(not_after)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         # a self-signed leaf that clients can also load as their trust anchor
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem, cert
 
 
@@ -192,17 +200,17 @@ def _sni_from_client_hello(data: bytes) -> str | None:
             return None
         pos += 4 + 2 + 32  # handshake header, client_version, random
         pos += 1 + data[pos]  # session id
-        pos += 2 + int.from_bytes(data[pos:pos + 2], "big")  # cipher suites
+        pos += 2 + int.from_bytes(data[pos : pos + 2], "big")  # cipher suites
         pos += 1 + data[pos]  # compression methods
-        end = pos + 2 + int.from_bytes(data[pos:pos + 2], "big")
+        end = pos + 2 + int.from_bytes(data[pos : pos + 2], "big")
         pos += 2
         while pos + 4 <= end and pos + 4 <= len(data):
-            ext_type = int.from_bytes(data[pos:pos + 2], "big")
-            ext_len = int.from_bytes(data[pos + 2:pos + 4], "big")
+            ext_type = int.from_bytes(data[pos : pos + 2], "big")
+            ext_len = int.from_bytes(data[pos + 2 : pos + 4], "big")
             pos += 4
             if ext_type == 0:  # server_name: list length, type, name length, name
-                name_len = int.from_bytes(data[pos + 3:pos + 5], "big")
-                return data[pos + 5:pos + 5 + name_len].decode("ascii", "replace").lower()
+                name_len = int.from_bytes(data[pos + 3 : pos + 5], "big")
+                return data[pos + 5 : pos + 5 + name_len].decode("ascii", "replace").lower()
             pos += ext_len
     except IndexError:
         return None
@@ -319,8 +327,9 @@ class ExchangeSimulator:
     def __enter__(self) -> ExchangeSimulator:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # --- event loop thread --------------------------------------------------------------------
@@ -408,7 +417,8 @@ class ExchangeSimulator:
             reader = asyncio.StreamReader(limit=MAX_HEAD, loop=loop)
             protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
             transport, _ = await loop.connect_accepted_socket(
-                lambda: protocol, conn, ssl=self._ssl_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
+                lambda: protocol, conn, ssl=self._ssl_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
             await self._serve(reader, writer, sni, next(self._conn_ids))
             writer.close()  # graceful: flushes what is buffered, then close_notify
@@ -464,8 +474,9 @@ class ExchangeSimulator:
 
     # --- HTTP ---------------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sni: str | None,
-                     conn_id: int) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sni: str | None, conn_id: int
+    ) -> None:
         while True:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
@@ -514,8 +525,9 @@ class ExchangeSimulator:
         for k, v in req.headers:
             k = k.lower()
             headers[k] = f"{headers[k]}, {v}" if k in headers else v
-        rec = RecordedRequest(req.method, req.target, headers, host, time.time(), profile.name, sni,
-                              time.monotonic(), conn_id)
+        rec = RecordedRequest(
+            req.method, req.target, headers, host, time.time(), profile.name, sni, time.monotonic(), conn_id
+        )
         with self._lock:
             self._requests.append(rec)
 
@@ -534,8 +546,15 @@ class ExchangeSimulator:
             text = text.replace("{{" + k + "}}", v)
         return text
 
-    async def _respond(self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter,
-                       reader: asyncio.StreamReader, keep: bool) -> bool:
+    async def _respond(
+        self,
+        reply: Reply,
+        req: _Request,
+        host: str,
+        writer: asyncio.StreamWriter,
+        reader: asyncio.StreamReader,
+        keep: bool,
+    ) -> bool:
         """Write one answer; return whether the connection stays open for another request."""
         if reply.kind == "normal":
             head, body, keep = self._render(reply, req, host, keep)
@@ -581,8 +600,9 @@ class ExchangeSimulator:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         return head, body, keep
 
-    async def _respond_hostile(self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter,
-                               reader: asyncio.StreamReader) -> None:
+    async def _respond_hostile(
+        self, reply: Reply, req: _Request, host: str, writer: asyncio.StreamWriter, reader: asyncio.StreamReader
+    ) -> None:
         if reply.kind == "hang":
             await self._wait_for_disconnect(reader, MAX_CONNECTION_SECONDS)
         elif reply.kind == "garbage":
@@ -634,7 +654,9 @@ class ExchangeSimulator:
         writer.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=us-ascii\r\n"
             f"Server: Microsoft-HTTPAPI/2.0\r\nDate: {email.utils.formatdate(usegmt=True)}\r\n"
-            f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         await writer.drain()
 
 

@@ -136,17 +136,56 @@ DEFAULT_TIMESTAMP = "2026-11-28T06:00:00.000000"
 # --------------------------------------------------------------------------------------------------
 
 _COUNTRY_NAMES = {
-    "AT": "Austria", "AU": "Australia", "BE": "Belgium", "BR": "Brazil", "CA": "Canada", "CH": "Switzerland",
-    "CN": "China", "CZ": "Czechia", "DE": "Germany", "DK": "Denmark", "ES": "Spain", "FI": "Finland",
-    "FR": "France", "GB": "United Kingdom", "IE": "Ireland", "IN": "India", "IT": "Italy", "JP": "Japan",
-    "KR": "South Korea", "MX": "Mexico", "NL": "Netherlands", "NO": "Norway", "PL": "Poland", "PT": "Portugal",
-    "RU": "Russian Federation", "SE": "Sweden", "SG": "Singapore", "TW": "Taiwan", "US": "United States",
+    "AT": "Austria",
+    "AU": "Australia",
+    "BE": "Belgium",
+    "BR": "Brazil",
+    "CA": "Canada",
+    "CH": "Switzerland",
+    "CN": "China",
+    "CZ": "Czechia",
+    "DE": "Germany",
+    "DK": "Denmark",
+    "ES": "Spain",
+    "FI": "Finland",
+    "FR": "France",
+    "GB": "United Kingdom",
+    "IE": "Ireland",
+    "IN": "India",
+    "IT": "Italy",
+    "JP": "Japan",
+    "KR": "South Korea",
+    "MX": "Mexico",
+    "NL": "Netherlands",
+    "NO": "Norway",
+    "PL": "Poland",
+    "PT": "Portugal",
+    "RU": "Russian Federation",
+    "SE": "Sweden",
+    "SG": "Singapore",
+    "TW": "Taiwan",
+    "US": "United States",
 }
 _EU_REGION = {"AT", "BE", "CH", "CZ", "DE", "DK", "ES", "FI", "FR", "GB", "IE", "IT", "NL", "NO", "PL", "PT", "SE"}
 _SIGNALS = {"header", "path", "redirect", "none"}
 _SPEC_KEYS = {
-    "country", "build", "signal", "count", "port", "ports", "non_exchange", "header_name", "header_value",
-    "title", "org", "asn", "hostname", "ipv6", "ip", "timestamp", "path_build",
+    "country",
+    "build",
+    "signal",
+    "count",
+    "port",
+    "ports",
+    "non_exchange",
+    "header_name",
+    "header_value",
+    "title",
+    "org",
+    "asn",
+    "hostname",
+    "ipv6",
+    "ip",
+    "timestamp",
+    "path_build",
 }
 _V4_BLOCKS = ("192.0.2.", "198.51.100.", "203.0.113.")
 
@@ -317,8 +356,9 @@ def _skeleton(host: _Host) -> Banner:
     return banner
 
 
-def _http_block(host: _Host, *, title: str, html: str, server: str, location: str,
-                redirects: list[dict[str, Any]]) -> dict[str, Any]:
+def _http_block(
+    host: _Host, *, title: str, html: str, server: str, location: str, redirects: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "status": 200,
         "title": title,
@@ -358,13 +398,23 @@ def _exchange_banner(host: _Host, spec: Mapping[str, Any], seq: int) -> Banner:
 
     # The crawl of "/" follows two hops, as a real Exchange front end answers (samples/exchange/
     # http-root-403-and-https-302-to-owa_exchange2019.http, owa-302-location-and-derived-version...).
-    root_hop = _raw_headers("HTTP/1.1 302 Found", [
-        ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Content-Length", "0"),
-        ("Location", f"{scheme}://{netloc}/owa/"), ("Server", "Microsoft-IIS/10.0"),
-        ("X-FEServer", fe_server), ("X-RequestId", request_id), ("Date", date),
-    ])
+    root_hop = _raw_headers(
+        "HTTP/1.1 302 Found",
+        [
+            ("Cache-Control", "no-cache"),
+            ("Pragma", "no-cache"),
+            ("Content-Length", "0"),
+            ("Location", f"{scheme}://{netloc}/owa/"),
+            ("Server", "Microsoft-IIS/10.0"),
+            ("X-FEServer", fe_server),
+            ("X-RequestId", request_id),
+            ("Date", date),
+        ],
+    )
     owa_headers = [
-        ("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Content-Length", "0"),
+        ("Cache-Control", "no-cache"),
+        ("Pragma", "no-cache"),
+        ("Content-Length", "0"),
         ("Location", f"{scheme}://{netloc}/owa/auth/logon.aspx?url={scheme}%3a%2f%2f{netloc}%2fowa%2f&reason=0"),
         ("Server", "Microsoft-IIS/10.0"),
     ]
@@ -374,9 +424,16 @@ def _exchange_banner(host: _Host, spec: Mapping[str, Any], seq: int) -> Banner:
     owa_hop = _raw_headers("HTTP/1.1 302 Found", owa_headers)
 
     final = [
-        ("Cache-Control", "no-cache, no-store"), ("Content-Type", "text/html; charset=utf-8"), ("Date", date),
-        ("Expires", "-1"), ("Pragma", "no-cache"), ("Request-Id", request_id), ("Server", "Microsoft-IIS/10.0"),
-        ("X-Aspnet-Version", "4.0.30319"), ("X-Frame-Options", "SAMEORIGIN"), ("X-Powered-By", "ASP.NET"),
+        ("Cache-Control", "no-cache, no-store"),
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Date", date),
+        ("Expires", "-1"),
+        ("Pragma", "no-cache"),
+        ("Request-Id", request_id),
+        ("Server", "Microsoft-IIS/10.0"),
+        ("X-Aspnet-Version", "4.0.30319"),
+        ("X-Frame-Options", "SAMEORIGIN"),
+        ("X-Powered-By", "ASP.NET"),
     ]
     if "header" in signals:
         final.append((header_name, header_value))
@@ -385,7 +442,10 @@ def _exchange_banner(host: _Host, spec: Mapping[str, Any], seq: int) -> Banner:
     banner = _skeleton(host)
     banner["data"] = _raw_headers("HTTP/1.1 200 OK", final)
     banner["http"] = _http_block(
-        host, title=title, html=html, server="Microsoft-IIS/10.0",
+        host,
+        title=title,
+        html=html,
+        server="Microsoft-IIS/10.0",
         location=f"/owa/auth/logon.aspx?url={scheme}%3a%2f%2f{netloc}%2fowa%2f&reason=0",
         redirects=[
             {"host": host.ip, "data": root_hop, "location": "/"},
@@ -403,10 +463,16 @@ def _other_banner(host: _Host, spec: Mapping[str, Any]) -> Banner:
         "<p>If you see this page, the web server is successfully installed and working.</p>\n</body>\n</html>\n"
     )
     banner = _skeleton(host)
-    banner["data"] = _raw_headers("HTTP/1.1 200 OK", [
-        ("Server", "nginx"), ("Date", _http_date(host.timestamp)), ("Content-Type", "text/html"),
-        ("Content-Length", str(len(html.encode()))), ("Connection", "keep-alive"),
-    ])
+    banner["data"] = _raw_headers(
+        "HTTP/1.1 200 OK",
+        [
+            ("Server", "nginx"),
+            ("Date", _http_date(host.timestamp)),
+            ("Content-Type", "text/html"),
+            ("Content-Length", str(len(html.encode()))),
+            ("Connection", "keep-alive"),
+        ],
+    )
     banner["http"] = _http_block(host, title=title, html=html, server="nginx", location="/", redirects=[])
     banner["hash"] = _signed32(banner["data"])
     return banner
@@ -466,9 +532,12 @@ def make_population(spec: Iterable[Mapping[str, Any]]) -> list[Banner]:
             hostname = str(group.get("hostname", default_name)).format(n=n)
             for port in ports:
                 host = _Host(
-                    ip=ip, port=int(port), country=country,
+                    ip=ip,
+                    port=int(port),
+                    country=country,
                     org=str(group.get("org", f"Example Hosting {country or 'Unknown'}")),
-                    asn=str(group.get("asn", "AS64500")), hostname=hostname,
+                    asn=str(group.get("asn", "AS64500")),
+                    hostname=hostname,
                     timestamp=str(group.get("timestamp", DEFAULT_TIMESTAMP)),
                 )
                 if group.get("non_exchange"):
@@ -720,8 +789,14 @@ class FakeShodan:
     once even with hung requests (they are released and their sockets closed).
     """
 
-    def __init__(self, population: Iterable[Banner] = (), *, query_credits: int = 100_000,
-                 scan_credits: int = 100, hang_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        population: Iterable[Banner] = (),
+        *,
+        query_credits: int = 100_000,
+        scan_credits: int = 100,
+        hang_max: float = 30.0,
+    ) -> None:
         self.default_credits = query_credits
         self.scan_credits = scan_credits
         self.hang_max = hang_max
@@ -830,8 +905,15 @@ class FakeShodan:
         parts = urlsplit(req.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         key = params.get("key", "")
-        call: dict[str, Any] = {"path": parts.path, "params": params, "key": key, "time": time.time(),
-                                "status": None, "cost": 0, "error": None}
+        call: dict[str, Any] = {
+            "path": parts.path,
+            "params": params,
+            "key": key,
+            "time": time.time(),
+            "status": None,
+            "cost": 0,
+            "error": None,
+        }
         with self._lock:
             self._calls.append(call)
             self._requests_per_key[key] += 1
@@ -860,8 +942,15 @@ class FakeShodan:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout); nothing to do
 
-    def _dispatch(self, path: str, params: dict[str, str], key: str, nth: int,
-                  population: tuple[Banner, ...], call: dict[str, Any]) -> _Reply | object:
+    def _dispatch(
+        self,
+        path: str,
+        params: dict[str, str],
+        key: str,
+        nth: int,
+        population: tuple[Banner, ...],
+        call: dict[str, Any],
+    ) -> _Reply | object:
         if key in ("", "bad-key"):
             return _html(401, NGINX_401_HTML)
         if key == "hang":
@@ -895,19 +984,23 @@ class FakeShodan:
         with self._lock:
             left = self._left(key)
             limit = self._initial_credits(key)
-        return _json(200, {
-            "query_credits": left,
-            "scan_credits": 0 if key == "free-key" else self.scan_credits,
-            "plan": "oss" if key == "free-key" else "dev",
-            "usage_limits": {"query_credits": limit, "scan_credits": self.scan_credits, "monitored_ips": 16},
-            "unlocked": key != "free-key",
-            "unlocked_left": left,
-            "https": key != "free-key",
-            "telnet": False,
-        })
+        return _json(
+            200,
+            {
+                "query_credits": left,
+                "scan_credits": 0 if key == "free-key" else self.scan_credits,
+                "plan": "oss" if key == "free-key" else "dev",
+                "usage_limits": {"query_credits": limit, "scan_credits": self.scan_credits, "monitored_ips": 16},
+                "unlocked": key != "free-key",
+                "unlocked_left": left,
+                "https": key != "free-key",
+                "telnet": False,
+            },
+        )
 
-    def _count_or_search(self, search: bool, params: dict[str, str], key: str,
-                         population: tuple[Banner, ...], call: dict[str, Any]) -> _Reply:
+    def _count_or_search(
+        self, search: bool, params: dict[str, str], key: str, population: tuple[Banner, ...], call: dict[str, Any]
+    ) -> _Reply:
         query = parse_query(params.get("query", ""))
         facets = parse_facets(params.get("facets", ""))
         hits = [b for b in population if query.match(b)]
@@ -933,7 +1026,7 @@ class FakeShodan:
             return _json(401, {"error": ERR_NO_CREDITS})
         with self._lock:
             call["cost"] = cost
-        chosen = hits[page_start:page_start + page_len]
+        chosen = hits[page_start : page_start + page_len]
         if params.get("fields"):
             fields = [f for f in params["fields"].split(",") if f]
             payload["matches"] = [_select_fields(b, fields) for b in chosen]
