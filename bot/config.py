@@ -28,6 +28,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
 
 
+class SettingError(ValueError):
+    """A setting has a value outside its accepted range (the CLI reports it as a usage error)."""
+
+
+def _whole_days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        raise SettingError(f"{name}={raw[:40]!r}: expected a whole number of days, 0 to 999999")
+    return int(raw)
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(x.strip() for x in env.get(name, "").split(",") if x.strip())
 
@@ -56,6 +69,7 @@ class Settings:
     user_rate_per_minute: int = 6
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
+    knowledge_max_age_days: int = 35  # older knowledge: every answer warns (one Patch Tuesday + margin)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +99,7 @@ class Settings:
             user_rate_per_minute=_int(e, "EXCHBOT_USER_RATE_PER_MINUTE", 6),
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
+            knowledge_max_age_days=_whole_days(e, "EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS", 35),
         )
 
 

@@ -27,7 +27,10 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     return Prober(
         catalog=load_catalog(),
         settings=ProbeSettings(
-            timeout=settings.timeout, concurrency=settings.concurrency, allow_private=settings.allow_private
+            timeout=settings.timeout,
+            concurrency=settings.concurrency,
+            allow_private=settings.allow_private,
+            knowledge_max_age_days=settings.knowledge_max_age_days,
         ),
         resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
         clock=clock or SystemClock(),

@@ -10,6 +10,7 @@ from bot.cli.check_cmd import check
 from bot.cli.digest_cmd import digest
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
+from bot.cli.knowledge_cmd import knowledge
 from bot.cli.serve_cmd import serve
 from bot.cli.watch_cmd import prune, watch
 
@@ -18,6 +19,12 @@ from bot.cli.watch_cmd import prune, watch
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""
+    from bot.config import SettingError, Settings
+
+    try:  # a bad setting is a usage error (exit 2) naming it, before any command runs
+        Settings.from_env()
+    except SettingError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 main.add_command(build)
@@ -29,3 +36,4 @@ main.add_command(watch)
 main.add_command(prune)
 main.add_command(exposure)
 main.add_command(serve)
+main.add_command(knowledge)

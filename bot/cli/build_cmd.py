@@ -6,7 +6,10 @@ import datetime as dt
 
 import click
 
+from bot.cli import common
+from bot.config import Settings
 from bot.core.assess import assess
+from bot.core.staleness import staleness, stamp_assessment
 from bot.knowledge import load_catalog
 from bot.render import json_out, text
 
@@ -28,8 +31,9 @@ def build(builds: tuple[str, ...], as_json: bool, today: dt.datetime | None) -> 
     Exits 1 when any input is not a build number.
     """
     catalog = load_catalog()
-    day = today.date() if today else dt.date.today()
-    results = [assess(b, catalog, day) for b in builds]
+    day = today.date() if today else common.clock().now().date()
+    max_age = Settings.from_env().knowledge_max_age_days
+    results = [stamp_assessment(assess(b, catalog, day), day, max_age) for b in builds]
     if as_json:
         click.echo(json_out.dumps([json_out.assessment_dict(a) for a in results]))
     elif len(results) == 1:
@@ -37,5 +41,8 @@ def build(builds: tuple[str, ...], as_json: bool, today: dt.datetime | None) -> 
     else:
         click.echo(text.build_table(results))
         click.echo(f"\nData: knowledge base as of {catalog.data_date}. Details: exchbot build BUILD")
+        warning = staleness(catalog.data_date, day, max_age).warning
+        if warning:
+            click.echo(f"warning: {warning}")
     if any(a.error for a in results):
         raise SystemExit(1)

@@ -7,6 +7,7 @@ import re
 
 import click
 
+from bot.clock import Clock, SystemClock
 from bot.probe.targets import TargetError, parse_target
 
 _DURATION = re.compile(r"^(\d{1,5})\s*([mhdw])$", re.I | re.ASCII)
@@ -30,3 +31,8 @@ def host_key(target: str) -> str:
         return parse_target(target).key
     except TargetError as exc:
         raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+
+
+def clock() -> Clock:
+    """The clock of the CLI commands (tests replace this function to move "now")."""
+    return SystemClock()

@@ -22,9 +22,14 @@ def newest_in_product(catalog: Catalog, product: str) -> Release | None:
 
 
 def advise(
-    ident: Identity | None, eol: bool | None, eol_date: dt.date | None, catalog: Catalog
+    ident: Identity | None,
+    eol: bool | None,
+    eol_date: dt.date | None,
+    catalog: Catalog,
+    today: dt.date | None = None,
 ) -> tuple[str | None, str | None]:
-    """Return (advice sentence, build to install)."""
+    """Return (advice sentence, build to install). ``today`` decides whether the paid ESU
+    programme of 2016/2019 is still open (after it ended, advice never points to it)."""
     se = newest_in_product(catalog, "Exchange SE")
     se_text = _name(se) if se else "Exchange Server SE"
     if ident is None or ident.product is None:
@@ -37,17 +42,27 @@ def advise(
         if target is None:
             return None, None
         if ident.build.precision == 4 and ident.build >= target.build:
-            newest = "newest" if ident.build == target.build else "newer than the newest"
+            newest = "the newest" if ident.build == target.build else "newer than the newest"
+            d = catalog.data_date.isoformat()
             return (
-                f"Up to date: {newest} build in the knowledge base (data as of {catalog.data_date.isoformat()}); "
-                "check Microsoft's build page for anything newer.",
+                f"Up to date as of {d}: {newest} build known on {d} (the knowledge data date); "
+                f"updates released after {d} are not known: check Microsoft's build page for anything newer.",
                 str(target.build),
             )
         return f"Install {_name(target)}.", str(target.build)
     when = f" since {eol_date.isoformat()}" if eol_date else ""
     if product in ("Exchange 2016", "Exchange 2019"):
         target = newest_in_product(catalog, product)
-        esu = f" Customers in the paid ESU programme: newest build is {_name(target)}." if target else ""
+        life = catalog.lifecycles.get(product)
+        esu_end = life.esu_end if life else None
+        if today is not None and catalog.esu_ended(product, today):
+            assert esu_end is not None
+            esu = f" The paid ESU programme ended on {esu_end.isoformat()}: no more security updates for {product}."
+        elif target:
+            until = f" (until {esu_end.isoformat()})" if esu_end else ""
+            esu = f" Customers in the paid ESU programme{until}: newest build is {_name(target)}."
+        else:
+            esu = ""
         hop = " (in-place upgrade from 2019 CU14 or CU15)" if product == "Exchange 2019" else ""
         return (f"End of support{when}: migrate to {se_text}{hop}.{esu}", str(se.build) if se else None)
     if eol:

@@ -32,7 +32,7 @@ def _evaluate(build: Build, catalog: Catalog, today: dt.date) -> Assessment:
     ident = identify(build, catalog)
     verdicts = tuple(cve_verdict(c, ident, catalog) for c in sorted(catalog.cves, key=lambda c: c.id))
     eol, eol_date = end_of_life(ident, build, catalog, today)
-    advice, install = advise(ident, eol, eol_date, catalog)
+    advice, install = advise(ident, eol, eol_date, catalog, today)
     cu, update, release_date, esu = _naming(ident)
     return Assessment(
         input=str(build),
@@ -53,6 +53,8 @@ def _evaluate(build: Build, catalog: Catalog, today: dt.date) -> Assessment:
         install=install,
         knowledge_date=catalog.data_date,
         knowledge_version=catalog.version,
+        knowledge_age_days=(today - catalog.data_date).days,
+        kev_date=catalog.kev_date,
     )
 
 
@@ -88,6 +90,7 @@ def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> A
         error=error,
         knowledge_date=catalog.data_date if catalog else None,
         knowledge_version=catalog.version if catalog else None,
+        kev_date=catalog.kev_date if catalog else None,
     )
 
 

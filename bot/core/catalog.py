@@ -124,6 +124,7 @@ class Catalog:
     countries: Mapping[str, str]
     data_date: dt.date
     version: str
+    kev_date: dt.date | None = None  # the CISA KEV catalogue the ``kev`` flags were taken from
     _by_build: Mapping[Build, Release] = field(repr=False, default_factory=dict)
     _by_key: Mapping[tuple[int, ...], Line] = field(repr=False, default_factory=dict)
     _fixes_by_cve: Mapping[str, tuple[CveFix, ...]] = field(repr=False, default_factory=dict)
@@ -153,8 +154,26 @@ class Catalog:
         return max(pool, key=lambda r: (r.release_date, r.build))
 
     def serviced(self, product: str, on: dt.date) -> bool:
-        """Did Microsoft still ship builds for ``product`` on or after ``on``?"""
+        """Did Microsoft still ship builds for ``product`` on or after ``on``, and still assess it
+        for new CVEs on ``on`` (not after the end of its paid ESU period, or of extended support
+        when there was none)?"""
+        end = self.assessed_until(product)
+        if end is not None and on > end:
+            return False
         return any(r.product == product and r.release_date >= on for r in self.releases)
+
+    def assessed_until(self, product: str) -> dt.date | None:
+        """The last day Microsoft assessed ``product`` for new CVEs: the end of its paid ESU period,
+        else the end of extended support; None while it is supported without an end date."""
+        life = self.lifecycles.get(product)
+        if life is None:
+            return None
+        return life.esu_end or life.extended_end
+
+    def esu_ended(self, product: str, today: dt.date) -> bool:
+        """The product's paid ESU programme existed and has ended by ``today``."""
+        life = self.lifecycles.get(product)
+        return life is not None and life.esu_end is not None and today > life.esu_end
 
     # -- construction --------------------------------------------------------------------------
 

@@ -171,6 +171,7 @@ def _no_build(target: str, catalog: Catalog) -> Assessment:
         error=None,
         knowledge_date=catalog.data_date,
         knowledge_version=catalog.version,
+        kev_date=catalog.kev_date,
     )
 
 

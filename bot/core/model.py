@@ -45,6 +45,8 @@ class Assessment:
     knowledge_date: dt.date | None = None
     knowledge_version: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    knowledge_age_days: int | None = None  # days between knowledge_date and the day of the answer
+    kev_date: dt.date | None = None  # date of the CISA KEV catalogue the ``kev`` flags come from
 
     @property
     def at_risk(self) -> bool:

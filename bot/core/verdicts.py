@@ -7,7 +7,9 @@ The rules, in order:
 2. A line the CVE does not list, in a lineage that got a fix: a CU released after the fix contains
    it (patched); an older CU never got one (vulnerable), whatever its fourth part.
 3. A product the CVE does not list at all: not affected if Microsoft still shipped updates for that
-   product when the CVE was published, otherwise "unknown" (out of support: never assessed).
+   product when the CVE was published and still assessed it (not after the end of its paid ESU
+   period, or of extended support without one), otherwise "unknown" (never assessed). A CVE
+   published after that end is never "not affected" for the product, whatever the rows say.
 4. Precision: a build known only to its CU cannot show its SU: patched only if the CU itself
    contains the fix, vulnerable only if no build of the line is fixed, otherwise unknown.
 5. A fix that also needs configuration (Extended Protection, setting overrides, hybrid steps)
@@ -31,6 +33,15 @@ _TOP = 10**9  # larger than any fourth part: the highest build a 3-part prefix c
 
 def cve_verdict(cve: Cve, ident: Identity, catalog: Catalog) -> CveVerdict:
     status, fixed_in, reason = _raw_verdict(cve, ident, catalog)
+    life = catalog.lifecycles.get(ident.product or "")
+    end = life.esu_end if life else None
+    if status == "not_affected" and end is not None and cve.published > end:
+        # Microsoft stopped assessing the product at the end of its paid ESU period, before this
+        # CVE: no row may turn that silence into "not affected" (unlisted products: _unlisted).
+        status, reason = "unknown", (
+            f"{ident.product} was no longer assessed when {cve.id} was published "
+            f"({cve.published.isoformat()}, after {end.isoformat()})"
+        )
     if status == "patched" and cve.config_dependent:
         status, reason = "unknown", f"fix installed; depends on configuration: {cve.config_note}"
     return CveVerdict(cve.id, cve.family, status, fixed_in, cve.kev, cve.config_dependent, reason)
@@ -147,3 +158,4 @@ def _unlisted(cve: Cve, product: str, catalog: Catalog) -> tuple[Status, str | N
     if catalog.serviced(product, cve.published):
         return "not_affected", None, f"Microsoft does not list {product} as affected"
     return "unknown", None, f"{product} was out of support when {cve.id} was published: Microsoft did not assess it"
+

@@ -17,6 +17,7 @@ from bot.core.catalog import Catalog
 from bot.core.fingerprint import Observations, Response, observe
 from bot.core.judge import judge
 from bot.core.model import Assessment, CheckResult, Evidence
+from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, stamp_check
 from bot.probe.fetch import CertFacts, Session, SessionFactory, http1_sessions
 from bot.probe.ssrf import Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
@@ -51,6 +52,7 @@ class ProbeSettings:
     concurrency: int = 20  # hosts at once
     allow_private: bool = False
     paths: tuple[ProbePath, ...] = PROBE_PATHS
+    knowledge_max_age_days: int = DEFAULT_MAX_AGE_DAYS  # older knowledge: results carry a warning
 
 
 @dataclass
@@ -62,6 +64,10 @@ class Prober:
     clock: Clock = field(default_factory=SystemClock)
 
     async def check(self, target: Target) -> CheckResult:
+        result = await self._check(target)
+        return stamp_check(result, result.checked_at.date(), self.settings.knowledge_max_age_days)
+
+    async def _check(self, target: Target) -> CheckResult:
         started = self.clock.now()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeout
@@ -242,6 +248,7 @@ def failed_result(
         error=None,
         knowledge_date=catalog.data_date,
         knowledge_version=catalog.version,
+        kev_date=catalog.kev_date,
     )
     return CheckResult(
         target=raw,

@@ -29,6 +29,7 @@ from bot.render.blocks import (
     sections,
     when,
 )
+from bot.render.text import kev_as_of
 
 # --------------------------------------------------------------------------------------------------
 # Check card
@@ -126,7 +127,7 @@ def _cve_lines(r: CheckResult) -> list[str]:
         ids = ", ".join(escape(v.id) for v in vulnerable[:10]) + (" …" if len(vulnerable) > 10 else "")
         lines.append(
             f":red_circle: Vulnerable to {len(vulnerable)} CVE{'s' if len(vulnerable) != 1 else ''}"
-            f" ({kev} known exploited): {ids}"
+            f" ({kev} known exploited{kev_as_of(a.kev_date)}): {ids}"
         )
     if config:
         lines.append(":large_yellow_circle: Depends on configuration: " + ", ".join(escape(v.id) for v in config[:10]))

@@ -46,6 +46,8 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "notes": list(a.notes),
         "knowledge_date": _iso(a.knowledge_date),
         "knowledge_version": a.knowledge_version,
+        "knowledge_age_days": a.knowledge_age_days,
+        "kev_catalog_date": _iso(a.kev_date),
         "error": a.error,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
@@ -13,6 +14,16 @@ STATUS_TEXT = {
     "unknown": "cannot tell",
     "not_affected": "not affected",
 }
+
+
+def kev_as_of(kev_date: dt.date | None) -> str:
+    """``, CISA KEV catalogue of DATE`` after a count of known exploited CVEs."""
+    return f", CISA KEV catalogue of {kev_date.isoformat()}" if kev_date else ""
+
+
+def stale_lines(warning: str | None) -> list[str]:
+    """The staleness warning as the last line(s) of a text answer."""
+    return [f"warning: {warning}"] if warning else []
 
 
 def yes_no(value: bool | None) -> str:
@@ -60,7 +71,7 @@ def assessment_details(a: Assessment) -> str:
     if vulnerable:
         kev = sum(1 for v in vulnerable if v.kev)
         ids = ", ".join(v.id for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
-        out.append(f"  vulnerable to {len(vulnerable)} CVEs ({kev} known exploited): {ids}")
+        out.append(f"  vulnerable to {len(vulnerable)} CVEs ({kev} known exploited{kev_as_of(a.kev_date)}): {ids}")
     config = [v.id for v in a.cves if v.status == "unknown" and v.config_dependent]
     if config:
         out.append(f"  depends on configuration: {', '.join(config)}")
@@ -68,7 +79,8 @@ def assessment_details(a: Assessment) -> str:
         out.append(f"  note: {note}")
     if a.advice:
         out.append(f"  advice:    {a.advice}")
-    out.append(f"  data:      knowledge base as of {a.knowledge_date}")
+    age = f" ({a.knowledge_age_days} days old)" if a.knowledge_age_days is not None else ""
+    out.append(f"  data:      knowledge base as of {a.knowledge_date}{age}")
     return "\n".join(out)
 
 

@@ -1,0 +1,69 @@
+"""How old the knowledge is, and the warning every answer carries when it is too old (pure).
+
+The knowledge (``knowledge/``) knows Exchange builds and CVEs up to its data date. An answer given
+later than that cannot know what Microsoft published since, so "patched" only means "patched up to
+the data date". Past ``max_age_days`` (``EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS``) every answer says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.core.model import Assessment, CheckResult
+
+DEFAULT_MAX_AGE_DAYS = 35  # one Patch Tuesday cycle plus a margin
+
+
+@dataclass(frozen=True)
+class Staleness:
+    data_date: dt.date
+    today: dt.date
+    max_age_days: int
+
+    @property
+    def age_days(self) -> int:
+        return (self.today - self.data_date).days
+
+    @property
+    def stale(self) -> bool:
+        return self.age_days > self.max_age_days
+
+    @property
+    def warning(self) -> str | None:
+        if not self.stale:
+            return None
+        d = self.data_date.isoformat()
+        return (
+            f"knowledge data is from {d} ({self.age_days} days old, more than {self.max_age_days}): "
+            f"Exchange updates and CVEs released since {d} are not known, so \"patched\" means "
+            f"\"patched up to {d}\" (update exchbot or its knowledge data)"
+        )
+
+
+def staleness(data_date: dt.date, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> Staleness:
+    return Staleness(data_date, today, max_age_days)
+
+
+def stamp_assessment(a: Assessment, today: dt.date, max_age_days: int) -> Assessment:
+    """The assessment with its knowledge age, and the staleness warning in ``notes`` (``exchbot build``)."""
+    if a.knowledge_date is None:
+        return a
+    s = staleness(a.knowledge_date, today, max_age_days)
+    notes = a.notes + ((s.warning,) if s.warning and s.warning not in a.notes else ())
+    return dataclasses.replace(a, knowledge_age_days=s.age_days, notes=notes)
+
+
+def stamp_check(r: CheckResult, today: dt.date, max_age_days: int) -> CheckResult:
+    """The check result with its knowledge age, and the staleness warning in ``warnings`` when a
+    verdict was given (a host that could not be checked has no verdict to qualify)."""
+    a = r.assessment
+    if a.knowledge_date is None:
+        return r
+    s = staleness(a.knowledge_date, today, max_age_days)
+    a = dataclasses.replace(a, knowledge_age_days=s.age_days)
+    warnings = r.warnings
+    if s.warning and r.error is None and s.warning not in warnings:
+        warnings = (*warnings, s.warning)
+    return dataclasses.replace(r, assessment=a, warnings=warnings)
