@@ -41,7 +41,14 @@ def digest_job(
     client: WebClient, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
 ) -> DailyJob:
     def run(day: dt.date) -> None:
-        digest = digest_service.compose(store, catalog, clock, settings.digest_regions, settings.digest_tz)
+        digest = digest_service.compose(
+            store,
+            catalog,
+            clock,
+            settings.digest_regions,
+            settings.digest_tz,
+            max_age_days=settings.knowledge_max_age_days,
+        )
         outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
         log.info("digest for %s in %s: %s", day, channel, outcome.reason)
 

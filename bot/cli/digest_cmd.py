@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.clock import SystemClock
+from bot.cli import common
 from bot.config import Settings
 from bot.knowledge import load_catalog
 from bot.render import json_out
@@ -20,10 +20,17 @@ def digest(as_json: bool, channel: str | None) -> None:
     """What changed for watched hosts in the last 24 hours, who is still at risk, regional trends."""
     settings = Settings.from_env()
     store = make_store(settings)
-    clock = SystemClock()
+    clock = common.clock()
     catalog = load_catalog()
     try:
-        d = digest_service.compose(store, catalog, clock, settings.digest_regions, settings.digest_tz)
+        d = digest_service.compose(
+            store,
+            catalog,
+            clock,
+            settings.digest_regions,
+            settings.digest_tz,
+            max_age_days=settings.knowledge_max_age_days,
+        )
         if as_json:
             click.echo(json_out.dumps(digest_dict(d)))
         elif not channel:

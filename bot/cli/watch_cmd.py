@@ -6,12 +6,16 @@ import asyncio
 
 import click
 
+from bot.cli import common
 from bot.cli.check_cmd import _Progress
 from bot.cli.common import parse_since
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.core.staleness import staleness
+from bot.knowledge import load_catalog
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.render import json_out, text
+from bot.services.rejudge import rejudge_stored
 from bot.services.watch import run_watchlist
 from bot.wiring import make_check_service, make_store
 
@@ -53,13 +57,22 @@ def watch_remove(target: str) -> None:
 @watch.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def watch_list(as_json: bool) -> None:
-    """List watched hosts with their latest verdict."""
-    store = make_store(Settings.from_env())
+    """List watched hosts with their latest verdict (and what newer knowledge changed for it)."""
+    settings = Settings.from_env()
+    catalog = load_catalog()
+    now = common.clock().now()
+    store = make_store(settings)
     try:
+        rejudge_stored(store, catalog, now)
         entries = store.watchlist()
         latest = {w.host: store.history(w.host, 1) for w in entries}
+        rejudged = {
+            h: store.latest_rejudgement(p[0].check_id) if p and p[0].check_id is not None else None
+            for h, p in latest.items()
+        }
     finally:
         store.close()
+    warning = staleness(catalog.data_date, now.date(), settings.knowledge_max_age_days).warning
     if as_json:
         click.echo(
             json_out.dumps(
@@ -76,6 +89,11 @@ def watch_list(as_json: bool) -> None:
                                 "eol": p[0].eol,
                                 "families": dict(p[0].families),
                                 "error": p[0].error,
+                                "rejudged": (
+                                    {"knowledge_date": r.knowledge_date.isoformat(), "summary": r.summary}
+                                    if (r := rejudged[w.host])
+                                    else None
+                                ),
                             }
                             if (p := latest[w.host])
                             else None
@@ -92,6 +110,11 @@ def watch_list(as_json: bool) -> None:
         pts = latest[w.host]
         state = "never checked" if not pts else (pts[0].error or pts[0].label())
         click.echo(f"{w.host}: {state}")
+        r = rejudged[w.host]
+        if r is not None:
+            click.echo(f"  re-judged with the knowledge of {r.knowledge_date}: {r.summary}")
+    for line in text.stale_lines(warning):
+        click.echo(line)
 
 
 @watch.command("run")
@@ -112,6 +135,11 @@ def watch_run(as_json: bool) -> None:
             click.echo(text.check_line(r))
         if not results:
             click.echo("the watchlist is empty: exchbot watch add TARGET")
+        today = common.clock().now().date()
+        for line in text.stale_lines(
+            staleness(load_catalog().data_date, today, settings.knowledge_max_age_days).warning
+        ):
+            click.echo(line)
     if any(r.error for r in results):
         raise SystemExit(1)
 

@@ -15,6 +15,7 @@ from bot.core.catalog import FAMILIES, Catalog
 from bot.core.changes import CheckPoint, HostChange, host_changes
 from bot.core.exposure import ExposureChanges, ExposureResult, diff, summarise
 from bot.core.exposure_model import Snapshot
+from bot.core.rejudge import Rejudgement
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Digest:
     reachable_again: tuple[HostChange, ...]
     watch: tuple[WatchState, ...]
     regions: tuple[RegionTrend, ...]
+    # Watched hosts whose latest build the knowledge now in use judges differently (no new check).
+    rejudged: tuple[Rejudgement, ...] = ()
+    knowledge_warning: str | None = None  # the knowledge is older than EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS
 
     @property
     def still_at_risk(self) -> tuple[WatchState, ...]:
@@ -84,7 +88,7 @@ class Digest:
 
     @property
     def all_quiet(self) -> bool:
-        return not self.host_changes and not any(r.changed for r in self.regions)
+        return not self.host_changes and not self.rejudged and not any(r.changed for r in self.regions)
 
 
 def region_trend(
@@ -124,6 +128,8 @@ def build_digest(
     latest: Mapping[str, CheckPoint | None],
     last_changes: Mapping[str, dt.datetime | None],
     regions: Sequence[RegionTrend],
+    rejudged: Sequence[Rejudgement] = (),
+    knowledge_warning: str | None = None,
 ) -> Digest:
     """``points``: checks per host since ``since`` (plus the baseline before it), as
     :meth:`Store.points_since` returns them; only ``watched`` hosts are reported."""
@@ -151,6 +157,8 @@ def build_digest(
         reachable_again=kind("reachable_again"),
         watch=watch,
         regions=tuple(regions),
+        rejudged=tuple(r for r in rejudged if r.host in watched_set and r.changed),
+        knowledge_warning=knowledge_warning,
     )
 
 

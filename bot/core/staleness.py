@@ -37,8 +37,8 @@ class Staleness:
         d = self.data_date.isoformat()
         return (
             f"knowledge data is from {d} ({self.age_days} days old, more than {self.max_age_days}): "
-            f"Exchange updates and CVEs released since {d} are not known, so \"patched\" means "
-            f"\"patched up to {d}\" (update exchbot or its knowledge data)"
+            f'Exchange updates and CVEs released since {d} are not known, so "patched" means '
+            f'"patched up to {d}" (update exchbot or its knowledge data)'
         )
 
 

@@ -38,9 +38,12 @@ def cve_verdict(cve: Cve, ident: Identity, catalog: Catalog) -> CveVerdict:
     if status == "not_affected" and end is not None and cve.published > end:
         # Microsoft stopped assessing the product at the end of its paid ESU period, before this
         # CVE: no row may turn that silence into "not affected" (unlisted products: _unlisted).
-        status, reason = "unknown", (
-            f"{ident.product} was no longer assessed when {cve.id} was published "
-            f"({cve.published.isoformat()}, after {end.isoformat()})"
+        status, reason = (
+            "unknown",
+            (
+                f"{ident.product} was no longer assessed when {cve.id} was published "
+                f"({cve.published.isoformat()}, after {end.isoformat()})"
+            ),
         )
     if status == "patched" and cve.config_dependent:
         status, reason = "unknown", f"fix installed; depends on configuration: {cve.config_note}"
@@ -158,4 +161,3 @@ def _unlisted(cve: Cve, product: str, catalog: Catalog) -> tuple[Status, str | N
     if catalog.serviced(product, cve.published):
         return "not_affected", None, f"Microsoft does not list {product} as affected"
     return "unknown", None, f"{product} was out of support when {cve.id} was published: Microsoft did not assess it"
-

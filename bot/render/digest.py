@@ -61,6 +61,11 @@ def digest_text(d: Digest) -> str:
             out += [f"  {c.host}: {c.summary}" for c in items[:LIST_MAX]]
             if len(items) > LIST_MAX:
                 out.append(f"  ... and {len(items) - LIST_MAX} more")
+    if d.rejudged:
+        out.append(f"Re-judged with newer knowledge ({len(d.rejudged)}, stored builds, no new check):")
+        out += [f"  {r.host}: {r.summary}" for r in d.rejudged[:LIST_MAX]]
+        if len(d.rejudged) > LIST_MAX:
+            out.append(f"  ... and {len(d.rejudged) - LIST_MAX} more")
     risky = d.still_at_risk
     out.append(f"Still at risk ({len(risky)} of {len(d.watch)} watched):" if d.watch else "Watchlist is empty.")
     out += [f"  {_watch_line(w)}" for w in risky[:LIST_MAX]]
@@ -68,6 +73,8 @@ def digest_text(d: Digest) -> str:
         out.append(f"Region {region_line(t)}")
     if d.regions:
         out.append("Data: Shodan (counts are banners, not unique hosts).")
+    if d.knowledge_warning:
+        out.append(f"Warning: {d.knowledge_warning}")
     return "\n".join(out)
 
 
@@ -99,6 +106,18 @@ def digest_dict(d: Digest) -> dict[str, Any]:
             for w in d.still_at_risk
         ],
         "watched": len(d.watch),
+        "rejudged": [
+            {
+                "host": r.host,
+                "build": r.build,
+                "knowledge_date": r.knowledge_date.isoformat(),
+                "summary": r.summary,
+                "newly_vulnerable": [s.cve_id for s in r.of("newly_vulnerable")],
+                "no_longer_vulnerable": [s.cve_id for s in r.of("no_longer_vulnerable")],
+            }
+            for r in d.rejudged
+        ],
+        "warnings": [d.knowledge_warning] if d.knowledge_warning else [],
         "regions": [
             {
                 "region": t.latest.region,
@@ -134,6 +153,13 @@ def digest_message(d: Digest) -> dict[str, Any]:
         if len(items) > LIST_MAX:
             lines.append(f"… and {len(items) - LIST_MAX} more")
         blocks.append(section(f"*{title}* ({len(items)})\n" + "\n".join(lines)))
+    if d.rejudged:
+        lines = [f"• `{escape(r.host)}`: {escape(r.summary)}" for r in d.rejudged[:LIST_MAX]]
+        if len(d.rejudged) > LIST_MAX:
+            lines.append(f"… and {len(d.rejudged) - LIST_MAX} more")
+        blocks.append(
+            section(f"*Re-judged with newer knowledge* ({len(d.rejudged)}, no new check)\n" + "\n".join(lines))
+        )
     risky = d.still_at_risk
     if d.watch:
         lines = [f"• `{escape(w.host)}`: {escape(', '.join(w.reasons))}" for w in risky[:LIST_MAX]]
@@ -145,4 +171,6 @@ def digest_message(d: Digest) -> dict[str, Any]:
     if d.regions:
         blocks.append(section("*Regional exposure*\n" + "\n".join(f"• {escape(region_line(t))}" for t in d.regions)))
         blocks.append(context(["Data: Shodan; counts are banners (services), not unique hosts."]))
+    if d.knowledge_warning:
+        blocks.append(section(f":warning: {escape(d.knowledge_warning)}"))
     return message(escape(digest_text(d)), blocks)

@@ -34,7 +34,7 @@ def _family_count_line(fam: str, counts: Mapping[str, int], delta: Mapping[str, 
     return f"• *{escape(fam)}*: {vul:,}{dv} certainly vulnerable, {unk:,}{du} cannot tell"
 
 
-def exposure_card(r: ExposureResult) -> Message:
+def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
     """The answer to ``/exposure``: totals, EOL and vulnerable counts with their changes, per product."""
     c = r.changes
     unit = "hosts" if r.unit == "hosts" else "banners"
@@ -78,8 +78,9 @@ def exposure_card(r: ExposureResult) -> Message:
             for b in r.by_build[:10]
         ]
         blocks.extend(sections(top, title=f"*Top builds* ({min(len(r.by_build), 10)} of {len(r.by_build)})"))
-    if r.warnings:
-        blocks.extend(sections([f"• {escape(w)}" for w in r.warnings[:5]], title=":warning: *Warnings*"))
+    shown = [*r.warnings[:5], *([warning] if warning else [])]
+    if shown:
+        blocks.extend(sections([f"• {escape(w)}" for w in shown], title=":warning: *Warnings*"))
     age = "stored snapshot" if r.reused else "new snapshot"
     blocks.append(
         context(

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint, HostChange
+from bot.core.rejudge import Rejudgement
 from bot.render.blocks import (
     MAX_HOME_BLOCKS,
     Block,
@@ -40,6 +41,7 @@ class WatchRow:
     added_by: str | None
     latest: CheckPoint | None
     last_change: HostChange | None
+    rejudged: Rejudgement | None = None  # what newer knowledge changed for the latest check
 
 
 def point_verdict(p: CheckPoint | None) -> str:
@@ -70,10 +72,20 @@ def _watch_line(w: WatchRow) -> str:
         if w.last_change and w.last_change.kind != "first_seen"
         else ""
     )
-    return f"• *{escape(w.host)}* {point_verdict(w.latest)} ({checked}{change})"
+    line = f"• *{escape(w.host)}* {point_verdict(w.latest)} ({checked}{change})"
+    if w.rejudged is not None:
+        line += (
+            f"\n    :arrows_counterclockwise: re-judged with the knowledge of "
+            f"{w.rejudged.knowledge_date.isoformat()}: {escape(w.rejudged.summary)}"
+        )
+    return line
 
 
-def watchlist_card(rows: Sequence[WatchRow]) -> Message:
+def _stale_block(warning: str | None) -> list[Block]:
+    return [section(f":warning: {escape(warning)}")] if warning else []
+
+
+def watchlist_card(rows: Sequence[WatchRow], *, warning: str | None = None) -> Message:
     if not rows:
         return message(
             "The watchlist is empty.",
@@ -94,6 +106,7 @@ def watchlist_card(rows: Sequence[WatchRow]) -> Message:
     blocks = [
         header(f"Watchlist: {len(rows)} host{'s' if len(rows) != 1 else ''}"),
         *sections([_watch_line(w) for w in rows]),
+        *_stale_block(warning),
         context(
             [f"{at_risk} at risk (EOL or vulnerable) · re-checked daily · `/exchwatch remove HOST` to stop watching"]
         ),
@@ -115,12 +128,17 @@ def watch_changed(host: str, action: str, done: bool) -> Message:
 
 
 def home_view(
-    rows: Sequence[WatchRow], *, knowledge_date: dt.date | None = None, note: str | None = None
+    rows: Sequence[WatchRow],
+    *,
+    knowledge_date: dt.date | None = None,
+    note: str | None = None,
+    warning: str | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: the watchlist with each host's latest verdict and last-change date."""
     blocks: list[Block] = [header("exchbot: watched Exchange servers")]
     if note:
         blocks.append(section(escape(note)))
+    blocks.extend(_stale_block(warning))
     if not rows:
         blocks.append(
             section(

@@ -23,7 +23,9 @@ from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint
 from bot.core.digest import Digest, RegionTrend, build_digest, last_change_at, region_trend
 from bot.core.exposure import RegionError, resolve_region
+from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
 from bot.render.digest import digest_message
+from bot.services.rejudge import rejudge_stored
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,23 @@ class PostOutcome:
     chart_uploaded: bool = False
 
 
-def compose(store: Store, catalog: Catalog, clock: Clock, regions: tuple[str, ...], tz: str = "UTC") -> Digest:
+def compose(
+    store: Store,
+    catalog: Catalog,
+    clock: Clock,
+    regions: tuple[str, ...],
+    tz: str = "UTC",
+    *,
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+) -> Digest:
+    """Today's digest. Hosts judged under other knowledge are re-judged first (no probing); what
+    that changed for watched hosts in the window is its own section."""
     now = clock.now()
     day = now.astimezone(ZoneInfo(tz)).date()
     since = now - WINDOW
     watched = [w.host for w in store.watchlist()]
+    rejudge_stored(store, catalog, now)
+    rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in set(watched))
     latest: dict[str, CheckPoint | None] = {}
     last_changes: dict[str, dt.datetime | None] = {}
     for host in watched:
@@ -63,6 +77,8 @@ def compose(store: Store, catalog: Catalog, clock: Clock, regions: tuple[str, ..
         latest=latest,
         last_changes=last_changes,
         regions=trends(store, catalog, now, regions, since),
+        rejudged=rejudged,
+        knowledge_warning=staleness(catalog.data_date, now.date(), max_age_days).warning,
     )
 
 

@@ -18,6 +18,7 @@ from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import ExposureCommand, Help, parse_exposure
 from bot.slack.requester import from_command
+from bot.slack.staleness import knowledge_warning
 
 log = logging.getLogger(__name__)
 COMMAND = "/exposure"
@@ -37,7 +38,7 @@ def exposure_message(deps: SlackDeps, region: str, chart_to: tuple[WebClient, st
         return blocks.error_card(f"Could not get the exposure of {region}", "the history database is unavailable")
     if chart_to is not None:
         upload_trend_chart(deps, result.region, frozenset(result.countries), result.unit, *chart_to)
-    return exposure_card.exposure_card(result)
+    return exposure_card.exposure_card(result, warning=knowledge_warning(deps))
 
 
 def upload_trend_chart(

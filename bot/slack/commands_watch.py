@@ -14,6 +14,7 @@ from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import Help, WatchCommand, parse_watch
 from bot.slack.requester import Requester, from_command
+from bot.slack.staleness import knowledge_warning
 from bot.slack.watchdata import watch_rows
 
 COMMAND = "/exchwatch"
@@ -29,7 +30,9 @@ def watch_remove(deps: SlackDeps, target: Target) -> Message:
 
 
 def watch_list(deps: SlackDeps) -> Message:
-    return watch_cards.watchlist_card(watch_rows(deps.store))
+    return watch_cards.watchlist_card(
+        watch_rows(deps.store, deps.catalog, deps.clock.now()), warning=knowledge_warning(deps)
+    )
 
 
 def register(app: App, deps: SlackDeps) -> None:

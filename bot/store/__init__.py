@@ -17,7 +17,8 @@ import sqlite_utils
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Snapshot
 from bot.core.model import CheckResult
-from bot.store import audit, checks, digests, snapshots, watchlist
+from bot.core.rejudge import Rejudgement
+from bot.store import audit, checks, digests, rejudgements, snapshots, watchlist
 from bot.store.connection import default_path, open_database
 from bot.store.migrations import migrate
 
@@ -72,6 +73,19 @@ class Store:
 
     def prune(self, older_than: dt.datetime) -> int:
         return checks.prune(self.db, older_than)
+
+    # -- re-judgements under new knowledge ---------------------------------------------------------
+    def pending_rejudgements(self, knowledge_version: str) -> list[rejudgements.Pending]:
+        return rejudgements.pending(self.db, knowledge_version)
+
+    def record_rejudgements(self, items: list[Rejudgement], at: dt.datetime) -> None:
+        rejudgements.record(self.db, items, at)
+
+    def rejudgements_since(self, since: dt.datetime) -> list[Rejudgement]:
+        return rejudgements.changed_since(self.db, since)
+
+    def latest_rejudgement(self, check_id: int) -> Rejudgement | None:
+        return rejudgements.latest_for_check(self.db, check_id)
 
     # -- snapshots ------------------------------------------------------------------------------
     def save_snapshot(self, snap: Snapshot) -> int:

@@ -145,12 +145,40 @@ def _v5_verdict_sets(db: sqlite_utils.Database) -> None:
     db.table("checks").add_column("verdict_set_id", int)
 
 
+def _v6_rejudgements(db: sqlite_utils.Database) -> None:
+    # A host's latest check judged again under new knowledge, once per (check, knowledge version):
+    # the record makes each re-judgement reported from the moment it was made, like a wire change.
+    db.table("rejudgements").create(
+        {
+            "id": int,
+            "host": str,
+            "check_id": int,
+            "build": str,
+            "checked_at": str,
+            "old_version": str,
+            "knowledge_version": str,
+            "knowledge_date": str,
+            "judged_at": str,
+            "changed": int,
+            "summary": str,
+            "doc_json": str,
+        },
+        pk="id",
+        not_null={"host", "check_id", "knowledge_version", "judged_at", "doc_json"},
+    )
+    db.table("rejudgements").create_index(
+        ["check_id", "knowledge_version"], unique=True, index_name="idx_rejudgements_key"
+    )
+    db.table("rejudgements").create_index(["judged_at"], index_name="idx_rejudgements_time")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
     (3, "digest claims and audit trail", _v3_slack),
     (4, "indexes for history/changes and the latest_checks view", _v4_indexes_and_views),
     (5, "per-CVE verdicts stored once per build and knowledge version", _v5_verdict_sets),
+    (6, "re-judgements of stored checks under new knowledge", _v6_rejudgements),
 ]
 LATEST = MIGRATIONS[-1][0]
 

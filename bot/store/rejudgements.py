@@ -1,0 +1,139 @@
+"""Re-judgements: which latest checks still need judging under the knowledge in use, and the
+re-judgements made (one per check and knowledge version)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from bot.core.rejudge import CveShift, Rejudgement
+from bot.store.checks import expand, iso
+from bot.store.connection import write_transaction
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A host whose latest check was judged under other knowledge, with the verdicts to compare to."""
+
+    host: str
+    check_id: int
+    build: str
+    checked_at: dt.datetime
+    old_version: str
+    statuses: dict[str, str]  # per CVE: the newest judgement so far (check or earlier re-judgement)
+
+
+_PENDING_SQL = """
+SELECT c.id, c.host, c.build, c.checked_at, COALESCE(c.knowledge_version, ''), c.result_json
+FROM targets t JOIN checks c ON c.id = t.last_check_id
+WHERE c.build IS NOT NULL AND c.error IS NULL AND COALESCE(c.knowledge_version, '') != ?
+  AND NOT EXISTS (SELECT 1 FROM rejudgements r WHERE r.check_id = c.id AND r.knowledge_version = ?)
+ORDER BY c.host
+"""
+
+
+def pending(db: sqlite_utils.Database, version: str) -> list[Pending]:
+    out: list[Pending] = []
+    with db.atomic():
+        for cid, host, build, checked_at, old_version, result_json in db.execute(_PENDING_SQL, [version, version]):
+            last = db.execute(
+                "SELECT knowledge_version, doc_json FROM rejudgements WHERE check_id = ? ORDER BY id DESC LIMIT 1",
+                [cid],
+            ).fetchone()
+            if last is not None:
+                old_version, statuses = last[0], dict(json.loads(last[1]).get("statuses", {}))
+            else:
+                doc = expand(db, json.loads(result_json))
+                statuses = {str(c.get("id")): str(c.get("status")) for c in doc.get("cves", []) if isinstance(c, dict)}
+            out.append(Pending(host, int(cid), build, dt.datetime.fromisoformat(checked_at), old_version, statuses))
+    return out
+
+
+def _doc(r: Rejudgement) -> dict[str, Any]:
+    return {
+        "statuses": dict(r.statuses),
+        "install": r.install,
+        "shifts": [
+            {
+                "cve_id": s.cve_id,
+                "before": s.before,
+                "after": s.after,
+                "published": s.published.isoformat() if s.published else None,
+                "kev": s.kev,
+            }
+            for s in r.shifts
+        ],
+    }
+
+
+def record(db: sqlite_utils.Database, items: list[Rejudgement], at: dt.datetime) -> None:
+    if not items:
+        return
+    with write_transaction(db):
+        for r in items:
+            db.execute(
+                "INSERT OR IGNORE INTO rejudgements (host, check_id, build, checked_at, old_version, "
+                "knowledge_version, knowledge_date, judged_at, changed, summary, doc_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    r.host,
+                    r.check_id,
+                    r.build,
+                    iso(r.checked_at),
+                    r.old_version,
+                    r.new_version,
+                    r.knowledge_date.isoformat(),
+                    iso(at),
+                    int(r.changed),
+                    r.summary,
+                    json.dumps(_doc(r)),
+                ],
+            )
+
+
+_COLUMNS = "host, check_id, build, checked_at, old_version, knowledge_version, knowledge_date, judged_at, doc_json"
+
+
+def _load(row: tuple[Any, ...]) -> Rejudgement:
+    host, check_id, build, checked_at, old_version, version, kdate, judged_at, doc_json = row
+    doc = json.loads(doc_json)
+    shifts = tuple(
+        CveShift(
+            s["cve_id"],
+            s.get("before"),
+            s["after"],
+            dt.date.fromisoformat(s["published"]) if s.get("published") else None,
+            bool(s.get("kev")),
+        )
+        for s in doc.get("shifts", [])
+    )
+    return Rejudgement(
+        host=host,
+        check_id=int(check_id),
+        build=build,
+        checked_at=dt.datetime.fromisoformat(checked_at),
+        old_version=old_version,
+        new_version=version,
+        knowledge_date=dt.date.fromisoformat(kdate),
+        statuses=dict(doc.get("statuses", {})),
+        shifts=shifts,
+        install=doc.get("install"),
+        judged_at=dt.datetime.fromisoformat(judged_at),
+    )
+
+
+def changed_since(db: sqlite_utils.Database, since: dt.datetime) -> list[Rejudgement]:
+    """Re-judgements that changed a verdict, made at or after ``since``, by host then time."""
+    sql = f"SELECT {_COLUMNS} FROM rejudgements WHERE changed = 1 AND judged_at >= ? ORDER BY host, id"  # noqa: S608
+    return [_load(r) for r in db.execute(sql, [iso(since)]).fetchall()]
+
+
+def latest_for_check(db: sqlite_utils.Database, check_id: int) -> Rejudgement | None:
+    """The newest re-judgement of one check that changed a verdict (None if none did)."""
+    sql = f"SELECT {_COLUMNS} FROM rejudgements WHERE check_id = ? AND changed = 1 ORDER BY id DESC LIMIT 1"  # noqa: S608
+    row = db.execute(sql, [check_id]).fetchone()
+    return _load(row) if row else None
