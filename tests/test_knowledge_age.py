@@ -1,0 +1,194 @@
+"""Knowledge age in every answer form: warned 40 days after the data date, silent 10 days after."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import common, main
+from bot.clock import FixedClock
+from bot.core.catalog import Catalog
+from bot.core.digest import Digest
+from bot.core.staleness import staleness, stamp_check
+from bot.render import json_out, text
+from bot.render.check_card import check_card
+from bot.render.digest import digest_dict, digest_message, digest_text
+from bot.render.watch_cards import home_view, watchlist_card
+from bot.services import digest as digest_service
+from bot.slack.watchdata import watch_rows
+from bot.store import Store
+from tests.helpers import result
+
+SE_BUILD = "15.2.2562.17"
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _at(catalog: Catalog, days: int) -> dt.datetime:
+    d = catalog.data_date + dt.timedelta(days=days)
+    return dt.datetime(d.year, d.month, d.day, 9, 0, tzinfo=dt.UTC)
+
+
+def _warned(text_: str, catalog: Catalog) -> bool:
+    d = catalog.data_date.isoformat()
+    return f"released since {d} are not known" in text_ and f"patched up to {d}" in text_
+
+
+def _all_checks_db(tmp_path: Path, catalog: Catalog, at: dt.datetime) -> Store:
+    store = Store(tmp_path / "h.db")
+    store.save_checks([result(catalog, "mail.example.org", at - dt.timedelta(hours=2), SE_BUILD)])
+    store.watch_add("mail.example.org", "mail.example.org", at - dt.timedelta(days=3))
+    return store
+
+
+@pytest.mark.parametrize(("days", "warned"), [(40, True), (10, False)])
+def test_every_answer_form_carries_the_warning_only_when_stale(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, days: int, warned: bool
+) -> None:
+    at = _at(catalog, days)
+    assert staleness(catalog.data_date, at.date()).stale is warned
+
+    # exchbot build: JSON (age, date, notes) and text
+    proc = _run("build", "--json", "--today", f"{at.date()}", SE_BUILD)
+    a = json.loads(proc.stdout)[0]
+    assert a["knowledge_date"] == catalog.data_date.isoformat() and a["knowledge_age_days"] == days
+    assert _warned(" ".join(a["notes"]), catalog) is warned
+    assert _warned(_run("build", "--today", f"{at.date()}", SE_BUILD).stdout, catalog) is warned
+    assert _warned(_run("build", "--today", f"{at.date()}", SE_BUILD, "15.1.2507.6").stdout, catalog) is warned
+
+    # a check result (stamped as the prober stamps it): JSON warnings, CLI text, Slack card
+    r = stamp_check(result(catalog, "mail.example.org", at, SE_BUILD), at.date(), 35)
+    d = json_out.check_dict(r)
+    assert d["knowledge_age_days"] == days and d["knowledge_date"] == catalog.data_date.isoformat()
+    assert _warned(" ".join(d["warnings"]), catalog) is warned
+    assert _warned(text.check_details(r), catalog) is warned
+    assert _warned(json.dumps(check_card(r)), catalog) is warned
+
+    # history / changes / watch list through the CLI, the clock moved
+    store = _all_checks_db(tmp_path, catalog, at)
+    store.close()
+    monkeypatch.setenv("EXCHBOT_DB", str(tmp_path / "h.db"))
+    monkeypatch.setattr(common, "clock", lambda: FixedClock(at))
+    runner = CliRunner()
+    for args in (["history", "mail.example.org"], ["changes"], ["watch", "list"], ["digest"]):
+        out = runner.invoke(main, args)
+        assert out.exit_code == 0, out.output
+        assert _warned(out.output, catalog) is warned, args
+    changes_json = json.loads(runner.invoke(main, ["changes", "--json"]).output)
+    assert _warned(" ".join(changes_json["warnings"]), catalog) is warned
+
+    # the digest (text, JSON, Block Kit) and the watch views
+    store = Store(tmp_path / "h.db")
+    dg: Digest = digest_service.compose(store, catalog, FixedClock(at), ())
+    assert _warned(digest_text(dg), catalog) is warned
+    assert _warned(json.dumps(digest_dict(dg)), catalog) is warned
+    assert _warned(json.dumps(digest_message(dg)), catalog) is warned
+    warning = staleness(catalog.data_date, at.date()).warning
+    rows = watch_rows(store, catalog, at)
+    store.close()
+    assert _warned(json.dumps(watchlist_card(rows, warning=warning)), catalog) is warned
+    assert _warned(json.dumps(home_view(rows, knowledge_date=catalog.data_date, warning=warning)), catalog) is warned
+
+
+def test_knowledge_json_date_is_the_answers_knowledge_date(catalog: Catalog) -> None:
+    k = json.loads(_run("knowledge", "--json").stdout)
+    b = json.loads(_run("build", "--json", SE_BUILD).stdout)[0]
+    assert k["date"] == b["knowledge_date"] == catalog.data_date.isoformat()
+    assert k["age_days"] == b["knowledge_age_days"]
+    assert k["counts"]["builds"] == len(catalog.releases) and k["counts"]["cves"] == len(catalog.cves)
+    assert k["counts"]["kev_entries"] == sum(1 for c in catalog.cves if c.kev)
+    assert k["source"] == "packaged" and k["kev_catalog_date"] == b["kev_catalog_date"]
+    newest = {n["product"]: n["build"] for n in k["newest_builds"]}
+    assert newest["Exchange SE"] == str(max(r.build for r in catalog.releases if r.product == "Exchange SE"))
+    assert any(s["id"] == "cisa-kev" and s["as_of"] for s in k["sources"])
+    text_out = _run("knowledge").stdout
+    assert catalog.data_date.isoformat() in text_out and "CISA KEV catalogue of" in text_out
+
+
+def test_knowledge_dir_is_named_and_meta_csv_kev_date_wins(tmp_path: Path, catalog: Catalog) -> None:
+    import shutil
+
+    from bot.knowledge import knowledge_dir
+
+    copy = tmp_path / "k"
+    shutil.copytree(knowledge_dir(), copy, ignore=shutil.ignore_patterns("tools"))
+    (copy / "meta.csv").write_text("key,value\nkev_catalog_date,2031-01-02\n", encoding="utf-8")
+    k = json.loads(_run("knowledge", "--json", env={"EXCHBOT_KNOWLEDGE_DIR": str(copy)}).stdout)
+    assert k["source"] == str(copy) and k["kev_catalog_date"] == "2031-01-02"
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "3.5", "1e9"])
+def test_invalid_max_age_is_a_usage_error_naming_it(value: str) -> None:
+    proc = _run("knowledge", env={"EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS": value})
+    assert proc.returncode == 2
+    assert "EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS" in proc.stderr and value in proc.stderr and "0 to" in proc.stderr
+
+
+def test_max_age_setting_moves_the_threshold(catalog: Catalog) -> None:
+    day = (catalog.data_date + dt.timedelta(days=10)).isoformat()
+    a = json.loads(
+        _run("build", "--json", "--today", day, SE_BUILD, env={"EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS": "5"}).stdout
+    )
+    assert _warned(" ".join(a[0]["notes"]), catalog)
+
+
+def test_only_the_newest_build_is_up_to_date_and_names_the_date(catalog: Catalog) -> None:
+    from bot.core.assess import assess
+
+    se = [r for r in catalog.releases if r.product == "Exchange SE"]
+    newest = max(se, key=lambda r: r.build)
+    top = assess(str(newest.build), catalog, catalog.data_date)
+    assert top.advice and top.advice.startswith("Up to date") and catalog.data_date.isoformat() in top.advice
+    for r in se:
+        if r.build != newest.build and r.build.precision == 4:
+            below = assess(str(r.build), catalog, catalog.data_date)
+            assert below.advice and below.advice.startswith("Install") and below.install == str(newest.build)
+
+
+def test_esu_end_turns_unlisted_not_affected_into_unknown_and_drops_esu_advice(catalog: Catalog) -> None:
+    from bot.core.assess import assess
+    from bot.core.catalog import Cve
+
+    life = catalog.lifecycles["Exchange 2019"]
+    assert life.esu_end is not None
+    late = Cve(
+        "CVE-2099-0001",
+        "test",
+        life.esu_end + dt.timedelta(days=1),
+        None,
+        False,
+        None,
+        None,
+        False,
+        "",
+        ("Exchange SE",),
+        "test",
+        "",
+    )
+    late_catalog = dataclasses.replace(catalog, cves=(*catalog.cves, late))
+    build = str(max(r.build for r in catalog.releases if r.product == "Exchange 2019"))
+    after = life.esu_end + dt.timedelta(days=1)
+    a = assess(build, late_catalog, after)
+    v = next(x for x in a.cves if x.id == late.id)
+    assert v.status == "unknown"
+    assert a.advice and "ESU programme ended" in a.advice and "newest build is" not in a.advice
+    during = assess(build, catalog, life.esu_end)
+    assert during.advice and "paid ESU programme" in during.advice and "newest build is" in during.advice
