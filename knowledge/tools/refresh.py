@@ -539,7 +539,7 @@ def download(dest: Path, cve_ids: list[str]) -> None:
     """Fetch the published sources (only with --online: a maintainer's explicit request)."""
 
     def get(url: str) -> bytes:
-        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 (fixed https URLs)
+        with urllib.request.urlopen(url, timeout=60) as resp:  # fixed https URLs only
             data: bytes = resp.read()
             return data
 
