@@ -32,6 +32,7 @@ DATA_FILES = [
     "countries.csv",
     "cve_curated.csv",
     "cve_statements.csv",
+    "meta.csv",
 ]
 
 

@@ -119,8 +119,35 @@ def main(argv: list[str] | None = None) -> int:
     kev = {r["cveID"]: r["dateAdded"] for r in csv.DictReader(open(args.kev, encoding="utf-8"))}
     records = [json.loads(line) for line in open(KNOWLEDGE / "cve_records.jsonl", encoding="utf-8")]
     css = read_css_cvetable(args.css_cvetable)
+    cve_rows, fix_rows, problems = generate(records, curated, statements, by_build, by_line, kev, css)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    for name, rows in (("cves.csv", cve_rows), ("cve_fixes.csv", fix_rows)):
+        with open(KNOWLEDGE / name, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+    print(f"{len(cve_rows)} CVEs, {len(fix_rows)} fix rows", file=sys.stderr)
+    return 0
 
-    cve_rows, fix_rows, problems = [], [], []
+
+Row = dict[str, str]
+
+
+def generate(
+    records: list[dict],
+    curated: dict[str, Row],
+    statements: list[Row],
+    by_build: dict[str, Row],
+    by_line: dict[tuple[str, str], list[Row]],
+    kev: dict[str, str],
+    css: dict[str, list[tuple[str, tuple[str, ...]]]],
+) -> tuple[list[Row], list[Row], list[str]]:
+    """The CVE and fix rows for ``records`` (pure: every input is passed in)."""
+    cve_rows: list[Row] = []
+    fix_rows: list[Row] = []
+    problems: list[str] = []
     for rec in sorted(records, key=lambda r: r["id"]):
         cid = rec["id"]
         cur = curated.get(cid, {})
@@ -292,16 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
 
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 1
-    for name, rows in (("cves.csv", cve_rows), ("cve_fixes.csv", fix_rows)):
-        with open(KNOWLEDGE / name, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
-    print(f"{len(cve_rows)} CVEs, {len(fix_rows)} fix rows", file=sys.stderr)
-    return 0
+    return cve_rows, fix_rows, problems
 
 
 if __name__ == "__main__":
