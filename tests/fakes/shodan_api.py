@@ -93,8 +93,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import functools
 import email.utils
+import functools
 import ipaddress
 import json
 import math
