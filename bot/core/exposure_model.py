@@ -91,3 +91,15 @@ class Calibration:
     fields_shape: str | None = None
     findings: tuple[str, ...] = ()
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class HostList:
+    """The hosts of one deep snapshot in one region (``exchbot exposure hosts``)."""
+
+    region: str
+    countries: tuple[str, ...]
+    snapshot_at: dt.datetime
+    snapshot_id: int | None
+    scope: str  # what the deep snapshot searched (a region, or the user's net:/asn: filter)
+    hosts: tuple[Host, ...]

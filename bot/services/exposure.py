@@ -22,7 +22,6 @@ import datetime as dt
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -36,7 +35,7 @@ from bot.core.exposure import (
     resolve_region,
     summarise,
 )
-from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
+from bot.core.exposure_model import Calibration, Host, HostList, RegionCount, Snapshot
 from bot.exposure.api import ShodanApi
 from bot.exposure.calibrate import calibrate
 from bot.exposure.client import MissingKey, ShodanError
@@ -52,13 +51,14 @@ _LOOKBACK = 50  # snapshots of the other mode skipped at most when looking for o
 def latest_of_mode(
     store: Store, mode: str, before: dt.datetime | None = None, scope: str | None = None
 ) -> Snapshot | None:
-    """The newest complete snapshot of ``mode`` (strictly before ``before``, of ``scope`` if given)."""
+    """The newest complete snapshot of ``mode`` (strictly before ``before``; if ``scope`` is given, one
+    whose scope is that one or the world, so it covers the region)."""
     cursor = before
     for _ in range(_LOOKBACK):
         snap = store.latest_snapshot(before=cursor)
         if snap is None:
             return None
-        if snap.mode == mode and (scope is None or snap.meta.get("scope", WORLD) == scope):
+        if snap.mode == mode and (scope is None or snap.meta.get("scope", WORLD) in (scope, WORLD)):
             return snap
         cursor = snap.taken_at
     return None
@@ -221,16 +221,6 @@ def _region_count(
 
 class NoDeepSnapshot(LookupError):
     """No deep snapshot is stored yet: host lists come only from deep mode."""
-
-
-@dataclass(frozen=True)
-class HostList:
-    region: str
-    countries: tuple[str, ...]
-    snapshot_at: dt.datetime
-    snapshot_id: int | None
-    scope: str
-    hosts: tuple[Host, ...]
 
 
 def exposure_hosts(region: str, *, store: Store, catalog: Catalog, at_risk_only: bool = False) -> HostList:
