@@ -19,8 +19,8 @@ from tests.fakes.shodan_api import (
     ERR_NO_CREDITS,
     ERR_RATE_LIMIT,
     ERR_TIMEOUT_QUERY,
-    SPLIT_FACETS_HINT,
     LEGACY,
+    SPLIT_FACETS_HINT,
     FakeShodan,
     make_population,
 )
