@@ -95,6 +95,17 @@ def make_env(tmp_path: Path, catalog: Catalog) -> Iterator[Any]:
         e.store.close()
 
 
+def calibrate_with(env: Env, api: Any, catalog: Catalog, *, page: bool) -> Any:
+    return run_calibration(
+        store=env.store,
+        client_factory=lambda s: api,
+        clock=env.clock,
+        catalog=catalog,
+        settings=env.settings,
+        page=page,
+    )
+
+
 def rows(db: Path, table: str = "snapshots") -> int:
     if not db.exists():
         return 0
@@ -254,7 +265,7 @@ def test_deep_mode_reads_flat_fields(make_env: Any) -> None:
 
 def test_deep_mode_refuses_a_page_of_unknown_shape(catalog: Catalog) -> None:
     api = MemoryShodan(make_population(big_de()))
-    api.search_page = lambda q, p, fields=None: {"matches": [["not", "a", "banner"]], "total": 1}  # type: ignore[method-assign]
+    api.search_page = lambda q, p, fields=None: {"matches": [["not", "a", "banner"]], "total": 1}  # type: ignore[method-assign,misc]
     with pytest.raises(ShodanServerError, match="not banners"):
         take_deep_snapshot(api, catalog, max_credits=5, now=lambda: T0)
 
