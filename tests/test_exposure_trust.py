@@ -407,3 +407,24 @@ def test_cli_calibrate_prints_and_stores(tmp_path: Path) -> None:
     doc = json.loads(res.stdout)
     assert doc["facet_cap"] == 2 and doc["repeated_filters"] == "and" and doc["fields_shape"] is None
     assert rows(tmp_path / "cal.db", "calibrations") == 1
+
+
+def test_cli_json_and_slack_card_show_org_and_asn(tmp_path: Path) -> None:
+    with FakeShodan(make_population(POP)) as fake:
+        res = cli(fake, tmp_path / "o.db", "de", "--json")
+        assert fake.credits_spent.get("good-key", 0) == 0
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["by_org"] == [{"name": "Alpha GmbH", "count": 10}, {"name": "Beta AG", "count": 4}]
+    assert doc["by_asn"] == [{"name": "AS64501", "count": 10}, {"name": "AS64502", "count": 4}]
+    assert doc["total_checked"] and "eol_max" in doc
+
+
+def test_slack_card_top_five_orgs(make_env: Any) -> None:
+    from bot.render.exposure_card import exposure_card
+
+    eu = make_env(MemoryShodan(make_population(POP))).run("eu")
+    flat = json.dumps(exposure_card(eu))
+    assert "Top organisations" in flat and "Alpha GmbH: 13" in flat and "Delta BV: 2" in flat
+    assert "Zeta" not in flat and "Top ASNs" in flat and "AS64501: 13" in flat
+    assert "20 to 21" in flat  # EOL range: CU23 in DE 10, FR 5, IT 3, NL 2; one ES page shows no build
