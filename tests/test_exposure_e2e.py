@@ -186,7 +186,8 @@ def result_dict(r: ExposureResult) -> dict[str, Any]:
 def assert_count_mode_only(fake: FakeShodan, key: str) -> None:
     calls = [c for c in fake.calls if c["key"] == key]
     assert calls and all(c["path"] == "/shodan/host/count" for c in calls)
-    assert all(c["params"].get("facets") == "country:300" for c in calls)
+    # country facet (base and per-build counts), none (the every-country cross-check), org/asn (a region)
+    assert all(c["params"].get("facets") in ("country:300", None, "org:10,asn:10") for c in calls)
     assert not any(SPLIT_FACETS_HINT in (c["error"] or "") for c in calls)
     assert fake.credits_spent.get(key, 0) == 0
 
@@ -243,7 +244,9 @@ def env(fake: FakeShodan, tmp_path: Path, catalog: Catalog) -> Iterator[Env]:
 def test_one_free_snapshot_serves_every_region(env: Env) -> None:
     seen: list[tuple[int, int]] = []
     first = env.run("eu", progress=lambda done, total, label: seen.append((done, total)))
-    assert seen[-1][0] == seen[-1][1] == first.requests == 182  # 1 base count + 181 known build paths
+    # 1 base count + 1 every-country cross-check + 404 paths (65 CU lines for 2013-SE, 116 builds for
+    # 2007/2010 with every lower revision: 339) + 1 region cross-check
+    assert seen[-1][0] == seen[-1][1] == first.requests == 407
     assert first.credits_used == 0 and not first.reused and first.changes is None
     assert_count_mode_only(env.fake, "good-key")
     assert first.query == 'http.html:"OwaPage = ASP.auth_logon_aspx"' and first.data_source == "Shodan"
@@ -254,7 +257,9 @@ def test_one_free_snapshot_serves_every_region(env: Env) -> None:
         check_region(result_dict(r), want)
         assert r.unattributed == 7 and r.unattributed_included == (region == "world")
         assert r.reused or region == "eu"
-    assert len(env.fake.calls) == n_calls  # every other region came from the stored snapshot
+    # every other region came from the stored snapshot, plus one free cross-check count each
+    new = env.fake.calls[n_calls:]
+    assert len(new) == len(EXPECTED) - 1 and all(c["path"] == "/shodan/host/count" for c in new)
     assert snapshot_rows(env.db) == 1
 
 
@@ -307,7 +312,7 @@ def test_rate_limiting_is_survived(env: Env) -> None:
     r = env.run("world")
     check_region(result_dict(r), EXPECTED["world"])
     statuses = [c["status"] for c in env.fake.calls if c["key"] == "rate-limit"]
-    assert statuses.count(429) >= 100 and statuses.count(200) == 182
+    assert statuses.count(429) >= 100 and statuses.count(200) == 407
     assert snapshot_rows(env.db) == 1
 
 
@@ -359,7 +364,7 @@ def test_deep_mode_refuses_over_budget_before_spending(env: Env) -> None:
 
     env.settings = Settings(db_path=env.db, shodan_api_key="good-key", shodan_rps=0, shodan_timeout=5)
     with pytest.raises(BudgetExceeded, match=r"about 2 query credits .*--max-credits is 1"):
-        env.run("eu", deep=True, max_credits=1)  # 123 banners: 2 pages
+        env.run("world", deep=True, max_credits=1)  # 123 banners: 2 pages (eu alone, 65, would fit)
     assert env.fake.credits_spent.get("good-key", 0) == 0 and snapshot_rows(env.db) == 0
     assert not any(c["path"] == "/shodan/host/search" for c in env.fake.calls)
 

@@ -19,6 +19,7 @@ from tests.fakes.shodan_api import (
     ERR_NO_CREDITS,
     ERR_RATE_LIMIT,
     ERR_TIMEOUT_QUERY,
+    LEGACY,
     SPLIT_FACETS_HINT,
     FakeShodan,
     make_population,
@@ -48,7 +49,8 @@ class ClientFactory(Protocol):
 
 @pytest.fixture()
 def fake() -> Iterator[FakeShodan]:
-    with FakeShodan(make_population(SPEC), hang_max=10) as server:
+    # The first fake's reading of what Shodan leaves open; test_shodan_semantics.py covers the realistic one.
+    with FakeShodan(make_population(SPEC), hang_max=10, semantics=LEGACY) as server:
         yield server
 
 

@@ -23,7 +23,16 @@ Verdicts per build come from :func:`bot.core.assess.assess_build`: a 3-part buil
 can prove "vulnerable" (no fix for that CU) but never "patched" unless the CU contains the fix; all
 else is "unknown" (cannot tell). ``families`` counts banners per family as ``vulnerable`` (certain)
 and ``unknown`` (cannot tell from the visible build). Banners with no build at all are
-``unknown_version`` and are in neither.
+``unknown_version`` (shown as "pre-2013 or build hidden": 2007/2010 pages whose folder no count
+matched, and pages whose version a rewrite rule stripped) and are in neither.
+
+**End-of-life is a range.** Since 2025-10-14 every version but Exchange SE is end-of-life, so of
+the banners without a visible build most are end-of-life too: ``eol`` counts the identified ones,
+``eol_max`` adds every banner without a build (the most it can be).
+
+**Region totals are cross-checked.** When the snapshot holds a :class:`RegionCount` for the region
+(one free count with the region's own ``country:`` list), that exact figure is the total, also when
+Shodan cut the country facet; its organisations and ASNs become ``by_org`` / ``by_asn``.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from dataclasses import dataclass, field
 from bot.core.assess import assess_build
 from bot.core.buildnum import BuildParseError, parse_build
 from bot.core.catalog import FAMILIES, Catalog
-from bot.core.exposure_model import Snapshot
+from bot.core.exposure_model import Host, Ranked, RegionCount, Snapshot
 
 DATA_SOURCE = "Shodan"
 WORLD = "world"
@@ -109,6 +118,10 @@ class ExposureResult:
     knowledge_version: str = ""
     knowledge_date: dt.date | None = None
     warnings: tuple[str, ...] = ()
+    eol_max: int = 0  # eol plus every banner without a visible build (all but SE is end-of-life)
+    by_org: Ranked = ()  # (organisation, count), largest first
+    by_asn: Ranked = ()
+    total_checked: bool = False  # the total comes from a country-filtered count, not the facet buckets
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,16 +203,33 @@ def summarise(
     *,
     credits_used: int | None = None,
     reused: bool = False,
+    region_count: RegionCount | None = None,
+    hosts: Iterable[Host] | None = None,
 ) -> ExposureResult:
-    """The exposure of one region in one snapshot. ``credits_used`` defaults to the snapshot's cost."""
+    """The exposure of one region in one snapshot. ``credits_used`` defaults to the snapshot's cost.
+
+    ``region_count`` (count mode): the region's cross-checked total and top organisations/ASNs;
+    ``hosts`` (deep mode): the snapshot's hosts, to rank organisations and ASNs of the region."""
     world = _is_world(codes, catalog)
     total = _in_region(snapshot.countries, snapshot.unattributed, codes, world)
+    warnings: list[str] = []
+    by_org: Ranked = ()
+    by_asn: Ranked = ()
+    if region_count is not None:
+        if region_count.total != total:
+            warnings.append(
+                f"region total cross-checked: {region_count.total:,} by a count with the region's country list, "
+                f"{total:,} in the country facet buckets; the count is used"
+            )
+        total = region_count.total
+        by_org, by_asn = region_count.by_org, region_count.by_asn
+    elif hosts is not None:
+        by_org, by_asn = rank_hosts(hosts, codes, world)
     by_country = {c: n for c, n in sorted(snapshot.countries.items()) if n and (world or c in codes)}
     by_product: dict[str, int] = {}
     families = {f: {"vulnerable": 0, "unknown": 0} for f in FAMILIES}
     eol = at_risk = identified = 0
     rows: list[BuildExposure] = []
-    warnings: list[str] = []
     for bc in snapshot.builds:
         n = _in_region(bc.countries, bc.unattributed, codes, world)
         if n <= 0:
@@ -264,7 +294,41 @@ def summarise(
         knowledge_version=catalog.version,
         knowledge_date=catalog.data_date,
         warnings=meta_warnings + tuple(warnings),
+        eol_max=eol + max(0, total - identified),
+        by_org=by_org,
+        by_asn=by_asn,
+        total_checked=region_count is not None,
     )
+
+
+def rank_hosts(hosts: Iterable[Host], codes: frozenset[str], world: bool) -> tuple[Ranked, Ranked]:
+    """(organisations, ASNs) of the hosts in the region, largest first."""
+    orgs: dict[str, int] = {}
+    asns: dict[str, int] = {}
+    for h in hosts:
+        if not world and (h.country or "") not in codes:
+            continue
+        if h.org:
+            orgs[h.org] = orgs.get(h.org, 0) + 1
+        if h.asn:
+            asns[h.asn] = asns.get(h.asn, 0) + 1
+
+    def ranked(d: Mapping[str, int]) -> Ranked:
+        return tuple(sorted(d.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    return ranked(orgs), ranked(asns)
+
+
+def hosts_in_region(hosts: Iterable[Host], codes: frozenset[str], world: bool, *, at_risk_only: bool) -> list[Host]:
+    """The region's hosts (every host for world), optionally only end-of-life or certainly vulnerable ones."""
+    out = []
+    for h in hosts:
+        if not world and (h.country or "") not in codes:
+            continue
+        if at_risk_only and not (h.eol or "vulnerable" in h.families.values()):
+            continue
+        out.append(h)
+    return out
 
 
 def _delta_map(cur: Mapping[str, int], prev: Mapping[str, int]) -> dict[str, int]:

@@ -3,9 +3,15 @@
 Shodan charges 1 query credit per page of 100 results for a filtered query, so a deep snapshot of
 ``total`` banners costs ``ceil(total / 100)`` credits. Before spending any, the balance is read from
 ``/api-info`` (free) and the total from a ``count()`` (free); the run is refused when the estimate
-exceeds ``--max-credits`` or the balance. Pages are fetched one by one with ``search(page=n)``
-(``search_cursor`` would hide errors) and never more than the estimate, even if the population grew
-meanwhile (a warning says how many banners were left unread).
+exceeds ``--max-credits`` or the balance. The query carries the region's ``country:`` list (or the
+user's ``net:``/``asn:`` filter), so ``/exposure de --deep`` pays for Germany only. Pages are fetched
+one by one with ``search(page=n)`` (``search_cursor`` would hide errors): **every** page up to
+``ceil(total / 100)``, never more. Shodan returns short pages mid-search, so a short page is not the
+end: reading goes on, and a shortfall (banners the total promised but no page delivered) is reported
+in ``warnings``. Page 1's shape is validated before any host is counted: ``fields`` may come back
+nested (``{"http": {"html": ...}}``) or flat (``{"http.html": ...}``); both are read, anything else
+is refused. Every host is kept (IP, port, hostnames, ASN, org, country, build, verdict, seen at) so
+a CERT can notify the owners (``exchbot exposure hosts``).
 
 What a banner tells (all case-insensitive, zero padding normalised by :func:`parse_build`):
 
@@ -21,21 +27,36 @@ by the number of distinct IPs (one small tuple each); banners are dropped page b
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.core.assess import assess_build
 from bot.core.buildnum import Build, BuildParseError, parse_build
 from bot.core.catalog import Catalog
-from bot.core.exposure_model import BuildCount, Snapshot
-from bot.exposure.client import AccessDenied, BudgetExceeded, NoCredits, ShodanClient, ShodanError
+from bot.core.exposure_model import BuildCount, Host, Snapshot
+from bot.exposure.api import ShodanApi
+from bot.exposure.client import AccessDenied, BudgetExceeded, NoCredits, ShodanError, ShodanServerError
 from bot.exposure.snapshot import BASE_QUERY, COUNTRY_FACET, Progress, parse_country_facet
 
 PAGE_SIZE = 100
-FIELDS = ("ip_str", "port", "data", "location.country_code", "http.html", "http.redirects")
+FIELDS = (
+    "ip_str",
+    "port",
+    "data",
+    "location.country_code",
+    "http.html",
+    "http.redirects",
+    "hostnames",
+    "asn",
+    "org",
+    "timestamp",
+)
+_MAX_NAMES = 10  # hostnames kept per host
+_MAX_TEXT = 200  # characters kept of any banner text field
 _HEADER = re.compile(r"^x-owa-version:[ \t]*([0-9][0-9.]{2,40})", re.I | re.M)
 _PATH_MODERN = re.compile(r"/owa/auth/(\d{1,2}\.\d{1,2}\.\d{1,5})/")
 _PATH_OLD = re.compile(r"/owa/(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/")
@@ -90,33 +111,135 @@ def best_build(builds: Iterable[Build]) -> Build | None:
     return min(builds, key=_rank, default=None)
 
 
+def page_shape(res: Mapping[str, Any]) -> str:
+    """ "nested" or "flat" (how ``fields`` came back), "empty"; ShodanServerError for anything else."""
+    matches = res.get("matches")
+    if not isinstance(matches, list):
+        raise ShodanServerError("Shodan server error (a search page without a list of matches); nothing was stored")
+    items = [m for m in matches if isinstance(m, Mapping)]
+    if not matches:
+        return "empty"
+    if len(items) < len(matches) or not any(isinstance(m.get("ip_str"), str) for m in items):
+        raise ShodanServerError(
+            "Shodan server error (search results are not banners with ip_str; the fields shape changed?); "
+            "nothing was stored"
+        )
+    if any(isinstance(m.get("http"), Mapping) or isinstance(m.get("location"), Mapping) for m in items):
+        return "nested"
+    if any("." in str(k) for m in items for k in m):
+        return "flat"
+    return "nested"
+
+
+def unflatten(banner: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"http.html": x}`` -> ``{"http": {"html": x}}`` (nested keys are kept as they are)."""
+    out: dict[str, Any] = {}
+    for key, value in banner.items():
+        parts = str(key).split(".")
+        dst = out
+        for part in parts[:-1]:
+            nxt = dst.get(part)
+            if not isinstance(nxt, dict):
+                nxt = dst[part] = {}
+            dst = nxt
+        dst[parts[-1]] = value
+    return out
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(value.split())[:_MAX_TEXT]
+
+
+@dataclass
+class _Seen:
+    country: str | None
+    build: Build | None
+    port: int | None
+    hostnames: list[str]
+    asn: str | None
+    org: str | None
+    seen_at: str | None
+
+
 class DeepTally:
-    """Hosts by IP: (country, lowest build). Feed banners with :meth:`add`."""
+    """Hosts by IP: country, lowest build, and what a notification needs. Feed banners with :meth:`add`."""
 
     def __init__(self) -> None:
-        self.hosts: dict[str, tuple[str | None, Build | None]] = {}
+        self.seen: dict[str, _Seen] = {}
         self.banners = 0
+
+    @property
+    def hosts(self) -> dict[str, tuple[str | None, Build | None]]:
+        return {ip: (s.country, s.build) for ip, s in self.seen.items()}
 
     def add(self, banner: Mapping[str, Any]) -> None:
         self.banners += 1
         ip = banner.get("ip_str")
         if not isinstance(ip, str) or not ip:
             ip = f"?{self.banners}"  # no address: cannot be merged with anything, count it alone
-        country = (banner.get("location") or {}).get("country_code") or None
+        ip = ip[:64]
+        loc = banner.get("location")
+        country = _text(loc.get("country_code")) if isinstance(loc, Mapping) else None
+        country = country.upper()[:8] if country else None
         build = best_build(banner_builds(banner))
-        old = self.hosts.get(ip)
-        if old is not None:
-            country = old[0] or country
-            if old[1] is not None and (build is None or _rank(old[1]) <= _rank(build)):
-                build = old[1]
-        self.hosts[ip] = (country.upper() if isinstance(country, str) else None, build)
+        port = banner.get("port")
+        port = port if isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535 else None
+        names_raw = banner.get("hostnames")
+        names = [t for t in (_text(h) for h in names_raw) if t] if isinstance(names_raw, list) else []
+        old = self.seen.get(ip)
+        if old is None:
+            self.seen[ip] = _Seen(
+                country,
+                build,
+                port,
+                names[:_MAX_NAMES],
+                _text(banner.get("asn")),
+                _text(banner.get("org")),
+                _text(banner.get("timestamp")),
+            )
+            return
+        old.country = old.country or country
+        if build is not None and (old.build is None or _rank(build) < _rank(old.build)):
+            old.build, old.port = build, port  # the banner that decides names the port
+        old.hostnames.extend(n for n in names if n not in old.hostnames and len(old.hostnames) < _MAX_NAMES)
+        old.asn = old.asn or _text(banner.get("asn"))
+        old.org = old.org or _text(banner.get("org"))
+        ts = _text(banner.get("timestamp"))
+        if ts and (old.seen_at is None or ts > old.seen_at):
+            old.seen_at = ts
+
+    def host_rows(self, catalog: Catalog, today: dt.date) -> tuple[Host, ...]:
+        rows: list[Host] = []
+        for ip, s in self.seen.items():
+            a = assess_build(s.build, catalog, today) if s.build is not None else None
+            rows.append(
+                Host(
+                    ip=ip,
+                    port=s.port,
+                    hostnames=tuple(s.hostnames),
+                    country=s.country,
+                    asn=s.asn,
+                    org=s.org,
+                    build=str(s.build) if s.build is not None else None,
+                    product=a.product if a else None,
+                    eol=a.eol if a else None,
+                    families=dict(a.families) if a else {},
+                    seen_at=s.seen_at,
+                )
+            )
+        return tuple(rows)
 
     def counts(self) -> tuple[int, dict[str, int], int, tuple[BuildCount, ...]]:
         """(hosts, hosts per country, hosts without country, per-build counts)."""
         countries: dict[str, int] = {}
         unattributed = 0
         per_build: dict[str, dict[str, int]] = {}
-        for country, build in self.hosts.values():
+        for s in self.seen.values():
+            country, build = s.country, s.build
             key = country or ""
             if country:
                 countries[country] = countries.get(country, 0) + 1
@@ -139,23 +262,29 @@ class DeepTally:
 
 
 def take_deep_snapshot(
-    client: ShodanClient,
+    client: ShodanApi,
     catalog: Catalog,
     *,
     max_credits: int,
     now: Callable[[], dt.datetime],
     progress: Progress | None = None,
     base_query: str = BASE_QUERY,
+    scope_filter: str = "",
+    scope: str = "world",
 ) -> Snapshot:
-    """A complete deep snapshot, or an exception before (budget) or instead of storing anything."""
+    """A complete deep snapshot, or an exception before (budget) or instead of storing anything.
+
+    ``scope_filter`` (e.g. ``country:DE`` or ``net:192.0.2.0/24``) is ANDed to the base query and
+    must already be validated; ``scope`` names it (the region) in the snapshot."""
     started = now()
     start_requests = client.requests
+    query = f"{base_query} {scope_filter}".strip()
     info = client.info()
     try:
         balance = int(info.get("query_credits", 0))
     except (TypeError, ValueError):
         balance = 0
-    total, _, _, _ = parse_country_facet(client.count(base_query, [COUNTRY_FACET]))
+    total, _, _, _ = parse_country_facet(client.count(query, [COUNTRY_FACET]))
     pages = estimate_credits(total)
     if pages > max_credits:
         raise BudgetExceeded(
@@ -175,31 +304,41 @@ def take_deep_snapshot(
         )
     tally = DeepTally()
     fetched = 0
-    reported_total = total
+    short: list[str] = []
+    shape = "none"
     for page in range(1, pages + 1):
-        res = client.search_page(base_query, page, fields=FIELDS)
+        res = client.search_page(query, page, fields=FIELDS)
         fetched += 1
-        matches = res.get("matches") or []
-        with contextlib.suppress(TypeError, ValueError):
-            reported_total = int(res.get("total", reported_total))
+        if page == 1:
+            shape = page_shape(res)
+        matches = res.get("matches") if isinstance(res.get("matches"), list) else []
+        assert isinstance(matches, list)
         for banner in matches:
             if isinstance(banner, Mapping):
-                tally.add(banner)
+                tally.add(unflatten(banner) if shape == "flat" else banner)
+        expected = min(PAGE_SIZE, total - (page - 1) * PAGE_SIZE)
+        if len(matches) < expected:
+            short.append(f"{page} ({len(matches)} of {expected})")
         if progress is not None:
             progress(page, pages, f"page {page}/{pages}, {tally.banners} banners")
-        if len(matches) < PAGE_SIZE:
-            break  # the last page (the population may have shrunk since the count)
     warnings: list[str] = []
-    if reported_total > tally.banners and fetched == pages:
-        warnings.append(f"{reported_total - tally.banners} banners were not read (the budget covered {pages} pages)")
+    if tally.banners < total:
+        warnings.append(
+            f"shortfall: {total - tally.banners} of {total} banners were not delivered "
+            f"(short pages: {', '.join(short[:10]) or 'none'}; all {fetched} pages were read)"
+        )
     hosts, countries, unattributed, builds = tally.counts()
     meta = {
         "unit": "hosts",
         "banners": str(tally.banners),
+        "banners_expected": str(total),
         "pages": str(fetched),
         "credits_estimate": str(pages),
         "balance_before": str(balance),
         "finished_at": now().isoformat(),
+        "scope": scope,
+        "scope_filter": scope_filter,
+        "fields_shape": shape,
         "signals": "X-OWA-Version in data and http.redirects[].data; OWA paths in http.html",
     }
     try:
@@ -211,7 +350,7 @@ def take_deep_snapshot(
         meta["warnings"] = "\n".join(warnings)
     return Snapshot(
         taken_at=started,
-        query=base_query,
+        query=query,
         total=hosts,
         countries=countries,
         unattributed=unattributed,
@@ -222,4 +361,5 @@ def take_deep_snapshot(
         knowledge_version=catalog.version,
         mode="deep",
         meta=meta,
+        hosts=tally.host_rows(catalog, started.date()),
     )

@@ -21,6 +21,7 @@ from bot.render.blocks import (
     sections,
     when,
 )
+from bot.render.exposure_text import TOP_NAMES, eol_range
 
 # --------------------------------------------------------------------------------------------------
 # Exposure card
@@ -54,9 +55,9 @@ def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
         fields_section(
             [
                 f"*Total*\n{r.total:,}{delta_text(c.total if c else None)}",
-                f"*End of life*\n{r.eol:,}{delta_text(c.eol if c else None)}",
+                f"*End of life*\n{eol_range(r)}{delta_text(c.eol if c else None)}",
                 f"*EOL or certainly vulnerable*\n{r.at_risk:,}{delta_text(c.at_risk if c else None)}",
-                f"*No build shown*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
+                f"*Pre-2013 or build hidden*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
                 f"*Unattributed* (no country)\n{r.unattributed:,}"
                 + (" (included)" if r.unattributed_included else " (not included)"),
             ]
@@ -78,6 +79,12 @@ def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
             for b in r.by_build[:10]
         ]
         blocks.extend(sections(top, title=f"*Top builds* ({min(len(r.by_build), 10)} of {len(r.by_build)})"))
+    if r.by_org:
+        orgs = [f"• {escape(n)}: {k:,}" for n, k in r.by_org[:TOP_NAMES]]
+        blocks.extend(sections(orgs, title=f"*Top organisations* ({min(len(r.by_org), TOP_NAMES)})"))
+    if r.by_asn:
+        asns = [f"• {escape(n)}: {k:,}" for n, k in r.by_asn[:TOP_NAMES]]
+        blocks.extend(sections(asns, title=f"*Top ASNs* ({min(len(r.by_asn), TOP_NAMES)})"))
     shown = [*r.warnings[:5], *([warning] if warning else [])]
     if shown:
         blocks.extend(sections([f"• {escape(w)}" for w in shown], title=":warning: *Warnings*"))

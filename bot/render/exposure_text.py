@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
 
 TOP_BUILDS = 15
+TOP_NAMES = 5
 _REGION_LIST_MAX = 12
 
 
@@ -90,7 +91,24 @@ def exposure_dict(r: ExposureResult) -> dict[str, Any]:
         "knowledge_version": r.knowledge_version,
         "knowledge_date": r.knowledge_date.isoformat() if r.knowledge_date else None,
         "warnings": list(r.warnings),
+        "eol_max": r.eol_max,
+        "pre2013_or_build_hidden": r.unknown_version,
+        "by_org": ranked_list(r.by_org),
+        "by_asn": ranked_list(r.by_asn),
+        "total_checked": r.total_checked,
     }
+
+
+def ranked_list(pairs: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    """``[{"name": ..., "count": ...}]``, largest count first."""
+    return [{"name": n, "count": c} for n, c in sorted(pairs, key=lambda kv: (-kv[1], kv[0]))]
+
+
+def eol_range(r: ExposureResult) -> str:
+    """``51 to 55`` (identified ... identified + no build shown) or ``51`` when nothing is hidden."""
+    if r.eol_max > r.eol:
+        return f"{r.eol:,} to {r.eol_max:,}"
+    return f"{r.eol:,}"
 
 
 def _region_label(r: ExposureResult) -> str:
@@ -123,10 +141,17 @@ def exposure_text(r: ExposureResult) -> str:
         for product, d in c.by_product.items():
             if product not in r.by_product and d:
                 lines.append(f"  {product:<16} {0:>9,}{_delta(d)}")
-    lines.append(f"  {'no build shown':<16} {r.unknown_version:>9,}{_delta(c.unknown_version if c else None)}")
+    lines.append(
+        f"  {'pre-2013 or build hidden':<16} {r.unknown_version:>9,}{_delta(c.unknown_version if c else None)}"
+    )
+    hidden = (
+        f" ({r.eol:,} identified; up to {r.eol_max - r.eol:,} more among those without a visible build)"
+        if r.eol_max > r.eol
+        else ""
+    )
     lines += [
         "",
-        f"End-of-life: {r.eol:,}{_delta(c.eol if c else None)}",
+        f"End-of-life: {eol_range(r)}{hidden}{_delta(c.eol if c else None)}",
         f"End-of-life or certainly vulnerable: {r.at_risk:,}{_delta(c.at_risk if c else None)}",
         "",
         f"  {'family':<14} {'certainly vulnerable':>22} {'cannot tell':>22}",
@@ -143,6 +168,10 @@ def exposure_text(r: ExposureResult) -> str:
     if r.by_country and len(r.by_country) > 1:
         top = sorted(r.by_country.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         lines += ["", "Top countries: " + ", ".join(f"{k} {v:,}" for k, v in top)]
+    if r.by_org:
+        lines += ["", "Top organisations: " + "; ".join(f"{n} {k:,}" for n, k in r.by_org[:TOP_NAMES])]
+    if r.by_asn:
+        lines += ["Top ASNs: " + ", ".join(f"{n} {k:,}" for n, k in r.by_asn[:TOP_NAMES])]
     included = "included in the total" if r.unattributed_included else f"not included in {r.region}"
     lines += [
         "",

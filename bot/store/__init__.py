@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.core.changes import CheckPoint
-from bot.core.exposure_model import Snapshot
+from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
 from bot.store import audit, checks, digests, rejudgements, snapshots, watchlist
@@ -96,6 +96,18 @@ class Store:
 
     def snapshots(self, since: dt.datetime | None = None, limit: int = 365) -> list[Snapshot]:
         return snapshots.snapshots_between(self.db, since, limit)
+
+    def save_region(self, snapshot_id: int, rc: RegionCount) -> None:
+        snapshots.save_region(self.db, snapshot_id, rc)
+
+    def snapshot_hosts(self, snapshot_id: int) -> list[Host]:
+        return snapshots.snapshot_hosts(self.db, snapshot_id)
+
+    def save_calibration(self, cal: Calibration) -> int:
+        return snapshots.save_calibration(self.db, cal)
+
+    def latest_calibration(self) -> Calibration | None:
+        return snapshots.latest_calibration(self.db)
 
     # -- watchlist ------------------------------------------------------------------------------
     def watch_add(

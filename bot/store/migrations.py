@@ -172,6 +172,37 @@ def _v6_rejudgements(db: sqlite_utils.Database) -> None:
     db.table("rejudgements").create_index(["judged_at"], index_name="idx_rejudgements_time")
 
 
+def _v7_exposure_trust(db: sqlite_utils.Database) -> None:
+    # Cross-checked region totals with their top organisations/ASNs, deep-mode hosts, calibrations.
+    db.table("snapshot_regions").create(
+        {"snapshot_id": int, "region": str, "total": int, "by_org_json": str, "by_asn_json": str, "query": str},
+        pk=("snapshot_id", "region"),
+        foreign_keys=[("snapshot_id", "snapshots", "id")],
+    )
+    db.table("snapshot_hosts").create(
+        {
+            "snapshot_id": int,
+            "ip": str,
+            "port": int,
+            "hostnames": str,
+            "country": str,
+            "asn": str,
+            "org": str,
+            "build": str,
+            "product": str,
+            "eol": int,
+            "proxylogon": str,
+            "proxyshell": str,
+            "proxytoken": str,
+            "proxynotshell": str,
+            "seen_at": str,
+        },
+        pk=("snapshot_id", "ip"),
+        foreign_keys=[("snapshot_id", "snapshots", "id")],
+    )
+    db.table("calibrations").create({"id": int, "taken_at": str, "result_json": str}, pk="id")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
@@ -179,6 +210,7 @@ MIGRATIONS: list[Migration] = [
     (4, "indexes for history/changes and the latest_checks view", _v4_indexes_and_views),
     (5, "per-CVE verdicts stored once per build and knowledge version", _v5_verdict_sets),
     (6, "re-judgements of stored checks under new knowledge", _v6_rejudgements),
+    (7, "exposure: region cross-checks, deep-mode hosts, calibrations", _v7_exposure_trust),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.core.exposure_model import BuildCount, Snapshot
+from bot.core.exposure_model import BuildCount, Calibration, Host, Ranked, RegionCount, Snapshot
 from bot.store.checks import iso
 from bot.store.connection import inserted_id, write_transaction
 
@@ -52,7 +52,140 @@ def save_snapshot(db: sqlite_utils.Database, snap: Snapshot) -> int:
                 }
             )
         db.table("snapshot_builds").insert_all(rows)
+        for rc in snap.regions:
+            _insert_region(db, sid, rc)
+        db.table("snapshot_hosts").insert_all(_host_row(sid, h) for h in snap.hosts)
     return sid
+
+
+_FAMILY_COLUMNS = {"ProxyLogon": "proxylogon", "ProxyShell": "proxyshell", "ProxyToken": "proxytoken"}
+_FAMILY_COLUMNS["ProxyNotShell"] = "proxynotshell"
+
+
+def _insert_region(db: sqlite_utils.Database, sid: int, rc: RegionCount) -> None:
+    db.table("snapshot_regions").insert(
+        {
+            "snapshot_id": sid,
+            "region": rc.region,
+            "total": rc.total,
+            "by_org_json": json.dumps([list(x) for x in rc.by_org]),
+            "by_asn_json": json.dumps([list(x) for x in rc.by_asn]),
+            "query": rc.query,
+        },
+        replace=True,
+    )
+
+
+def save_region(db: sqlite_utils.Database, sid: int, rc: RegionCount) -> None:
+    """Add (or replace) one region's cross-check to a stored snapshot."""
+    with write_transaction(db):
+        _insert_region(db, sid, rc)
+
+
+def _ranked(text: str | None) -> Ranked:
+    try:
+        return tuple((str(n), int(c)) for n, c in json.loads(text or "[]"))
+    except (ValueError, TypeError):
+        return ()
+
+
+def _regions(db: sqlite_utils.Database, sid: int) -> tuple[RegionCount, ...]:
+    return tuple(
+        RegionCount(
+            region=r["region"],
+            total=r["total"],
+            by_org=_ranked(r["by_org_json"]),
+            by_asn=_ranked(r["by_asn_json"]),
+            query=r["query"] or "",
+        )
+        for r in db.query("SELECT * FROM snapshot_regions WHERE snapshot_id = ? ORDER BY region", [sid])
+    )
+
+
+def _host_row(sid: int, h: Host) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "snapshot_id": sid,
+        "ip": h.ip,
+        "port": h.port,
+        "hostnames": json.dumps(list(h.hostnames)),
+        "country": h.country,
+        "asn": h.asn,
+        "org": h.org,
+        "build": h.build,
+        "product": h.product,
+        "eol": None if h.eol is None else int(h.eol),
+        "seen_at": h.seen_at,
+    }
+    for fam, col in _FAMILY_COLUMNS.items():
+        row[col] = h.families.get(fam)
+    return row
+
+
+def snapshot_hosts(db: sqlite_utils.Database, sid: int) -> list[Host]:
+    """The hosts a deep snapshot stored, by IP."""
+    out: list[Host] = []
+    for r in db.query("SELECT * FROM snapshot_hosts WHERE snapshot_id = ? ORDER BY ip", [sid]):
+        try:
+            names = tuple(str(n) for n in json.loads(r["hostnames"] or "[]"))
+        except ValueError:
+            names = ()
+        out.append(
+            Host(
+                ip=r["ip"],
+                port=r["port"],
+                hostnames=names,
+                country=r["country"],
+                asn=r["asn"],
+                org=r["org"],
+                build=r["build"],
+                product=r["product"],
+                eol=None if r["eol"] is None else bool(r["eol"]),
+                families={fam: r[col] for fam, col in _FAMILY_COLUMNS.items() if r[col]},
+                seen_at=r["seen_at"],
+            )
+        )
+    return out
+
+
+def save_calibration(db: sqlite_utils.Database, cal: Calibration) -> int:
+    doc = {
+        "repeated_filters": cal.repeated_filters,
+        "dotted": cal.dotted,
+        "facet_cap": cal.facet_cap,
+        "old_marker": cal.old_marker,
+        "favicon": [list(x) for x in cal.favicon],
+        "base_total": cal.base_total,
+        "fields_shape": cal.fields_shape,
+        "findings": list(cal.findings),
+    }
+    with write_transaction(db):
+        return inserted_id(
+            db.table("calibrations").insert({"taken_at": iso(cal.taken_at), "result_json": json.dumps(doc)})
+        )
+
+
+def latest_calibration(db: sqlite_utils.Database) -> Calibration | None:
+    rows = list(db.query("SELECT * FROM calibrations ORDER BY taken_at DESC, id DESC LIMIT 1"))
+    if not rows:
+        return None
+    row = rows[0]
+    try:
+        doc = json.loads(row["result_json"] or "{}")
+        cap = doc.get("facet_cap")
+        return Calibration(
+            taken_at=dt.datetime.fromisoformat(row["taken_at"]),
+            repeated_filters=str(doc.get("repeated_filters", "unclear")),
+            dotted=str(doc.get("dotted", "unclear")),
+            facet_cap=int(cap) if cap is not None else None,
+            old_marker=str(doc.get("old_marker", "no data")),
+            favicon=_ranked(json.dumps(doc.get("favicon") or [])),
+            base_total=int(doc.get("base_total", 0)),
+            fields_shape=doc.get("fields_shape"),
+            findings=tuple(str(x) for x in doc.get("findings") or []),
+            id=row["id"],
+        )
+    except (ValueError, TypeError, AttributeError):
+        return None  # an unreadable calibration is no calibration: defaults and self-checks apply
 
 
 def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
@@ -92,6 +225,7 @@ def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
         mode=row["mode"] or "count",
         id=sid,
         meta=json.loads(row["meta_json"] or "{}"),
+        regions=_regions(db, sid),
     )
 
 

@@ -31,9 +31,18 @@ Facets (``facets`` parameter)
     given ``facets="country"``, a string, and split it into ``c,o,u,n,t,r,y``) the message adds
     ``(facets arrived split into single characters: pass a list, not a string)``.
 
+What Shodan leaves undocumented (term matching, repeated filters, the facet cap, short pages, the
+shape of ``fields``) is chosen by :class:`Semantics` (``FakeShodan(semantics=...)`` or the
+``semantics`` attribute); ``LEGACY`` is the first fake's reading (substrings, no cap, full pages,
+bare terms also in redirect hops, only the filters below). The default, ``REALISTIC``, follows
+Shodan's documentation: ``http.html`` / ``http.title`` match by terms, bare terms search ``data`` only,
+and ``http.favicon.hash``, ``http.component``, ``product``, ``vuln``, ``os``, ``ssl`` are accepted
+(facets ``http.favicon.hash`` and ``http.component`` too; OWA banners carry a synthetic favicon hash
+and an ``ASP.NET`` component).
+
 Query syntax (space-separated terms, all must match: AND)
-    ``http.html:"..."`` / ``http.html:word``   case-insensitive substring of ``http.html``
-    ``http.title:"..."``                       case-insensitive substring of ``http.title``
+    ``http.html:"..."`` / ``http.html:word``   terms (or, LEGACY, a case-insensitive substring) of ``http.html``
+    ``http.title:"..."``                       the same for ``http.title``
     ``country:DE`` / ``country:DE,FR``         ``location.country_code`` in the list (any case)
     ``port:443`` / ``port:443,8443``           ``port`` in the list
     ``org:"..."``                              case-insensitive substring of ``org``
@@ -82,8 +91,10 @@ RFC 5398 documentation ASNs and RFC 2606 example hostnames. See its docstring fo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import email.utils
+import functools
 import ipaddress
 import json
 import math
@@ -186,6 +197,8 @@ _SPEC_KEYS = {
     "ip",
     "timestamp",
     "path_build",
+    "marker",
+    "favicon",
 }
 _V4_BLOCKS = ("192.0.2.", "198.51.100.", "203.0.113.")
 
@@ -244,14 +257,15 @@ def _default_title(build: str) -> str:
     return "Outlook" if (major, minor) >= (15, 1) else "Outlook Web App"
 
 
-def _logon_html(build: str, res: str, title: str) -> str:
+def _logon_html(build: str, res: str, title: str, marker: bool = True) -> str:
     # Head modelled on samples/shodan/owa_exchange2019_15.2.858_logon_response_excerpt.http (2016/2019)
     # and owa_exchange2013_15.0.1395_logon_html_excerpt.txt (2013 and older); the body is synthetic.
     font = "wf_segoe-ui_normal" if _default_title(build) == "Outlook" else "Segoe UI WPC"
+    owa_page = "<!-- OwaPage = ASP.auth_logon_aspx -->\n\n" if marker else "\n"
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n'
         "<!-- Copyright (c) 2011 Microsoft Corporation.  All rights reserved. -->\n"
-        "<!-- OwaPage = ASP.auth_logon_aspx -->\n\n"
+        f"{owa_page}"
         "<!-- {57A118C6-2DA9-419d-BE9A-F92B0F9A418B} -->\n"
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.0 Transitional//EN">\n'
         "<html>\n<head>\n"
@@ -387,7 +401,7 @@ def _exchange_banner(host: _Host, spec: Mapping[str, Any], seq: int) -> Banner:
     header_value = str(spec.get("header_value", build))
     path_build = str(spec.get("path_build", build))
     title = str(spec.get("title", _default_title(build)))
-    html = _logon_html(build, _resource_dir(path_build, "path" in signals), title)
+    html = _logon_html(build, _resource_dir(path_build, "path" in signals), title, bool(spec.get("marker", True)))
     date = _http_date(host.timestamp)
     netloc = f"[{host.ip}]" if ":" in host.ip else host.ip
     if host.port != 443:
@@ -452,6 +466,15 @@ def _exchange_banner(host: _Host, spec: Mapping[str, Any], seq: int) -> Banner:
             {"host": host.ip, "data": owa_hop, "location": "/owa/"},
         ],
     )
+    if spec.get("favicon", True):
+        # Synthetic hash (one value per major version), in the shape Shodan documents for http.favicon.
+        banner["http"]["favicon"] = {
+            "hash": _signed32(f"owa-favicon-{build.split('.')[0]}"),
+            "location": f"{scheme}://{netloc}{_resource_dir(path_build, True)}/themes/resources/favicon.ico",
+            "data": "",
+        }
+    banner["http"]["components"] = {"ASP.NET": {"categories": ["Web frameworks"]}}
+    banner["product"] = "Outlook Web App"
     banner["hash"] = _signed32(banner["data"])
     return banner
 
@@ -556,9 +579,60 @@ class QueryError(ValueError):
     """The query or facet string is outside what the fake (and so exchbot) is meant to send."""
 
 
+@dataclass(frozen=True)
+class Semantics:
+    """How the fake reads what Shodan leaves undocumented. The defaults follow Shodan's documentation
+    (terms ANDed, ``http.html`` matched by terms, bare terms searched in the main banner only);
+    :data:`LEGACY` is the first fake's reading, kept so tests can cover both.
+
+    ``html_match``        "terms": ``http.html:"a b"`` matches when the page's terms contain the phrase's
+                          terms in order (a term is a run of letters, digits and ``_``, dotted runs such
+                          as ``15.1.2507`` kept whole unless ``dotted`` is "split"); "substring": the
+                          old case-insensitive substring
+    ``dotted``            "whole" (``15.1.2507`` is one term: a prefix ``15.1`` never matches it) or
+                          "split" (``15``, ``1``, ``2507``: a prefix phrase does match)
+    ``repeated_filters``  "and" or "or": what two terms of the same filter name do
+    ``bare_in_redirects`` bare words also search the redirect hops' raw headers (old fake)
+    ``all_filters``       accept the filters real Shodan accepts (``http.favicon.hash``,
+                          ``http.component``, ``product``, ``ssl``, ``vuln``, ...); False: reject them
+    ``facet_cap``         at most this many buckets per facet, whatever size is asked (None: no cap)
+    ``short_pages``       {page: n}: that page answers only its first n results (Shodan does this
+                          mid-search); later pages start where they would have
+    ``flat_fields``       with ``fields=a.b``: answer ``{"a.b": v}`` instead of ``{"a": {"b": v}}``
+    """
+
+    html_match: str = "terms"
+    dotted: str = "whole"
+    repeated_filters: str = "and"
+    bare_in_redirects: bool = False
+    all_filters: bool = True
+    facet_cap: int | None = None
+    short_pages: Mapping[int, int] = dataclasses.field(default_factory=dict)
+    flat_fields: bool = False
+
+
+LEGACY = Semantics(html_match="substring", bare_in_redirects=True, all_filters=False)
+REALISTIC = Semantics()
+
 Predicate = Callable[[Banner], bool]
 _TOKEN = re.compile(r'\s*(-?)(?:([^\s":]+):)?(?:"([^"]*)"|([^\s"]*))')
 _FILTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
+_TERM_WHOLE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+_TERM_SPLIT = re.compile(r"[a-z0-9_]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def terms(text: str, dotted: str = "whole") -> tuple[str, ...]:
+    rx = _TERM_SPLIT if dotted == "split" else _TERM_WHOLE
+    return tuple(rx.findall(text.lower()))
+
+
+def _phrase_in(phrase: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    if n == 0:
+        return False
+    first = phrase[0]
+    return any(words[i] == first and words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
 def _lower(value: Any) -> str:
@@ -572,12 +646,24 @@ def _int_list(value: str) -> set[int]:
         raise QueryError(f"not a number list: {value!r}") from None
 
 
-def _filter_predicate(name: str, value: str) -> Predicate:
+def _text_match(value: str, sem: Semantics) -> Callable[[Any], bool]:
+    if sem.html_match == "substring":
+        low = value.lower()
+        return lambda text: low in _lower(text)
+    phrase = terms(value, sem.dotted)
+    if not phrase:
+        raise QueryError(f"no searchable term in {value!r}")
+    return lambda text: isinstance(text, str) and _phrase_in(phrase, terms(text, sem.dotted))
+
+
+def _filter_predicate(name: str, value: str, sem: Semantics = REALISTIC) -> Predicate:
     low = value.lower()
     if name == "http.html":
-        return lambda b: low in _lower((b.get("http") or {}).get("html"))
+        match = _text_match(value, sem)
+        return lambda b: match((b.get("http") or {}).get("html"))
     if name == "http.title":
-        return lambda b: low in _lower((b.get("http") or {}).get("title"))
+        match = _text_match(value, sem)
+        return lambda b: match((b.get("http") or {}).get("title"))
     if name == "http.status":
         codes = _int_list(value)
         return lambda b: (b.get("http") or {}).get("status") in codes
@@ -600,25 +686,44 @@ def _filter_predicate(name: str, value: str) -> Predicate:
         except ValueError:
             raise QueryError(f"bad net {value!r}") from None
         return lambda b: ipaddress.ip_address(b["ip_str"]) in net
+    if name == "http.favicon.hash":
+        hashes = _int_list(value)
+        return lambda b: ((b.get("http") or {}).get("favicon") or {}).get("hash") in hashes
+    if name == "http.component":
+        return lambda b: any(low == _lower(k) for k in ((b.get("http") or {}).get("components") or {}))
+    if name == "product":
+        return lambda b: low in _lower(b.get("product"))
+    if name == "vuln":
+        return lambda b: value.upper() in {str(k).upper() for k in (b.get("vulns") or {})}
+    if name == "os":
+        return lambda b: low in _lower(b.get("os"))
+    if name in ("ssl", "ssl.cert.subject.cn"):
+        return lambda b: low in json.dumps(b.get("ssl") or {}).lower()
     raise AssertionError(name)
 
 
 _FILTERS = {"http.html", "http.title", "http.status", "country", "port", "org", "asn", "hostname", "net"}
+_MORE_FILTERS = {"http.favicon.hash", "http.component", "product", "vuln", "os", "ssl", "ssl.cert.subject.cn"}
 
 
-def _raw_texts(banner: Banner) -> Iterator[str]:
+def _raw_texts(banner: Banner, redirects: bool = True) -> Iterator[str]:
     yield _lower(banner.get("data"))
-    for hop in (banner.get("http") or {}).get("redirects") or []:
-        yield _lower(hop.get("data"))
+    if redirects:
+        for hop in (banner.get("http") or {}).get("redirects") or []:
+            yield _lower(hop.get("data"))
 
 
-def _text_predicate(text: str) -> Predicate:
+def _text_predicate(text: str, sem: Semantics = LEGACY) -> Predicate:
     low = text.lower()
-    return lambda b: any(low in raw for raw in _raw_texts(b))
+    return lambda b: any(low in raw for raw in _raw_texts(b, sem.bare_in_redirects))
 
 
 def _negate(pred: Predicate) -> Predicate:
     return lambda b: not pred(b)
+
+
+def _any_of(preds: Sequence[Predicate]) -> Predicate:
+    return lambda b: any(p(b) for p in preds)
 
 
 @dataclass(frozen=True)
@@ -630,10 +735,12 @@ class ParsedQuery:
         return all(p(banner) for p in self.predicates)
 
 
-def parse_query(query: str) -> ParsedQuery:
+def parse_query(query: str, sem: Semantics = LEGACY) -> ParsedQuery:
     """Compile the supported subset (see the module docstring); QueryError for anything else."""
     preds: list[Predicate] = []
+    ored: dict[str, list[Predicate]] = {}
     filtered = False
+    known = _FILTERS | (_MORE_FILTERS if sem.all_filters else set())
     pos = 0
     while pos < len(query):
         if query[pos:].strip() == "":
@@ -647,17 +754,21 @@ def parse_query(query: str) -> ParsedQuery:
         if name is None:
             if value == "":
                 raise QueryError("empty phrase")
-            pred = _text_predicate(value)
-        elif name.lower() in _FILTERS:
+            pred = _text_predicate(value, sem)
+        elif name.lower() in known:
             if value == "":
                 raise QueryError(f"filter {name!r} without a value")
-            pred = _filter_predicate(name.lower(), value)
+            pred = _filter_predicate(name.lower(), value, sem)
             filtered = True
+            if not neg and sem.repeated_filters == "or":
+                ored.setdefault(name.lower(), []).append(pred)
+                continue
         elif value and _FILTER_NAME.fullmatch(name):
             raise QueryError(f"unsupported filter {name!r}")
         else:
-            pred = _text_predicate(f"{name}:{value}")  # e.g. "X-OWA-Version:" is plain text
+            pred = _text_predicate(f"{name}:{value}", sem)  # e.g. "X-OWA-Version:" is plain text
         preds.append(_negate(pred) if neg else pred)
+    preds.extend(_any_of(group) for group in ored.values())
     if not preds:
         raise QueryError("empty query")
     return ParsedQuery(tuple(preds), filtered)
@@ -680,12 +791,16 @@ def _facet_values(name: str, banner: Banner) -> list[Any]:
         raw = [http.get("title")]
     elif name == "http.status":
         raw = [http.get("status")]
+    elif name == "http.favicon.hash":
+        raw = [(http.get("favicon") or {}).get("hash")]
+    elif name == "http.component":
+        raw = list(http.get("components") or {})
     else:
         raise AssertionError(name)
     return [v for v in raw if v is not None and v != ""]
 
 
-FACETS = ("country", "port", "org", "asn", "domain", "http.title", "http.status")
+FACETS = ("country", "port", "org", "asn", "domain", "http.title", "http.status", "http.favicon.hash", "http.component")
 
 
 def parse_facets(facets: str) -> list[tuple[str, int]]:
@@ -710,24 +825,29 @@ def parse_facets(facets: str) -> list[tuple[str, int]]:
     return parsed
 
 
-def compute_facets(banners: Sequence[Banner], facets: Sequence[tuple[str, int]]) -> dict[str, list[dict[str, Any]]]:
+def compute_facets(
+    banners: Sequence[Banner], facets: Sequence[tuple[str, int]], cap: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for name, size in facets:
         counts: Counter[Any] = Counter()
         for banner in banners:
             counts.update(_facet_values(name, banner))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        out[name] = [{"count": c, "value": v} for v, c in ranked[:size]]
+        out[name] = [{"count": c, "value": v} for v, c in ranked[: size if cap is None else min(size, cap)]]
     return out
 
 
-def _select_fields(banner: Banner, fields: Sequence[str]) -> Banner:
+def _select_fields(banner: Banner, fields: Sequence[str], flat: bool = False) -> Banner:
     out: Banner = {}
     for path in fields:
         src: Any = banner
         parts = path.split(".")
         for part in parts:
             src = src.get(part) if isinstance(src, dict) else None
+        if flat:
+            out[path] = src
+            continue
         dst = out
         for part in parts[:-1]:
             dst = dst.setdefault(part, {})
@@ -796,7 +916,9 @@ class FakeShodan:
         query_credits: int = 100_000,
         scan_credits: int = 100,
         hang_max: float = 30.0,
+        semantics: Semantics = REALISTIC,
     ) -> None:
+        self.semantics = semantics  # may be swapped between requests (see :class:`Semantics`)
         self.default_credits = query_credits
         self.scan_credits = scan_credits
         self.hang_max = hang_max
@@ -1001,10 +1123,15 @@ class FakeShodan:
     def _count_or_search(
         self, search: bool, params: dict[str, str], key: str, population: tuple[Banner, ...], call: dict[str, Any]
     ) -> _Reply:
-        query = parse_query(params.get("query", ""))
+        sem = self.semantics
+        query = parse_query(params.get("query", ""), sem)
         facets = parse_facets(params.get("facets", ""))
         hits = [b for b in population if query.match(b)]
-        payload: dict[str, Any] = {"matches": [], "total": len(hits), "facets": compute_facets(hits, facets)}
+        payload: dict[str, Any] = {
+            "matches": [],
+            "total": len(hits),
+            "facets": compute_facets(hits, facets, sem.facet_cap),
+        }
         if not search:
             return _json(200, payload)
 
@@ -1015,7 +1142,7 @@ class FakeShodan:
                 cost = max(1, math.ceil(limit / PAGE_SIZE)) if (query.filtered or offset >= PAGE_SIZE) else 0
             else:
                 page = int(params.get("page", "1") or 1)
-                page_start, page_len = (page - 1) * PAGE_SIZE, PAGE_SIZE
+                page_start, page_len = (page - 1) * PAGE_SIZE, min(PAGE_SIZE, sem.short_pages.get(page, PAGE_SIZE))
                 cost = 1 if (query.filtered or page > 1) else 0
         except ValueError:
             raise QueryError("page, limit and offset must be numbers") from None
@@ -1029,7 +1156,7 @@ class FakeShodan:
         chosen = hits[page_start : page_start + page_len]
         if params.get("fields"):
             fields = [f for f in params["fields"].split(",") if f]
-            payload["matches"] = [_select_fields(b, fields) for b in chosen]
+            payload["matches"] = [_select_fields(b, fields, sem.flat_fields) for b in chosen]
         elif params.get("minify", "True").lower() == "true":
             payload["matches"] = [{k: v for k, v in b.items() if k != "opts"} for b in chosen]
         else:
