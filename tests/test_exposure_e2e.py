@@ -19,7 +19,8 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.exposure import ExposureResult
-from bot.exposure.client import RateLimiter, ShodanClient
+from bot.exposure.client import ShodanClient
+from bot.ratelimit import RateLimiter
 from bot.services.exposure import exposure
 from bot.store import Store
 from tests.fakes.shodan_api import SPLIT_FACETS_HINT, FakeShodan, make_population

@@ -1,10 +1,11 @@
-"""The app's bounded executor and per-user rate limiter (bot.slack.jobs)."""
+"""The app's bounded executor and per-user rate limiter (bot.slack.workers, bot.ratelimit)."""
 
 from __future__ import annotations
 
 import threading
 
-from bot.slack.jobs import JobRunner, RateLimiter
+from bot.ratelimit import RateLimiter, per_user_limiter
+from bot.slack.workers import JobRunner
 
 
 class Clock:
@@ -69,7 +70,7 @@ def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
 
 def test_token_bucket_per_user() -> None:
     clock = Clock()
-    limiter = RateLimiter(3, monotonic=clock)
+    limiter = per_user_limiter(3, clock=clock)
     assert [limiter.acquire("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
     wait = limiter.acquire("alice")
     assert wait == 20.0  # one token every 60/3 s
@@ -83,9 +84,9 @@ def test_token_bucket_per_user() -> None:
 
 
 def test_zero_means_no_limit_and_memory_is_bounded() -> None:
-    assert all(RateLimiter(0).acquire("u") == 0.0 for _ in range(1000))
+    assert all(per_user_limiter(0).acquire("u") == 0.0 for _ in range(1000))
     clock = Clock()
-    limiter = RateLimiter(1, monotonic=clock, max_users=100)
+    limiter = RateLimiter(1, per=60.0, burst=1, clock=clock, max_keys=100)
     for i in range(1000):
         limiter.acquire(f"u{i}")
     assert len(limiter._buckets) <= 100

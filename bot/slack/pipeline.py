@@ -36,9 +36,9 @@ def refuse(deps: SlackDeps, who: Requester) -> tuple[Message, str] | None:
         return blocks.notice(why, ":no_entry:"), "denied"
     wait = deps.limiter.acquire(who.user_id)
     if wait > 0:
-        per = deps.limiter.per_minute
+        per = deps.limiter.rate
         text = (
-            f"Slow down: at most {per} request{'s' if per != 1 else ''} a minute per person. "
+            f"Slow down: at most {per:g} request{'s' if per != 1 else ''} a minute per person. "
             f"Try again in {math.ceil(wait)} s."
         )
         return blocks.notice(text, ":hourglass:"), "rate_limited"
