@@ -37,6 +37,7 @@ from bot.slack.deps import CheckFn, SlackDeps, check_with, exposure_with
 from bot.slack.http_server import HttpServer
 from bot.slack.workers import JobRunner
 from bot.store import Store
+from bot.wiring import make_slack_client
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a made-up signing secret
@@ -133,7 +134,7 @@ class SlackHarness:
             limiter=limiter or per_user_limiter(self.settings.user_rate_per_minute),
             respond_timeout=5.0,
         )
-        self.app = build_app(self.deps)
+        self.app = build_app(self.deps, make_slack_client(self.settings))
         self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count
         self.port = self.server.port
 

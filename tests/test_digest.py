@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 
-from bot import charts
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.exposure import resolve_region
 from bot.core.exposure_model import BuildCount, Snapshot
-from bot.jobs import make_scheduler
+from bot.daily.jobs import make_scheduler
 from bot.probe.prober import Prober, ProbeSettings
+from bot.render import charts
 from bot.render.digest import digest_message, digest_text
 from bot.services import digest as digest_service
 from bot.services.checks import CheckService

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.history_cmd import collect_host_changes
 from bot.core.catalog import Catalog
+from bot.services.history import collect_host_changes
 from bot.store import Store
 from bot.store.checks import BASELINE_SQL, HISTORY_SQL, SINCE_SQL
 from bot.store.connection import open_database

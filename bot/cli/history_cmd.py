@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
-from bot.cli.common import host_key, parse_since
-from bot.clock import SystemClock
+from bot.cli.common import parse_since, target_arg
 from bot.config import Settings
-from bot.core.changes import CheckPoint, HostChange, host_changes
 from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.digest import region_line
-from bot.render.exposure_text import exposure_changes_dict
 from bot.render.text import STATUS_TEXT, yes_no
-from bot.services.digest import trends
-from bot.wiring import make_store
-
-
-def _point_dict(p: CheckPoint) -> dict[str, object]:
-    return {
-        "checked_at": p.checked_at.isoformat(),
-        "build": p.build,
-        "product": p.product,
-        "cu": p.cu,
-        "update": p.update,
-        "eol": p.eol,
-        "families": dict(p.families),
-        "reachable": p.reachable,
-        "exchange": p.exchange,
-        "error": p.error,
-    }
-
-
-def change_dict(c: HostChange) -> dict[str, object]:
-    return {
-        "host": c.host,
-        "at": c.at.isoformat(),
-        "kind": c.kind,
-        "summary": c.summary,
-        "before": c.before,
-        "after": c.after,
-        "family": c.family,
-    }
+from bot.services.history import changes_since, host_history
+from bot.wiring import make_clock, make_store
 
 
 @click.command()
@@ -52,14 +20,11 @@ def change_dict(c: HostChange) -> dict[str, object]:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 def history(target: str, as_json: bool, limit: int) -> None:
     """Past checks of one target, newest first."""
-    key = host_key(target)
-    store = make_store(Settings.from_env())
-    try:
-        points = store.history(key, limit)
-    finally:
-        store.close()
+    key = target_arg(target).key
+    with make_store(Settings.from_env()) as store:
+        points = host_history(store, key, limit)
     if as_json:
-        click.echo(json_out.dumps([_point_dict(p) for p in points]))
+        click.echo(json_out.dumps([json_out.point_dict(p) for p in points]))
         return
     if not points:
         click.echo(f"no checks of {key} stored yet")
@@ -80,50 +45,19 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
     """What changed: per host (build, verdicts, reachability) and per region (exposure deltas between
     the newest snapshot and the newest one before SINCE)."""
     settings = Settings.from_env()
-    now = SystemClock().now()
+    now = make_clock().now()
     since = parse_since(since_text, now)
-    store = make_store(settings)
-    try:
-        host_list = collect_host_changes(store.points_since(since), since)
-        region_list = trends(store, load_catalog(), now, regions or settings.digest_regions, since)
-    finally:
-        store.close()
+    with make_store(settings) as store:
+        found = changes_since(store, load_catalog(), now, since, regions or settings.digest_regions)
     if as_json:
-        click.echo(
-            json_out.dumps(
-                {
-                    "since": since.isoformat(),
-                    "hosts": [change_dict(c) for c in host_list],
-                    "regions": [
-                        {
-                            "region": t.latest.region,
-                            "snapshot_at": t.latest.snapshot_at.isoformat(),
-                            "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
-                            "total": t.latest.total,
-                            "by_product": dict(t.latest.by_product),
-                            "eol": t.latest.eol,
-                            "families": {f: dict(v) for f, v in t.latest.families.items()},
-                            "changes": exposure_changes_dict(t.changes),
-                        }
-                        for t in region_list
-                    ],
-                }
-            )
-        )
+        click.echo(json_out.dumps(json_out.changes_dict(found.since, found.hosts, found.regions)))
         return
     click.echo(f"Changes since {since:%Y-%m-%d %H:%M %Z}")
-    if not host_list:
+    if not found.hosts:
         click.echo("  hosts: nothing changed")
-    for c in host_list:
+    for c in found.hosts:
         click.echo(f"  {c.at:%Y-%m-%d %H:%M} {c.host}: {c.summary}")
-    if not region_list:
+    if not found.regions:
         click.echo("  regions: no exposure snapshot stored (exchbot exposure REGION)")
-    for t in region_list:
+    for t in found.regions:
         click.echo(f"  region {region_line(t)}")
-
-
-def collect_host_changes(points: dict[str, list[CheckPoint]], since: dt.datetime) -> list[HostChange]:
-    out: list[HostChange] = []
-    for pts in points.values():
-        out.extend(host_changes(pts, since))
-    return sorted(out, key=lambda c: (c.at, c.host))

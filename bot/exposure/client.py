@@ -30,7 +30,6 @@ from typing import Any
 import requests
 import shodan
 
-from bot.config import Settings
 from bot.ratelimit import RateLimiter
 
 Facet = tuple[str, int]
@@ -292,8 +291,3 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
-
-
-def make_client(settings: Settings) -> ShodanClient:
-    """The production client: key, timeout and requests/s from the settings, the shared limiter."""
-    return ShodanClient(settings.shodan_api_key or "", timeout=settings.shodan_timeout, rps=settings.shodan_rps)

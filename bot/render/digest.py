@@ -1,4 +1,4 @@
-"""The daily digest as text, JSON and Block Kit. Pure functions of a :class:`Digest`."""
+"""The daily digest as text and Block Kit (its JSON is in :mod:`bot.render.json_out`). Pure."""
 
 from __future__ import annotations
 
@@ -69,51 +69,6 @@ def digest_text(d: Digest) -> str:
     if d.regions:
         out.append("Data: Shodan (counts are banners, not unique hosts).")
     return "\n".join(out)
-
-
-def digest_dict(d: Digest) -> dict[str, Any]:
-    def change(c: HostChange) -> dict[str, Any]:
-        return {
-            "host": c.host,
-            "at": c.at.isoformat(),
-            "kind": c.kind,
-            "summary": c.summary,
-            "family": c.family,
-            "before": c.before,
-            "after": c.after,
-        }
-
-    return {
-        "day": d.day.isoformat(),
-        "since": d.since.isoformat(),
-        "generated_at": d.generated_at.isoformat(),
-        "all_quiet": d.all_quiet,
-        **{attr: [change(c) for c in getattr(d, attr)] for attr, _ in SECTIONS},
-        "still_at_risk": [
-            {
-                "host": w.host,
-                "reasons": list(w.reasons),
-                "build": w.latest.build if w.latest else None,
-                "last_change": w.last_change.isoformat() if w.last_change else None,
-            }
-            for w in d.still_at_risk
-        ],
-        "watched": len(d.watch),
-        "regions": [
-            {
-                "region": t.latest.region,
-                "total": t.latest.total,
-                "eol": t.latest.eol,
-                "at_risk": t.latest.at_risk,
-                "snapshot_at": t.latest.snapshot_at.isoformat(),
-                "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
-                "changes": None
-                if t.changes is None
-                else {"total": t.changes.total, "eol": t.changes.eol, "at_risk": t.changes.at_risk},
-            }
-            for t in d.regions
-        ],
-    }
 
 
 def digest_message(d: Digest) -> dict[str, Any]:

@@ -13,16 +13,15 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-
-from bot import charts
 from bot.clock import Clock
 from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint
 from bot.core.digest import Digest, RegionTrend, build_digest, last_change_at, region_trend
 from bot.core.exposure import RegionError, resolve_region
+from bot.render import charts
 from bot.render.digest import digest_message
 from bot.store import Store
 
@@ -33,6 +32,15 @@ HISTORY_FOR_LAST_CHANGE = 500
 
 class DigestPostFailed(RuntimeError):
     pass
+
+
+class ChatPoster(Protocol):
+    """Where the digest goes: the two Slack Web API calls it makes. ``slack_sdk.WebClient`` (built by
+    :mod:`bot.wiring`) fits as it is; tests may hand in anything with these two methods."""
+
+    def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...
+
+    def files_upload_v2(self, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def trends(
 
 
 def post(
-    client: WebClient,
+    client: ChatPoster,
     channel: str,
     digest: Digest,
     store: Store,
@@ -112,7 +120,13 @@ def post(
 
 
 def _upload_chart(
-    client: WebClient, channel: str, ts: str | None, digest: Digest, store: Store, catalog: Catalog | None, clock: Clock
+    client: ChatPoster,
+    channel: str,
+    ts: str | None,
+    digest: Digest,
+    store: Store,
+    catalog: Catalog | None,
+    clock: Clock,
 ) -> bool:
     files = []
     if digest.regions and catalog is not None:

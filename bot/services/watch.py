@@ -1,11 +1,35 @@
-"""Re-check the watchlist (CLI `watch run`, the daily job in `serve`)."""
+"""The watchlist: add, remove, list with each host's newest check, and re-check every host (CLI
+``watch``, the Slack ``/exchwatch`` command and button, the daily job in ``serve``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from bot.core.changes import CheckPoint
 from bot.core.model import CheckResult
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.services.checks import CheckService, Progress
 from bot.store import Store
+from bot.store.watchlist import Watched
+
+
+def add(store: Store, target: Target, at: dt.datetime, *, added_by: str | None, channel: str | None = None) -> bool:
+    """Watch ``target``; False if it was watched already."""
+    return store.watch_add(target.key, target.raw, at, added_by=added_by, channel=channel)
+
+
+def remove(store: Store, target: Target) -> bool:
+    """Stop watching ``target``; False if it was not watched."""
+    return store.watch_remove(target.key)
+
+
+def watched_with_latest(store: Store) -> list[tuple[Watched, CheckPoint | None]]:
+    """Every watched host with its newest stored check (None if never checked)."""
+    out: list[tuple[Watched, CheckPoint | None]] = []
+    for w in store.watchlist():
+        points = store.history(w.host, 1)
+        out.append((w, points[0] if points else None))
+    return out
 
 
 async def run_watchlist(

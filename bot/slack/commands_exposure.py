@@ -9,10 +9,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import charts
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError
-from bot.render import blocks, exposure_card
+from bot.render import blocks, charts, exposure_card
 from bot.render.blocks import Message
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps

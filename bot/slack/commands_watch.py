@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.probe.targets import Target
 from bot.render import blocks, watch_cards
 from bot.render.blocks import Message
+from bot.services import watch as watch_service
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import Help, WatchCommand, parse_watch
@@ -20,12 +21,12 @@ COMMAND = "/exchwatch"
 
 
 def watch_add(deps: SlackDeps, target: Target, who: Requester) -> Message:
-    added = deps.store.watch_add(target.key, target.raw, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
+    added = watch_service.add(deps.store, target, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
     return watch_cards.watch_changed(target.key, "add", added)
 
 
 def watch_remove(deps: SlackDeps, target: Target) -> Message:
-    return watch_cards.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
+    return watch_cards.watch_changed(target.key, "remove", watch_service.remove(deps.store, target))
 
 
 def watch_list(deps: SlackDeps) -> Message:
