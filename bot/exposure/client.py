@@ -1,6 +1,6 @@
 """A careful wrapper around the ``shodan`` library's client (shodan-python 1.31).
 
-What the library does not do, and this module does (DESIGN.md section 6):
+What the library does not do, and this module does:
 
 * **Timeouts.** The library calls ``requests`` with no timeout, so a stalled API hangs for ever.
   Every request of the wrapped session gets ``timeout`` seconds.
