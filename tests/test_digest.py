@@ -172,7 +172,7 @@ def test_post_uploads_charts_in_the_thread_and_only_once(tmp_path: Path, catalog
     uploads = slack.uploads
     assert len(uploads) == 2 and all(u.completed for u in uploads)
     assert {u.thread_ts for u in uploads} == {first.ts}
-    assert all(png_size(u.data) == (800, 450) for u in uploads)
+    assert all(png_size(u.data or b"") == (800, 450) for u in uploads)
     assert store.digest_status("C123", d.day) == "posted"
     store.close()
 

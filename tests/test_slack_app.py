@@ -268,7 +268,7 @@ def test_exposure_chart_on_request_is_uploaded_to_the_channel(
     card = app.final(name, timeout=30)
     assert field(card, "Total") == "6"
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=15)[0]
-    assert upload.channel == "C0CHARTS" and upload.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert upload.channel == "C0CHARTS" and (upload.data or b"")[:8] == b"\x89PNG\r\n\x1a\n"
     assert upload.filename == "exchbot-exposure-eu.png"
 
 

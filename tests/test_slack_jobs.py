@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from bot.ratelimit import RateLimiter, per_user_limiter
@@ -28,7 +29,7 @@ def test_runner_refuses_at_once_when_workers_and_queue_are_full() -> None:
         done.append(i)
 
     try:
-        assert [runner.submit(lambda i=i: job(i)) for i in range(3)] == [True, True, True]
+        assert [runner.submit(functools.partial(job, i)) for i in range(3)] == [True, True, True]
         assert started.acquire(timeout=5) and started.acquire(timeout=5)  # two run, one waits
         assert runner.submit(lambda: job(99)) is False
         assert runner.pending == 3
@@ -45,7 +46,7 @@ def test_runner_refuses_at_once_when_workers_and_queue_are_full() -> None:
 def test_a_failing_job_frees_its_slot() -> None:
     runner = JobRunner(1, 0)
     try:
-        assert runner.submit(lambda: 1 / 0)  # type: ignore[func-returns-value]
+        assert runner.submit(lambda: 1 / 0)
         assert runner.wait_idle(5)
         ran = threading.Event()
         assert runner.submit(ran.set) and ran.wait(5)
@@ -57,9 +58,9 @@ def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
     runner = JobRunner(1, 5)
     gate = threading.Event()
     ran: list[int] = []
-    runner.submit(lambda: (gate.wait(5), ran.append(0)))
+    runner.submit(lambda: (gate.wait(5), ran.append(0)))  # type: ignore[func-returns-value]
     for i in range(1, 4):
-        runner.submit(lambda i=i: ran.append(i))
+        runner.submit(functools.partial(ran.append, i))
     stopper = threading.Thread(target=runner.shutdown, args=(5,))
     stopper.start()
     gate.set()
