@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.changes import HostChange
-from bot.core.digest import Digest, RegionTrend, WatchState
+from bot.core.digest import Digest, RegionTrend
+from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -46,7 +47,7 @@ def _watch_line(w: WatchState) -> str:
     p = w.latest
     state = p.label() if p is not None and p.answered else ("not checked yet" if p is None else (p.error or ""))
     reasons = ", ".join(w.reasons)
-    since = f", last change {w.last_change:%Y-%m-%d}" if w.last_change else ""
+    since = f", last change {w.last_change_at:%Y-%m-%d}" if w.last_change_at else ""
     return f"{w.host}: {state}" + (f" [{reasons}]" if reasons else "") + since
 
 

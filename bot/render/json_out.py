@@ -269,7 +269,7 @@ def digest_dict(d: Digest) -> dict[str, Any]:
                 "host": w.host,
                 "reasons": list(w.reasons),
                 "build": w.latest.build if w.latest else None,
-                "last_change": timestamp(w.last_change),
+                "last_change": timestamp(w.last_change_at),
             }
             for w in d.still_at_risk
         ],

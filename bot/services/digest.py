@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.core.catalog import Catalog
-from bot.core.changes import CheckPoint
-from bot.core.digest import Digest, RegionTrend, build_digest, last_change_at, region_trend
+from bot.core.digest import Digest, RegionTrend, build_digest, region_trend
 from bot.core.exposure import RegionError, resolve_region
 from bot.render import charts
 from bot.render.digest import digest_message
+from bot.services.watch import states
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,12 @@ def compose(store: Store, catalog: Catalog, clock: Clock, regions: tuple[str, ..
     now = clock.now()
     day = now.astimezone(ZoneInfo(tz)).date()
     since = now - WINDOW
-    watched = [w.host for w in store.watchlist()]
-    latest: dict[str, CheckPoint | None] = {}
-    last_changes: dict[str, dt.datetime | None] = {}
-    for host in watched:
-        hist = store.history(host, HISTORY_FOR_LAST_CHANGE)
-        latest[host] = hist[0] if hist else None
-        last_changes[host] = last_change_at(list(reversed(hist))) if hist else None
     return build_digest(
         day=day,
         since=since,
         now=now,
-        watched=watched,
+        watch=states(store, HISTORY_FOR_LAST_CHANGE),
         points=store.points_since(since),
-        latest=latest,
-        last_changes=last_changes,
         regions=trends(store, catalog, now, regions, since),
     )
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from bot.core.changes import CheckPoint
 from bot.core.model import CheckResult
+from bot.core.watch import WatchState, watch_state
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.services.checks import CheckService, Progress
 from bot.store import Store
@@ -30,6 +31,14 @@ def watched_with_latest(store: Store) -> list[tuple[Watched, CheckPoint | None]]
         points = store.history(w.host, 1)
         out.append((w, points[0] if points else None))
     return out
+
+
+def states(store: Store, history: int = 20) -> list[WatchState]:
+    """Every watched host's state from its newest ``history`` stored checks."""
+    return [
+        watch_state(w.host, store.history(w.host, history), added_at=w.added_at, added_by=w.added_by)
+        for w in store.watchlist()
+    ]
 
 
 async def run_watchlist(

@@ -15,7 +15,6 @@ from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import Help, WatchCommand, parse_watch
 from bot.slack.requester import Requester, from_command
-from bot.slack.watchdata import watch_rows
 
 COMMAND = "/exchwatch"
 
@@ -30,7 +29,7 @@ def watch_remove(deps: SlackDeps, target: Target) -> Message:
 
 
 def watch_list(deps: SlackDeps) -> Message:
-    return watch_cards.watchlist_card(watch_rows(deps.store))
+    return watch_cards.watchlist_card(watch_service.states(deps.store))
 
 
 def register(app: App, deps: SlackDeps) -> None:

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render import watch_cards
+from bot.services import watch as watch_service
 from bot.slack.deps import SlackDeps
 from bot.slack.requester import Requester, audit, refusal
-from bot.slack.watchdata import watch_rows
 
 log = logging.getLogger(__name__)
 EVENT = "app_home_opened"
@@ -26,7 +26,7 @@ def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
         view = watch_cards.home_view([], knowledge_date=deps.catalog.data_date, note=why)
         view["blocks"] = [b for b in view["blocks"] if b.get("type") in ("header", "section")][:2]
     else:
-        view = watch_cards.home_view(watch_rows(deps.store), knowledge_date=deps.catalog.data_date)
+        view = watch_cards.home_view(watch_service.states(deps.store), knowledge_date=deps.catalog.data_date)
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
