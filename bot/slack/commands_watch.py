@@ -13,7 +13,7 @@ from bot.render.blocks import Message
 from bot.services import watch as watch_service
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
-from bot.slack.parse import Help, WatchCommand, parse_watch
+from bot.slack.parse import parse_watch
 from bot.slack.requester import Requester, from_command
 
 COMMAND = "/exchwatch"
@@ -38,21 +38,9 @@ def register(app: App, deps: SlackDeps) -> None:
         who = from_command(body)
         text = str(body.get("text") or "")
         parsed = parse_watch(text)
-        if isinstance(parsed, Help):
-            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+        cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
+        if cmd is None:
             return
-        if not isinstance(parsed, WatchCommand):
-            pipeline.answer(
-                deps,
-                who,
-                ack,
-                blocks.usage_card(COMMAND, parsed.problem),
-                command=COMMAND,
-                text=text,
-                outcome=f"usage:{parsed.reason}",
-            )
-            return
-        cmd = parsed
         if cmd.action == "list":
             pending, work = "Reading the watchlist…", lambda: watch_list(deps)
         elif cmd.action == "add":
