@@ -24,10 +24,11 @@ from typing import Any
 from bot.core.catalog import Catalog
 from bot.core.exposure import summarise
 from bot.core.exposure_model import Snapshot
-from bot.exposure.client import RateLimiter, ShodanClient
+from bot.exposure.client import ShodanClient
 from bot.exposure.deep import DeepTally, estimate_credits
 from bot.exposure.snapshot import build_paths, take_snapshot
 from bot.knowledge import load_catalog
+from bot.ratelimit import RateLimiter
 from tests.fakes.shodan_api import FakeShodan, make_population
 
 NOW = dt.datetime(2026, 11, 29, 6, 0, tzinfo=dt.UTC)

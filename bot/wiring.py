@@ -1,25 +1,35 @@
-"""The composition root: the one place where real IO (clock, HTTP, DNS, database, Shodan, Slack)
-is created and handed to the services. Tests build the same objects with fakes instead."""
+"""The composition root: the one place where real IO (clock, HTTP, DNS, database, Shodan, Slack,
+the daily scheduler) is created and handed to the services, listeners and jobs. Only the CLI
+(``bot/cli/``) and ``bot/__main__.py`` import this module (tests/test_architecture.py checks it);
+tests build the same objects with fakes instead."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.daily.jobs import make_scheduler
+from bot.daily.scheduler import Scheduler
+from bot.exposure.client import ShodanClient
 from bot.knowledge import load_catalog
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.ssrf import pinned_resolver, system_resolver
+from bot.ratelimit import per_user_limiter
 from bot.services.checks import CheckService
+from bot.slack.deps import SlackDeps, check_with, exposure_with
+from bot.slack.workers import JobRunner
 from bot.store import Store
 
-if TYPE_CHECKING:  # the Slack stack is imported only by the commands that use it
-    from bot.slack.deps import SlackDeps
+SLACK_API_TIMEOUT = 10  # seconds per Slack Web API call
+
+
+def make_clock() -> Clock:
+    return SystemClock()
 
 
 def make_store(settings: Settings) -> Store:
+    """The history database (a context manager: ``with make_store(settings) as store: ...``)."""
     return Store(settings.db_path)
 
 
@@ -33,26 +43,28 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
             knowledge_max_age_days=settings.knowledge_max_age_days,
         ),
         resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
-        clock=clock or SystemClock(),
+        clock=clock or make_clock(),
     )
 
 
-def make_check_service(settings: Settings, store: Store | None = None) -> CheckService:
-    return CheckService(prober=make_prober(settings), store=store if store is not None else make_store(settings))
+def make_check_service(settings: Settings, store: Store, clock: Clock | None = None) -> CheckService:
+    return CheckService(prober=make_prober(settings, clock), store=store)
+
+
+def make_shodan_client(settings: Settings) -> ShodanClient:
+    """A Shodan client: key, timeout and requests/s from the settings, on the process-wide limiter.
+    Passed to the exposure service as its ``client_factory`` (a client is made only when needed)."""
+    return ShodanClient(settings.shodan_api_key or "", timeout=settings.shodan_timeout, rps=settings.shodan_rps)
 
 
 def make_slack_client(settings: Settings) -> WebClient:
-    """The Web API client: base URL from SLACK_API_URL (tests point it at a fake)."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    """The Web API client: base URL from SLACK_API_URL (tests point it at a fake), with a timeout."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_API_TIMEOUT)
 
 
 def make_slack_deps(settings: Settings) -> SlackDeps:
     """Everything the Slack listeners use, built from the settings (``exchbot serve``)."""
-    from bot.exposure.client import make_client
-    from bot.slack.deps import SlackDeps, check_with, exposure_with
-    from bot.slack.jobs import JobRunner, RateLimiter
-
-    clock = SystemClock()
+    clock = make_clock()
     store = make_store(settings)
     catalog = load_catalog()
     prober = make_prober(settings, clock)
@@ -63,11 +75,19 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
         catalog=catalog,
         check=check_with(prober, store),
         exposure=exposure_with(
-            store=store, client_factory=make_client, clock=clock, catalog=catalog, settings=settings
+            store=store, client_factory=make_shodan_client, clock=clock, catalog=catalog, settings=settings
         ),
         clock=clock,
         # A queue of 8 jobs per worker: a burst of a few dozen commands waits (checks take seconds);
         # beyond that, users are told at once that exchbot is busy.
         jobs=JobRunner(workers, queue=8 * workers),
-        limiter=RateLimiter(settings.user_rate_per_minute),
+        limiter=per_user_limiter(settings.user_rate_per_minute),
+    )
+
+
+def make_daily_scheduler(deps: SlackDeps, client: WebClient) -> Scheduler:
+    """The daily watchlist run and digest of ``exchbot serve``, on the app's store, clock and client."""
+    service = CheckService(prober=make_prober(deps.settings, deps.clock), store=deps.store)
+    return make_scheduler(
+        deps.settings, client=client, service=service, store=deps.store, catalog=deps.catalog, clock=deps.clock
     )

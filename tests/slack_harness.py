@@ -28,15 +28,16 @@ from urllib.parse import urlencode
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core.catalog import Catalog
-from bot.exposure.client import RateLimiter as ShodanLimiter
 from bot.exposure.client import ShodanClient
 from bot.knowledge import load_catalog
 from bot.probe.prober import Prober, ProbeSettings
+from bot.ratelimit import RateLimiter, per_user_limiter
 from bot.slack.app import build_app, stop_app
 from bot.slack.deps import CheckFn, SlackDeps, check_with, exposure_with
 from bot.slack.http_server import HttpServer
-from bot.slack.jobs import JobRunner, RateLimiter
+from bot.slack.workers import JobRunner
 from bot.store import Store
+from bot.wiring import make_slack_client
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a made-up signing secret
@@ -117,7 +118,7 @@ class SlackHarness:
         )
 
         def shodan(s: Settings) -> ShodanClient:
-            return ShodanClient(s.shodan_api_key or "", timeout=5, rps=0, api_url=shodan_url, limiter=ShodanLimiter(0))
+            return ShodanClient(s.shodan_api_key or "", timeout=5, rps=0, api_url=shodan_url, limiter=RateLimiter(0))
 
         workers = self.settings.max_concurrent_jobs
         self.deps = SlackDeps(
@@ -130,10 +131,10 @@ class SlackHarness:
             ),
             clock=self.clock,
             jobs=jobs or JobRunner(workers, 8 * workers),
-            limiter=limiter or RateLimiter(self.settings.user_rate_per_minute),
+            limiter=limiter or per_user_limiter(self.settings.user_rate_per_minute),
             respond_timeout=5.0,
         )
-        self.app = build_app(self.deps)
+        self.app = build_app(self.deps, make_slack_client(self.settings))
         self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count
         self.port = self.server.port
 

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 
-from bot import charts
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.exposure import resolve_region
 from bot.core.exposure_model import BuildCount, Snapshot
-from bot.jobs import make_scheduler
+from bot.daily.jobs import make_scheduler
 from bot.probe.prober import Prober, ProbeSettings
+from bot.render import charts
 from bot.render.digest import digest_message, digest_text
 from bot.services import digest as digest_service
 from bot.services.checks import CheckService
@@ -172,7 +172,7 @@ def test_post_uploads_charts_in_the_thread_and_only_once(tmp_path: Path, catalog
     uploads = slack.uploads
     assert len(uploads) == 2 and all(u.completed for u in uploads)
     assert {u.thread_ts for u in uploads} == {first.ts}
-    assert all(png_size(u.data) == (800, 450) for u in uploads)
+    assert all(png_size(u.data or b"") == (800, 450) for u in uploads)
     assert store.digest_status("C123", d.day) == "posted"
     store.close()
 

@@ -13,7 +13,6 @@ from bot.exposure.client import (
     NoCredits,
     QueryError,
     RateLimited,
-    RateLimiter,
     ShodanClient,
     ShodanServerError,
     ShodanTimeout,
@@ -21,6 +20,7 @@ from bot.exposure.client import (
     classify,
     shared_limiter,
 )
+from bot.ratelimit import RateLimiter
 from tests.fakes.shodan_api import SPLIT_FACETS_HINT, FakeShodan, make_population
 
 SPEC = [
@@ -171,7 +171,7 @@ def test_one_limiter_is_shared_by_every_client(fake: FakeShodan) -> None:
 def test_limiter_zero_never_waits() -> None:
     rec = Recorder()
     lim = RateLimiter(0, clock=rec.clock, sleep=rec.sleep)
-    assert [lim.acquire() for _ in range(5)] == [0.0] * 5 and rec.sleeps == []
+    assert [lim.wait() for _ in range(5)] == [0.0] * 5 and rec.sleeps == []
 
 
 @pytest.mark.parametrize(

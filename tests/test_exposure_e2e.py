@@ -19,12 +19,13 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.core.exposure import ExposureResult
-from bot.exposure.client import RateLimiter, ShodanClient
+from bot.exposure.client import ShodanClient
+from bot.ratelimit import RateLimiter
 from bot.services.exposure import exposure
 from bot.store import Store
 from tests.fakes.shodan_api import SPLIT_FACETS_HINT, FakeShodan, make_population
 
-# Verdicts of the knowledge base for the builds used here (as of 2026-11-29, DESIGN.md section 4):
+# Verdicts of the knowledge base for the builds used here (as of 2026-11-29):
 #   15.1.2507 2016 CU23  EOL  ProxyNotShell cannot tell, rest patched
 #   15.1.2242 2016 CU20  EOL  ProxyNotShell vulnerable, ProxyShell/ProxyToken cannot tell, ProxyLogon patched
 #   15.1.225  2016 RTM   EOL  all four vulnerable

@@ -28,7 +28,8 @@ from bot.exposure.client import ShodanServerError
 from bot.exposure.deep import take_deep_snapshot
 from bot.exposure.snapshot import SnapshotRefused, check_counts, take_snapshot
 from bot.render.exposure_hosts import COLUMNS, hosts_csv
-from bot.render.exposure_text import exposure_dict, exposure_text
+from bot.render.exposure_text import exposure_text
+from bot.render.json_out import exposure_dict
 from bot.services.exposure import exposure, exposure_hosts, run_calibration
 from bot.store import Store
 from tests.fakes.shodan_api import REALISTIC, FakeShodan, Semantics, make_population

@@ -19,10 +19,11 @@ from bot.core.digest import Digest
 from bot.core.staleness import staleness, stamp_check
 from bot.render import json_out, text
 from bot.render.check_card import check_card
-from bot.render.digest import digest_dict, digest_message, digest_text
+from bot.render.digest import digest_message, digest_text
+from bot.render.json_out import digest_dict
 from bot.render.watch_cards import home_view, watchlist_card
 from bot.services import digest as digest_service
-from bot.slack.watchdata import watch_rows
+from bot.services.watch import states
 from bot.store import Store
 from tests.helpers import result
 
@@ -102,7 +103,7 @@ def test_every_answer_form_carries_the_warning_only_when_stale(
     assert _warned(json.dumps(digest_dict(dg)), catalog) is warned
     assert _warned(json.dumps(digest_message(dg)), catalog) is warned
     warning = staleness(catalog.data_date, at.date()).warning
-    rows = watch_rows(store, catalog, at)
+    rows = states(store, catalog=catalog, now=at)
     store.close()
     assert _warned(json.dumps(watchlist_card(rows, warning=warning)), catalog) is warned
     assert _warned(json.dumps(home_view(rows, knowledge_date=catalog.data_date, warning=warning)), catalog) is warned

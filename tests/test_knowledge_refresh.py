@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -144,13 +145,13 @@ def test_a_kev_flag_change_is_counted_and_sourced(tmp_path: Path) -> None:
     assert meta["kev_catalog_date"] == "2026-11-30"
 
 
-def _record(inputs: Path, cve_id: str) -> dict:
+def _record(inputs: Path, cve_id: str) -> dict[str, Any]:
     path = inputs / "cves" / f"{cve_id}.json"
-    doc: dict = json.loads(path.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
 
 
-def _save(inputs: Path, doc: dict) -> None:
+def _save(inputs: Path, doc: dict[str, Any]) -> None:
     (inputs / "cves" / f"{doc['cveMetadata']['cveId']}.json").write_text(json.dumps(doc), encoding="utf-8")
 
 

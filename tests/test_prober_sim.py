@@ -25,7 +25,7 @@ HOSTILE = sorted(n for n, p in PROFILES.items() if p.hostile)
 NORMAL = sorted(n for n, p in PROFILES.items() if not p.hostile)
 
 # Where the design differs from a profile's own expectation, the design wins:
-# pre-authentication front ends hide what is behind them (exchange = None, DESIGN.md section 3;
+# pre-authentication front ends hide what is behind them (exchange = None;
 # the CRYPTOCard agent runs on the Exchange server itself, whose headers prove it);
 # a honeypot that serves a real OWA page is judged Exchange, with a warning; OWA's own status 440
 # (Login Timeout, Exchange 2003 forms-based auth) identifies Exchange, though not its version.

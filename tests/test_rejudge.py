@@ -16,7 +16,8 @@ from bot.cli import common, main
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
 from bot.knowledge import knowledge_dir, load_catalog
-from bot.render.digest import digest_dict, digest_text
+from bot.render.digest import digest_text
+from bot.render.json_out import digest_dict
 from bot.services import digest as digest_service
 from bot.services.rejudge import rejudge_stored
 from bot.store import Store

@@ -17,8 +17,9 @@ import pytest
 
 from bot.probe.prober import failed_result
 from bot.probe.targets import Target
+from bot.ratelimit import per_user_limiter
 from bot.render.blocks import RECHECK, WATCH_ADD
-from bot.slack.jobs import JobRunner, RateLimiter
+from bot.slack.workers import JobRunner
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
 from tests.fakes.slack_api import FakeSlack
@@ -267,7 +268,7 @@ def test_exposure_chart_on_request_is_uploaded_to_the_channel(
     card = app.final(name, timeout=30)
     assert field(card, "Total") == "6"
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=15)[0]
-    assert upload.channel == "C0CHARTS" and upload.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert upload.channel == "C0CHARTS" and (upload.data or b"")[:8] == b"\x89PNG\r\n\x1a\n"
     assert upload.filename == "exchbot-exposure-eu.png"
 
 
@@ -400,7 +401,7 @@ def test_oauth_variables_cannot_switch_the_app_to_oauth(
 
 def test_rate_limit_per_user(make: Callable[..., SlackHarness]) -> None:
     now = [1000.0]
-    app = make(limiter=RateLimiter(2, monotonic=lambda: now[0]), user_rate_per_minute=2)
+    app = make(limiter=per_user_limiter(2, clock=lambda: now[0]), user_rate_per_minute=2)
     host = app.host("exchange_se_current")
     first = [app.command("/exchcheck", host)[0] for _ in range(2)]
     third, n3 = app.command("/exchcheck", host)

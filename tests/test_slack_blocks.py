@@ -16,9 +16,9 @@ from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint, HostChange
 from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
 from bot.core.model import CheckResult, Evidence
+from bot.core.watch import WatchState
 from bot.render import blocks, check_card, exposure_card, watch_cards
 from bot.render.check_card import SinceLast
-from bot.render.watch_cards import WatchRow
 from tests.fakes.slack_api import MAX_VIEW_BLOCKS, block_errors
 from tests.helpers import T0, result
 
@@ -255,12 +255,12 @@ def point(host: str, build: str | None, eol: bool | None, pns: str, *, error: st
     )
 
 
-def rows(n: int) -> list[WatchRow]:
+def rows(n: int) -> list[WatchState]:
     out = []
     for i in range(n):
         p = point(f"h{i}.example.com", "15.1.2375.17", True, "vulnerable") if i % 3 else None
         change = HostChange(f"h{i}", T0, "patched", f"ProxyShell: vulnerable -> patched {EVIL}") if i % 2 else None
-        out.append(WatchRow(f"h{i}.example.com", T0, "slack:U1", p, change))
+        out.append(WatchState(f"h{i}.example.com", T0, "slack:U1", p, change))
     return out
 
 

@@ -1,10 +1,12 @@
-"""The app's bounded executor and per-user rate limiter (bot.slack.jobs)."""
+"""The app's bounded executor and per-user rate limiter (bot.slack.workers, bot.ratelimit)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 
-from bot.slack.jobs import JobRunner, RateLimiter
+from bot.ratelimit import RateLimiter, per_user_limiter
+from bot.slack.workers import JobRunner
 
 
 class Clock:
@@ -27,7 +29,7 @@ def test_runner_refuses_at_once_when_workers_and_queue_are_full() -> None:
         done.append(i)
 
     try:
-        assert [runner.submit(lambda i=i: job(i)) for i in range(3)] == [True, True, True]
+        assert [runner.submit(functools.partial(job, i)) for i in range(3)] == [True, True, True]
         assert started.acquire(timeout=5) and started.acquire(timeout=5)  # two run, one waits
         assert runner.submit(lambda: job(99)) is False
         assert runner.pending == 3
@@ -44,7 +46,7 @@ def test_runner_refuses_at_once_when_workers_and_queue_are_full() -> None:
 def test_a_failing_job_frees_its_slot() -> None:
     runner = JobRunner(1, 0)
     try:
-        assert runner.submit(lambda: 1 / 0)  # type: ignore[func-returns-value]
+        assert runner.submit(lambda: 1 / 0)
         assert runner.wait_idle(5)
         ran = threading.Event()
         assert runner.submit(ran.set) and ran.wait(5)
@@ -56,9 +58,9 @@ def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
     runner = JobRunner(1, 5)
     gate = threading.Event()
     ran: list[int] = []
-    runner.submit(lambda: (gate.wait(5), ran.append(0)))
+    runner.submit(lambda: (gate.wait(5), ran.append(0)))  # type: ignore[func-returns-value]
     for i in range(1, 4):
-        runner.submit(lambda i=i: ran.append(i))
+        runner.submit(functools.partial(ran.append, i))
     stopper = threading.Thread(target=runner.shutdown, args=(5,))
     stopper.start()
     gate.set()
@@ -69,7 +71,7 @@ def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
 
 def test_token_bucket_per_user() -> None:
     clock = Clock()
-    limiter = RateLimiter(3, monotonic=clock)
+    limiter = per_user_limiter(3, clock=clock)
     assert [limiter.acquire("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
     wait = limiter.acquire("alice")
     assert wait == 20.0  # one token every 60/3 s
@@ -83,9 +85,9 @@ def test_token_bucket_per_user() -> None:
 
 
 def test_zero_means_no_limit_and_memory_is_bounded() -> None:
-    assert all(RateLimiter(0).acquire("u") == 0.0 for _ in range(1000))
+    assert all(per_user_limiter(0).acquire("u") == 0.0 for _ in range(1000))
     clock = Clock()
-    limiter = RateLimiter(1, monotonic=clock, max_users=100)
+    limiter = RateLimiter(1, per=60.0, burst=1, clock=clock, max_keys=100)
     for i in range(1000):
         limiter.acquire(f"u{i}")
     assert len(limiter._buckets) <= 100

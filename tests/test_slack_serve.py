@@ -120,7 +120,7 @@ def test_http_mode_process_serves_signed_requests_and_stops_on_sigterm(fake: Fak
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(
-        target=lambda: [lines.put(x) for x in iter(proc.stderr.readline, "")],  # type: ignore[union-attr]
+        target=lambda: [lines.put(x) for x in iter(proc.stderr.readline, "")],  # type: ignore[union-attr, func-returns-value]
         daemon=True,
     )
     reader.start()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.history_cmd import collect_host_changes
 from bot.core.catalog import Catalog
+from bot.services.history import collect_host_changes
 from bot.store import Store
 from bot.store.checks import BASELINE_SQL, HISTORY_SQL, SINCE_SQL
 from bot.store.connection import open_database
@@ -136,11 +136,12 @@ def test_queries_use_indexes(tmp_path: Path, catalog: Catalog) -> None:
     store.save_checks([result(catalog, f"h{i}.example.com", T0 + i * HOUR, "15.2.1748.36") for i in range(50)])
     db = store.db
     db.execute("ANALYZE")
-    for sql, params, index in [
+    cases: list[tuple[str, list[object], str]] = [
         (HISTORY_SQL, ["h1.example.com", 10], "idx_checks_host_time"),
         (SINCE_SQL, [T0.isoformat()], "idx_checks_time"),
         (BASELINE_SQL, ["h1.example.com", T0.isoformat()], "idx_checks_host_time"),
-    ]:
+    ]
+    for sql, params, index in cases:
         plan = " | ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
         assert index in plan, plan
         assert "SCAN checks" not in plan.replace(f"SCAN checks USING INDEX {index}", ""), plan

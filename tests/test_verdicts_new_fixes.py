@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 CUTOFF = "2026-10-02"
@@ -25,7 +26,7 @@ def key(build: str) -> tuple[int, ...]:
     return tuple(int(p) for p in build.split("."))
 
 
-def build_json(*builds: str) -> dict[str, dict]:
+def build_json(*builds: str) -> dict[str, dict[str, Any]]:
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "build", "--json", *builds],
         capture_output=True,

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import click
 
+from bot.cli.common import CheckProgress
 from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.render import json_out, text
-from bot.services.checks import StoreFailed
-from bot.wiring import make_check_service
+from bot.services.checks import CheckService, StoreFailed
+from bot.wiring import make_check_service, make_store
 
 MAX_TARGETS = 100_000
 
@@ -48,17 +49,6 @@ def _parse_pins(pins: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         return tuple(parse_pins(list(pins)).items())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--resolve") from exc
-
-
-class _Progress:
-    """A one-line progress indicator on stderr, only on a terminal and only for batches."""
-
-    def __init__(self, total: int) -> None:
-        self.enabled = total > 1 and sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.enabled:
-            click.echo(f"\rchecked {done}/{total}", nl=(done == total), err=True)
 
 
 @click.command()
@@ -104,23 +94,20 @@ def check(
         concurrency=concurrency or settings.concurrency,
         resolve=settings.resolve + _parse_pins(pins),
     )
-    service = make_check_service(settings)
-    failures = asyncio.run(_run(service, parsed, as_json))
+    with make_store(settings) as store:
+        failures = asyncio.run(_run(make_check_service(settings, store), parsed, as_json))
     if failures:
         raise SystemExit(1)
 
 
-async def _run(service: object, targets: list[Target], as_json: bool) -> int:
-    from bot.services.checks import CheckService
-
-    assert isinstance(service, CheckService)
+async def _run(service: CheckService, targets: list[Target], as_json: bool) -> int:
     failures = 0
     single = len(targets) == 1
     first = True
     if as_json and not single:
         click.echo("[")
     try:
-        async for result in service.run(targets, progress=_Progress(len(targets))):
+        async for result in service.run(targets, progress=CheckProgress(len(targets))):
             failures += result.error is not None
             _emit(result, as_json, single, first)
             first = False
@@ -130,8 +117,6 @@ async def _run(service: object, targets: list[Target], as_json: bool) -> int:
     finally:
         if as_json and not single:
             click.echo("\n]")
-        if service.store is not None:
-            service.store.close()
     return failures
 
 

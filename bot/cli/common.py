@@ -1,17 +1,76 @@
-"""Small helpers shared by the CLI commands."""
+"""What the CLI commands share: the one user-error type, the command group that turns library
+errors into one line, progress lines on stderr, and argument parsers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
+import sys
+from typing import IO, Any
 
 import click
 
-from bot.clock import Clock, SystemClock
-from bot.probe.targets import TargetError, parse_target
+from bot.clock import Clock
+from bot.knowledge import KnowledgeError
+from bot.probe.targets import Target, TargetError, parse_target
+from bot.wiring import make_clock
 
 _DURATION = re.compile(r"^(\d{1,5})\s*([mhdw])$", re.I | re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class UserError(click.ClickException):
+    """Something the user should read: one line ``exchbot: MESSAGE`` on stderr, exit ``code`` (1)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        vars(self)["exit_code"] = code  # click declares exit_code per class; this one is per error
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"exchbot: {self.format_message()}", err=True, file=file)
+
+
+class ExchbotGroup(click.Group):
+    """The command group: errors of the layers below become one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KnowledgeError as exc:
+            raise UserError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise UserError(f"the history database failed: {exc}") from None
+
+
+class CheckProgress:
+    """A one-line progress indicator on stderr, only on a terminal and only for batches."""
+
+    def __init__(self, total: int) -> None:
+        self.enabled = total > 1 and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled:
+            click.echo(f"\rchecked {done}/{total}", nl=(done == total), err=True)
+
+
+class SnapshotProgress:
+    """One rewritten line on stderr, only when stderr is a terminal (a snapshot takes minutes)."""
+
+    def __init__(self, rps: float) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.rps = rps
+        self.announced = False
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled:
+            return
+        if not self.announced:
+            self.announced = True
+            minutes = max(1, round(total / self.rps / 60)) if self.rps > 0 else 0
+            eta = f", about {minutes} min at {self.rps:g} request/s" if self.rps > 0 else ""
+            click.echo(f"Taking a Shodan snapshot ({total} requests{eta})", err=True)
+        click.echo(f"\r\x1b[K{done}/{total} {label}"[:200], nl=(done >= total), err=True)
 
 
 def parse_since(text: str, now: dt.datetime) -> dt.datetime:
@@ -26,13 +85,14 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def host_key(target: str) -> str:
+def target_arg(text: str) -> Target:
+    """A TARGET argument, or a usage error naming it."""
     try:
-        return parse_target(target).key
+        return parse_target(text)
     except TargetError as exc:
         raise click.BadParameter(str(exc), param_hint="TARGET") from exc
 
 
 def clock() -> Clock:
     """The clock of the CLI commands (tests replace this function to move "now")."""
-    return SystemClock()
+    return make_clock()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from bot.cli import common
+from bot.cli.common import UserError
 from bot.config import Settings
 from bot.knowledge import load_catalog
 from bot.render import json_out
-from bot.render.digest import digest_dict, digest_text
+from bot.render.digest import digest_text
 from bot.services import digest as digest_service
 from bot.wiring import make_slack_client, make_store
 
@@ -19,10 +20,9 @@ from bot.wiring import make_slack_client, make_store
 def digest(as_json: bool, channel: str | None) -> None:
     """What changed for watched hosts in the last 24 hours, who is still at risk, regional trends."""
     settings = Settings.from_env()
-    store = make_store(settings)
     clock = common.clock()
     catalog = load_catalog()
-    try:
+    with make_store(settings) as store:
         d = digest_service.compose(
             store,
             catalog,
@@ -32,16 +32,14 @@ def digest(as_json: bool, channel: str | None) -> None:
             max_age_days=settings.knowledge_max_age_days,
         )
         if as_json:
-            click.echo(json_out.dumps(digest_dict(d)))
+            click.echo(json_out.dumps(json_out.digest_dict(d)))
         elif not channel:
             click.echo(digest_text(d))
         if channel:
             if not settings.slack_bot_token:
                 raise click.UsageError("--post needs SLACK_BOT_TOKEN")
-            outcome = digest_service.post(make_slack_client(settings), channel, d, store, clock, catalog=catalog)
+            try:
+                outcome = digest_service.post(make_slack_client(settings), channel, d, store, clock, catalog=catalog)
+            except digest_service.DigestPostFailed as exc:
+                raise UserError(f"{exc} (it can be retried)") from None
             click.echo(f"{channel}: {outcome.reason}", err=as_json)
-    except digest_service.DigestPostFailed as exc:
-        click.echo(f"exchbot: {exc} (it can be retried)", err=True)
-        raise SystemExit(1) from None
-    finally:
-        store.close()

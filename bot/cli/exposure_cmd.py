@@ -6,46 +6,21 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 
 import click
 
-from bot.clock import SystemClock
+from bot.cli.common import SnapshotProgress, UserError
 from bot.config import Settings
 from bot.core.exposure import RegionError
-from bot.exposure.client import ShodanError, make_client
-from bot.knowledge import KnowledgeError, load_catalog
+from bot.exposure.client import ShodanError
+from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.exposure_calibration import calibration_dict, calibration_text
 from bot.render.exposure_hosts import hosts_csv, hosts_dict, hosts_text
-from bot.render.exposure_text import exposure_dict, exposure_text
+from bot.render.exposure_text import exposure_text
 from bot.services.exposure import NoDeepSnapshot, exposure_hosts, run_calibration
 from bot.services.exposure import exposure as exposure_service
-from bot.store import Store
-
-
-class _Progress:
-    """One rewritten line on stderr, only when stderr is a terminal (a snapshot takes minutes)."""
-
-    def __init__(self, rps: float) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.rps = rps
-        self.announced = False
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self.enabled:
-            return
-        if not self.announced:
-            self.announced = True
-            minutes = max(1, round(total / self.rps / 60)) if self.rps > 0 else 0
-            eta = f", about {minutes} min at {self.rps:g} request/s" if self.rps > 0 else ""
-            click.echo(f"Taking a Shodan snapshot ({total} requests{eta})", err=True)
-        click.echo(f"\r\x1b[K{done}/{total} {label}"[:200], nl=(done >= total), err=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"exchbot: {message}", err=True)
-    raise SystemExit(code)
+from bot.wiring import make_clock, make_shodan_client, make_store
 
 
 class _DefaultGroup(click.Group):
@@ -101,42 +76,33 @@ def show(
     if (net or asn) and not deep:
         raise click.UsageError("--net and --asn only apply with --deep")
     settings = Settings.from_env()
+    catalog = load_catalog()
     try:
-        catalog = load_catalog()
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        return
-    store = Store(settings.db_path)
-    try:
-        result = exposure_service(
-            region,
-            refresh=refresh,
-            store=store,
-            client_factory=make_client,
-            clock=SystemClock(),
-            catalog=catalog,
-            settings=settings,
-            deep=deep,
-            max_credits=max_credits,
-            progress=_Progress(settings.shodan_rps),
-            net=net,
-            asn=asn,
-        )
+        with make_store(settings) as store:
+            result = exposure_service(
+                region,
+                refresh=refresh,
+                store=store,
+                client_factory=make_shodan_client,
+                clock=make_clock(),
+                catalog=catalog,
+                settings=settings,
+                deep=deep,
+                max_credits=max_credits,
+                progress=SnapshotProgress(settings.shodan_rps),
+                net=net,
+                asn=asn,
+            )
     except RegionError as exc:
         raise click.BadParameter(str(exc), param_hint="REGION") from None
     except ShodanError as exc:
-        _fail(f"{exc} (no snapshot recorded)")
-        return
+        raise UserError(f"{exc} (no snapshot recorded)") from None
     except KeyboardInterrupt:
-        _fail("interrupted (no snapshot recorded)", 130)
-        return
+        raise UserError("interrupted (no snapshot recorded)", 130) from None
     except (OSError, sqlite3.Error) as exc:
-        _fail(f"could not use the database {settings.db_path}: {exc}")
-        return
-    finally:
-        store.close()
+        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
     if as_json:
-        click.echo(json_out.dumps(exposure_dict(result)))
+        click.echo(json_out.dumps(json_out.exposure_dict(result)))
     else:
         click.echo(exposure_text(result))
 
@@ -155,24 +121,16 @@ def hosts(region: str, as_csv: bool, as_json: bool, only: str | None) -> None:
     if as_csv and as_json:
         raise click.UsageError("choose one of --csv and --json")
     settings = Settings.from_env()
+    catalog = load_catalog()
     try:
-        catalog = load_catalog()
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        return
-    store = Store(settings.db_path)
-    try:
-        found = exposure_hosts(region, store=store, catalog=catalog, at_risk_only=only == "at-risk")
+        with make_store(settings) as store:
+            found = exposure_hosts(region, store=store, catalog=catalog, at_risk_only=only == "at-risk")
     except RegionError as exc:
         raise click.BadParameter(str(exc), param_hint="REGION") from None
     except NoDeepSnapshot as exc:
-        _fail(str(exc))
-        return
+        raise UserError(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        _fail(f"could not use the database {settings.db_path}: {exc}")
-        return
-    finally:
-        store.close()
+        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
     if as_csv:
         click.echo(hosts_csv(found), nl=False)
     elif as_json:
@@ -188,22 +146,19 @@ def calibrate(page: bool, as_json: bool) -> None:
     """Day-one checks of how Shodan reads exchbot's queries (free counts); the result is stored and
     used by later count-mode snapshots. Needs SHODAN_API_KEY. Exits 1 on a Shodan failure."""
     settings = Settings.from_env()
+    catalog = load_catalog()
     try:
-        catalog = load_catalog()
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        return
-    store = Store(settings.db_path)
-    try:
-        cal = run_calibration(
-            store=store, client_factory=make_client, clock=SystemClock(), catalog=catalog, settings=settings, page=page
-        )
+        with make_store(settings) as store:
+            cal = run_calibration(
+                store=store,
+                client_factory=make_shodan_client,
+                clock=make_clock(),
+                catalog=catalog,
+                settings=settings,
+                page=page,
+            )
     except ShodanError as exc:
-        _fail(f"{exc} (no calibration recorded)")
-        return
+        raise UserError(f"{exc} (no calibration recorded)") from None
     except (OSError, sqlite3.Error) as exc:
-        _fail(f"could not use the database {settings.db_path}: {exc}")
-        return
-    finally:
-        store.close()
+        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
     click.echo(json_out.dumps(calibration_dict(cal)) if as_json else calibration_text(cal))

@@ -11,6 +11,7 @@ from types import FrameType
 
 import click
 
+from bot.cli.common import UserError
 from bot.config import Settings
 
 log = logging.getLogger("exchbot.serve")
@@ -47,11 +48,6 @@ def _redact(text: str, settings: Settings) -> str:
     return text[:300]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"exchbot: {message}", err=True)
-    raise SystemExit(code)
-
-
 @click.command()
 @click.option(
     "--http",
@@ -83,30 +79,24 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     settings = Settings.from_env()
     problems = missing_settings(settings, http_mode)
     if problems:
-        _fail("cannot start the Slack app:\n  " + "\n  ".join(problems), 2)
+        raise UserError("cannot start the Slack app:\n  " + "\n  ".join(problems), 2)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot.knowledge import KnowledgeError
-    from bot.slack import hooks
     from bot.slack.app import AppConfigError, build_app, stop_app
-    from bot.wiring import make_slack_deps
+    from bot.wiring import make_daily_scheduler, make_slack_client, make_slack_deps
 
+    deps = make_slack_deps(settings)  # a missing knowledge folder is one line (ExchbotGroup)
     try:
-        deps = make_slack_deps(settings)
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        return
-    try:
-        app = build_app(deps)
+        app = build_app(deps, make_slack_client(settings))
     except (AppConfigError, BoltError) as exc:
-        _fail(f"Slack did not accept the app's configuration: {_redact(str(exc), settings)}")
-        return
+        raise UserError(f"Slack did not accept the app's configuration: {_redact(str(exc), settings)}") from None
     except (urllib.error.URLError, OSError) as exc:
-        _fail(f"cannot reach the Slack Web API at {settings.slack_api_url}: {_redact(str(exc), settings)}")
-        return
+        raise UserError(
+            f"cannot reach the Slack Web API at {settings.slack_api_url}: {_redact(str(exc), settings)}"
+        ) from None
 
     stop = threading.Event()
 
@@ -121,12 +111,19 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     try:
         runner.start()
     except SlackApiError as exc:
-        _fail(f"Slack refused the Socket Mode connection ({exc.response.get('error')}): check SLACK_APP_TOKEN")
-        return
+        raise UserError(
+            f"Slack refused the Socket Mode connection ({exc.response.get('error')}): check SLACK_APP_TOKEN"
+        ) from None
     except OSError as exc:
-        _fail(f"cannot start: {_redact(str(exc), settings)}")
-        return
-    hooks.on_start(app, deps)
+        raise UserError(f"cannot start: {_redact(str(exc), settings)}") from None
+    # The daily watchlist run and digest (EXCHBOT_DIGEST_CHANNEL), on the app's own client.
+    scheduler = make_daily_scheduler(deps, app.client)
+    scheduler.start()
+    log.info(
+        "daily jobs scheduled: %s (%s)",
+        ", ".join(f"{j.name} at {j.at:%H:%M}" for j in scheduler.jobs),
+        settings.digest_tz,
+    )
     try:
         while not stop.wait(1.0):
             if not runner.alive():
@@ -137,7 +134,8 @@ def serve(http_mode: bool, port: int, host: str) -> None:
         stop_app(app)
         background_stopped = False
         try:
-            background_stopped = hooks.on_stop()
+            # A job in progress gets a few seconds; if it is still running, the store stays open.
+            background_stopped = scheduler.stop(timeout=SHUTDOWN_GRACE)
         finally:
             # Close the database only when no job still uses it (a connection closed under a
             # running query can crash SQLite); otherwise the process exit closes it.

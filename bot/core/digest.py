@@ -11,11 +11,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.core.catalog import FAMILIES, Catalog
+from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint, HostChange, host_changes
 from bot.core.exposure import ExposureChanges, ExposureResult, diff, summarise
 from bot.core.exposure_model import Snapshot
 from bot.core.rejudge import Rejudgement
+from bot.core.watch import WatchState
 
 
 @dataclass(frozen=True)
@@ -31,27 +32,6 @@ class RegionTrend:
         return c is not None and bool(
             c.total or c.eol or c.at_risk or any(v for fam in c.families.values() for v in fam.values())
         )
-
-
-@dataclass(frozen=True)
-class WatchState:
-    host: str
-    latest: CheckPoint | None
-    last_change: dt.datetime | None
-
-    @property
-    def at_risk(self) -> bool:
-        p = self.latest
-        return p is not None and p.answered and (bool(p.eol) or any(s == "vulnerable" for s in p.families.values()))
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        p = self.latest
-        if p is None or not p.answered:
-            return ()
-        out = ["end-of-life"] if p.eol else []
-        out += [f"{f} vulnerable" for f in FAMILIES if p.families.get(f) == "vulnerable"]
-        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -123,17 +103,15 @@ def build_digest(
     day: dt.date,
     since: dt.datetime,
     now: dt.datetime,
-    watched: Sequence[str],
+    watch: Sequence[WatchState],
     points: Mapping[str, list[CheckPoint]],
-    latest: Mapping[str, CheckPoint | None],
-    last_changes: Mapping[str, dt.datetime | None],
     regions: Sequence[RegionTrend],
     rejudged: Sequence[Rejudgement] = (),
     knowledge_warning: str | None = None,
 ) -> Digest:
     """``points``: checks per host since ``since`` (plus the baseline before it), as
-    :meth:`Store.points_since` returns them; only ``watched`` hosts are reported."""
-    watched_set = set(watched)
+    :meth:`Store.points_since` returns them; only the hosts in ``watch`` are reported."""
+    watched_set = {w.host for w in watch}
     changes: list[HostChange] = []
     for host, pts in points.items():
         if host in watched_set:
@@ -144,7 +122,6 @@ def build_digest(
         return tuple(c for c in changes if c.kind in kinds)
 
     became_eol = tuple(c for c in changes if c.kind == "eol_changed" and c.after == "yes")
-    watch = tuple(WatchState(h, latest.get(h), last_changes.get(h)) for h in sorted(watched_set))
     return Digest(
         day=day,
         since=since,
@@ -155,14 +132,8 @@ def build_digest(
         build_changed=kind("build_changed"),
         unreachable=kind("unreachable"),
         reachable_again=kind("reachable_again"),
-        watch=watch,
+        watch=tuple(sorted(watch, key=lambda w: w.host)),
         regions=tuple(regions),
         rejudged=tuple(r for r in rejudged if r.host in watched_set and r.changed),
         knowledge_warning=knowledge_warning,
     )
-
-
-def last_change_at(points: Sequence[CheckPoint]) -> dt.datetime | None:
-    """When the host last changed (or was first seen), from its full history."""
-    found = host_changes(points)
-    return found[-1].at if found else None

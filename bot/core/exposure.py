@@ -86,7 +86,7 @@ class ExposureChanges:
 
 @dataclass(frozen=True)
 class ExposureResult:
-    """DESIGN.md section 3, "Exposure result", plus what a reader needs to trust it."""
+    """The "exposure result" of the JSON contract (docs/ARCHITECTURE.md), plus what a reader needs to trust it."""
 
     region: str
     countries: tuple[str, ...]  # ISO codes the region is made of

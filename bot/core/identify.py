@@ -32,7 +32,7 @@ class Identity:
 
 
 def product_of(build: Build) -> str | None:
-    """Product from the version parts alone (DESIGN.md section 4)."""
+    """Product from the version parts alone (docs/ARCHITECTURE.md, "From signals to a verdict")."""
     major, minor, third = build.major, build.minor, build.third
     if major == 15:
         if minor >= 20:

@@ -24,7 +24,7 @@ class CveVerdict:
 
 @dataclass(frozen=True)
 class Assessment:
-    """What one build string says about a server (DESIGN.md section 3, "Assessment object")."""
+    """What one build string says about a server (the "assessment" of the JSON contract)."""
 
     input: str
     build: str | None
@@ -65,7 +65,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """A live check of one target (DESIGN.md section 3, "Check result")."""
+    """A live check of one target (the "check result" of the JSON contract)."""
 
     target: str  # as the user gave it
     host: str  # normalised key for history: lower-case IDNA host, ":port" unless 443

@@ -1,4 +1,4 @@
-"""Per-CVE and per-family verdicts for an identified build (DESIGN.md section 4).
+"""Per-CVE and per-family verdicts for an identified build.
 
 The rules, in order:
 

@@ -1,6 +1,6 @@
 """A careful wrapper around the ``shodan`` library's client (shodan-python 1.31).
 
-What the library does not do, and this module does (DESIGN.md section 6):
+What the library does not do, and this module does:
 
 * **Timeouts.** The library calls ``requests`` with no timeout, so a stalled API hangs for ever.
   Every request of the wrapped session gets ``timeout`` seconds.
@@ -23,7 +23,6 @@ What the library does not do, and this module does (DESIGN.md section 6):
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import requests
 import shodan
 
-from bot.config import Settings
+from bot.ratelimit import RateLimiter
 
 Facet = tuple[str, int]
 
@@ -91,37 +90,6 @@ class BudgetExceeded(ShodanError):
 # --------------------------------------------------------------------------------------------------
 # Rate limiting
 # --------------------------------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """At most ``rps`` request starts per second across every thread that shares it (``rps <= 0``:
-    no limit). Each caller reserves the next free slot under a lock, then sleeps outside it."""
-
-    def __init__(
-        self, rps: float, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self.rps = rps
-
-    def set_rate(self, rps: float) -> None:
-        with self._lock:
-            self.rps = rps
-
-    def acquire(self) -> float:
-        """Wait for a slot; return the seconds waited."""
-        with self._lock:
-            if self.rps <= 0:
-                return 0.0
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + 1.0 / self.rps
-        wait = start - now
-        if wait > 0:
-            self._sleep(wait)
-        return wait
 
 
 _SHARED = RateLimiter(1.0)
@@ -243,7 +211,7 @@ class ShodanClient:
             kwargs.setdefault("timeout", self.timeout)
             if kwargs["timeout"] is None:
                 kwargs["timeout"] = self.timeout
-            self.limiter.acquire()
+            self.limiter.wait()
             self.requests += 1
             self._last_status = None
             self._last_retry_after = None
@@ -323,8 +291,3 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
-
-
-def make_client(settings: Settings) -> ShodanClient:
-    """The production client: key, timeout and requests/s from the settings, the shared limiter."""
-    return ShodanClient(settings.shodan_api_key or "", timeout=settings.shodan_timeout, rps=settings.shodan_rps)

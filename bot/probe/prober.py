@@ -33,7 +33,7 @@ class ProbePath:
     fallback: bool = False  # only asked when the first round found no four-part build
 
 
-# Every request a browser or Outlook sends anyway (DESIGN.md section 5). The first three go out
+# Every request a browser or Outlook sends anyway. The first three go out
 # at once; the 401 endpoints only if they still found no four-part build, over the same
 # (kept-alive) connections.
 PROBE_PATHS: tuple[ProbePath, ...] = (

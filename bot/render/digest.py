@@ -1,4 +1,4 @@
-"""The daily digest as text, JSON and Block Kit. Pure functions of a :class:`Digest`."""
+"""The daily digest as text and Block Kit (its JSON is in :mod:`bot.render.json_out`). Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.changes import HostChange
-from bot.core.digest import Digest, RegionTrend, WatchState
+from bot.core.digest import Digest, RegionTrend
+from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -46,7 +47,7 @@ def _watch_line(w: WatchState) -> str:
     p = w.latest
     state = p.label() if p is not None and p.answered else ("not checked yet" if p is None else (p.error or ""))
     reasons = ", ".join(w.reasons)
-    since = f", last change {w.last_change:%Y-%m-%d}" if w.last_change else ""
+    since = f", last change {w.last_change_at:%Y-%m-%d}" if w.last_change_at else ""
     return f"{w.host}: {state}" + (f" [{reasons}]" if reasons else "") + since
 
 
@@ -76,63 +77,6 @@ def digest_text(d: Digest) -> str:
     if d.knowledge_warning:
         out.append(f"Warning: {d.knowledge_warning}")
     return "\n".join(out)
-
-
-def digest_dict(d: Digest) -> dict[str, Any]:
-    def change(c: HostChange) -> dict[str, Any]:
-        return {
-            "host": c.host,
-            "at": c.at.isoformat(),
-            "kind": c.kind,
-            "summary": c.summary,
-            "family": c.family,
-            "before": c.before,
-            "after": c.after,
-        }
-
-    return {
-        "day": d.day.isoformat(),
-        "since": d.since.isoformat(),
-        "generated_at": d.generated_at.isoformat(),
-        "all_quiet": d.all_quiet,
-        **{attr: [change(c) for c in getattr(d, attr)] for attr, _ in SECTIONS},
-        "still_at_risk": [
-            {
-                "host": w.host,
-                "reasons": list(w.reasons),
-                "build": w.latest.build if w.latest else None,
-                "last_change": w.last_change.isoformat() if w.last_change else None,
-            }
-            for w in d.still_at_risk
-        ],
-        "watched": len(d.watch),
-        "rejudged": [
-            {
-                "host": r.host,
-                "build": r.build,
-                "knowledge_date": r.knowledge_date.isoformat(),
-                "summary": r.summary,
-                "newly_vulnerable": [s.cve_id for s in r.of("newly_vulnerable")],
-                "no_longer_vulnerable": [s.cve_id for s in r.of("no_longer_vulnerable")],
-            }
-            for r in d.rejudged
-        ],
-        "warnings": [d.knowledge_warning] if d.knowledge_warning else [],
-        "regions": [
-            {
-                "region": t.latest.region,
-                "total": t.latest.total,
-                "eol": t.latest.eol,
-                "at_risk": t.latest.at_risk,
-                "snapshot_at": t.latest.snapshot_at.isoformat(),
-                "baseline_at": t.baseline_at.isoformat() if t.baseline_at else None,
-                "changes": None
-                if t.changes is None
-                else {"total": t.changes.total, "eol": t.changes.eol, "at_risk": t.changes.at_risk},
-            }
-            for t in d.regions
-        ],
-    }
 
 
 def digest_message(d: Digest) -> dict[str, Any]:

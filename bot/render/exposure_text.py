@@ -1,24 +1,16 @@
-"""Exposure results as plain text and as JSON-ready dictionaries. Pure functions of the result."""
+"""Exposure results as plain text (their JSON is in :mod:`bot.render.json_out`). Pure."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
-from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
+from bot.core.exposure import ExposureResult
+from bot.render.json_out import timestamp
 
 TOP_BUILDS = 15
 TOP_NAMES = 5
 _REGION_LIST_MAX = 12
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _when(t: dt.datetime) -> str:
@@ -31,77 +23,6 @@ def _delta(n: int | None) -> str:
     if n is None:
         return ""
     return f" ({n:+,})" if n else " (±0)"
-
-
-def exposure_changes_dict(c: ExposureChanges | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
-    return {
-        "total": c.total,
-        "by_product": dict(c.by_product),
-        "eol": c.eol,
-        "families": {f: dict(v) for f, v in c.families.items()},
-        "unattributed": c.unattributed,
-        "unknown_version": c.unknown_version,
-        "at_risk": c.at_risk,
-    }
-
-
-def _build_dict(b: BuildExposure) -> dict[str, Any]:
-    return {
-        "build": b.build,
-        "count": b.count,
-        "precision": b.precision,
-        "product": b.product,
-        "cu": b.cu,
-        "eol": b.eol,
-        "families": dict(b.families),
-    }
-
-
-def exposure_dict(r: ExposureResult) -> dict[str, Any]:
-    """The JSON object of DESIGN.md section 3 ("Exposure result"), contract keys first."""
-    return {
-        "region": r.region,
-        "countries": list(r.countries),
-        "snapshot_at": _iso(r.snapshot_at),
-        "query": r.query,
-        "total": r.total,
-        "by_product": dict(r.by_product),
-        "eol": r.eol,
-        "families": {f: dict(v) for f, v in r.families.items()},
-        "credits_used": r.credits_used,
-        "unattributed": r.unattributed,
-        "previous_snapshot_at": _iso(r.previous_snapshot_at),
-        "changes": exposure_changes_dict(r.changes),
-        "unknown_version": r.unknown_version,
-        "at_risk": r.at_risk,
-        "unattributed_included": r.unattributed_included,
-        "by_country": dict(r.by_country),
-        "by_build": [_build_dict(b) for b in r.by_build],
-        "mode": r.mode,
-        "unit": r.unit,
-        "note": r.note,
-        "data_source": r.data_source,
-        "reused_snapshot": r.reused,
-        "snapshot_id": r.snapshot_id,
-        "snapshot_credits": r.snapshot_credits,
-        "requests": r.requests,
-        "builds_counted": r.builds_counted,
-        "knowledge_version": r.knowledge_version,
-        "knowledge_date": r.knowledge_date.isoformat() if r.knowledge_date else None,
-        "warnings": list(r.warnings),
-        "eol_max": r.eol_max,
-        "pre2013_or_build_hidden": r.unknown_version,
-        "by_org": ranked_list(r.by_org),
-        "by_asn": ranked_list(r.by_asn),
-        "total_checked": r.total_checked,
-    }
-
-
-def ranked_list(pairs: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
-    """``[{"name": ..., "count": ...}]``, largest count first."""
-    return [{"name": n, "count": c} for n, c in sorted(pairs, key=lambda kv: (-kv[1], kv[0]))]
 
 
 def eol_range(r: ExposureResult) -> str:
@@ -185,7 +106,7 @@ def exposure_text(r: ExposureResult) -> str:
         f"Query credits used by this run: {r.credits_used}"
         + (" (count mode: Shodan count() with facets is free)" if r.mode == "count" else "")
         + f"; the snapshot took {r.requests} requests.",
-        f"Data: {r.data_source}, snapshot {_iso(r.snapshot_at)}. Knowledge base as of "
+        f"Data: {r.data_source}, snapshot {timestamp(r.snapshot_at)}. Knowledge base as of "
         f"{r.knowledge_date.isoformat() if r.knowledge_date else 'unknown'}.",
     ]
     return "\n".join(lines)

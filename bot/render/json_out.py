@@ -1,17 +1,50 @@
-"""JSON-ready dictionaries for results (the CLI/JSON contract of DESIGN.md section 3). Pure."""
+"""Every JSON shape exchbot prints, in one place (the CLI/JSON contract in docs/ARCHITECTURE.md).
+
+Pure functions of results. One timestamp format everywhere: UTC, ISO 8601, ending in ``Z``
+(``2026-11-02T08:15:00Z``); calendar dates are plain ``YYYY-MM-DD``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from bot.core.changes import CheckPoint, HostChange
+from bot.core.digest import Digest, RegionTrend
+from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
 from bot.core.model import Assessment, CheckResult, CveVerdict
+from bot.core.rejudge import Rejudgement
+from bot.render.digest import SECTIONS
+
+
+def timestamp(t: dt.datetime | None) -> str | None:
+    """A point in time as UTC ending in ``Z`` (a naive time is taken to be UTC already)."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class WatchedEntry(Protocol):
+    """A watchlist entry as the store reads it."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def added_at(self) -> dt.datetime: ...
+    @property
+    def added_by(self) -> str | None: ...
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    if isinstance(value, dt.datetime):
+        return timestamp(value)
     return value.isoformat() if value is not None else None
 
 
@@ -53,7 +86,7 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
 
 
 def check_dict(r: CheckResult) -> dict[str, Any]:
-    """The assessment plus what the live check saw (DESIGN.md section 3, "Check result")."""
+    """The assessment plus what the live check saw (the "check result" of the JSON contract)."""
     d = assessment_dict(r.assessment)
     d.update(
         {
@@ -72,10 +105,269 @@ def check_dict(r: CheckResult) -> dict[str, Any]:
     return d
 
 
+# -- exposure -------------------------------------------------------------------------------------
+
+
+def exposure_changes_dict(c: ExposureChanges | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "total": c.total,
+        "by_product": dict(c.by_product),
+        "eol": c.eol,
+        "families": {f: dict(v) for f, v in c.families.items()},
+        "unattributed": c.unattributed,
+        "unknown_version": c.unknown_version,
+        "at_risk": c.at_risk,
+    }
+
+
+def _build_dict(b: BuildExposure) -> dict[str, Any]:
+    return {
+        "build": b.build,
+        "count": b.count,
+        "precision": b.precision,
+        "product": b.product,
+        "cu": b.cu,
+        "eol": b.eol,
+        "families": dict(b.families),
+    }
+
+
+def exposure_dict(r: ExposureResult) -> dict[str, Any]:
+    """The "exposure result" of the JSON contract, contract keys first."""
+    return {
+        "region": r.region,
+        "countries": list(r.countries),
+        "snapshot_at": timestamp(r.snapshot_at),
+        "query": r.query,
+        "total": r.total,
+        "by_product": dict(r.by_product),
+        "eol": r.eol,
+        "families": {f: dict(v) for f, v in r.families.items()},
+        "credits_used": r.credits_used,
+        "unattributed": r.unattributed,
+        "previous_snapshot_at": timestamp(r.previous_snapshot_at),
+        "changes": exposure_changes_dict(r.changes),
+        "unknown_version": r.unknown_version,
+        "at_risk": r.at_risk,
+        "unattributed_included": r.unattributed_included,
+        "by_country": dict(r.by_country),
+        "by_build": [_build_dict(b) for b in r.by_build],
+        "mode": r.mode,
+        "unit": r.unit,
+        "note": r.note,
+        "data_source": r.data_source,
+        "reused_snapshot": r.reused,
+        "snapshot_id": r.snapshot_id,
+        "snapshot_credits": r.snapshot_credits,
+        "requests": r.requests,
+        "builds_counted": r.builds_counted,
+        "knowledge_version": r.knowledge_version,
+        "knowledge_date": _iso(r.knowledge_date),
+        "warnings": list(r.warnings),
+        "eol_max": r.eol_max,
+        "pre2013_or_build_hidden": r.unknown_version,
+        "by_org": ranked_list(r.by_org),
+        "by_asn": ranked_list(r.by_asn),
+        "total_checked": r.total_checked,
+    }
+
+
+def ranked_list(pairs: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    """``[{"name": ..., "count": ...}]``, largest count first."""
+    return [{"name": n, "count": c} for n, c in sorted(pairs, key=lambda kv: (-kv[1], kv[0]))]
+
+
+# -- history, changes, watchlist ------------------------------------------------------------------
+
+
+def point_dict(p: CheckPoint) -> dict[str, Any]:
+    """One stored check (``exchbot history --json``)."""
+    return {
+        "checked_at": timestamp(p.checked_at),
+        "build": p.build,
+        "product": p.product,
+        "cu": p.cu,
+        "update": p.update,
+        "eol": p.eol,
+        "families": dict(p.families),
+        "reachable": p.reachable,
+        "exchange": p.exchange,
+        "error": p.error,
+    }
+
+
+def change_dict(c: HostChange) -> dict[str, Any]:
+    return {
+        "host": c.host,
+        "at": timestamp(c.at),
+        "kind": c.kind,
+        "summary": c.summary,
+        "before": c.before,
+        "after": c.after,
+        "family": c.family,
+    }
+
+
+def _trend_dict(t: RegionTrend) -> dict[str, Any]:
+    return {
+        "region": t.latest.region,
+        "snapshot_at": timestamp(t.latest.snapshot_at),
+        "baseline_at": timestamp(t.baseline_at),
+        "total": t.latest.total,
+        "by_product": dict(t.latest.by_product),
+        "eol": t.latest.eol,
+        "families": {f: dict(v) for f, v in t.latest.families.items()},
+        "changes": exposure_changes_dict(t.changes),
+    }
+
+
+def changes_dict(
+    since: dt.datetime,
+    hosts: Sequence[HostChange],
+    regions: Sequence[RegionTrend],
+    rejudged: Sequence[Rejudgement] = (),
+    *,
+    knowledge_date: dt.date | None = None,
+    knowledge_age_days: int | None = None,
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``exchbot changes --json``: {since, knowledge_date, knowledge_age_days, warnings, hosts: [...],
+    rejudged: [...], regions: [...]}."""
+    return {
+        "since": timestamp(since),
+        "knowledge_date": _iso(knowledge_date),
+        "knowledge_age_days": knowledge_age_days,
+        "warnings": list(warnings),
+        "hosts": [change_dict(c) for c in hosts],
+        "rejudged": [rejudged_dict(r) for r in rejudged],
+        "regions": [_trend_dict(t) for t in regions],
+    }
+
+
+def rejudged_dict(r: Rejudgement) -> dict[str, Any]:
+    """A stored host judged again under new knowledge (no new check)."""
+    return {
+        "host": r.host,
+        "build": r.build,
+        "checked_at": timestamp(r.checked_at),
+        "judged_at": timestamp(r.judged_at) if r.judged_at else None,
+        "knowledge_date": r.knowledge_date.isoformat(),
+        "knowledge_version": r.new_version,
+        "previous_knowledge_version": r.old_version,
+        "summary": r.summary,
+        "install": r.install,
+        "cves": [
+            {
+                "id": s.cve_id,
+                "kind": s.kind,
+                "before": s.before,
+                "after": s.after,
+                "published": s.published.isoformat() if s.published else None,
+                "kev": s.kev,
+            }
+            for s in r.shifts
+        ],
+    }
+
+
+def watched_dict(w: WatchedEntry, latest: CheckPoint | None, rejudged: Rejudgement | None = None) -> dict[str, Any]:
+    """One watched host with its newest stored check (``exchbot watch list --json``)."""
+    return {
+        "host": w.host,
+        "target": w.target,
+        "added_at": timestamp(w.added_at),
+        "added_by": w.added_by,
+        "latest": (
+            {
+                "checked_at": timestamp(latest.checked_at),
+                "build": latest.build,
+                "eol": latest.eol,
+                "families": dict(latest.families),
+                "error": latest.error,
+                "rejudged": (
+                    {"knowledge_date": rejudged.knowledge_date.isoformat(), "summary": rejudged.summary}
+                    if rejudged is not None
+                    else None
+                ),
+            }
+            if latest is not None
+            else None
+        ),
+    }
+
+
+# -- digest ---------------------------------------------------------------------------------------
+
+
+def digest_dict(d: Digest) -> dict[str, Any]:
+    return {
+        "day": d.day.isoformat(),
+        "since": timestamp(d.since),
+        "generated_at": timestamp(d.generated_at),
+        "all_quiet": d.all_quiet,
+        **{
+            attr: [
+                {
+                    "host": c.host,
+                    "at": timestamp(c.at),
+                    "kind": c.kind,
+                    "summary": c.summary,
+                    "family": c.family,
+                    "before": c.before,
+                    "after": c.after,
+                }
+                for c in getattr(d, attr)
+            ]
+            for attr, _ in SECTIONS
+        },
+        "still_at_risk": [
+            {
+                "host": w.host,
+                "reasons": list(w.reasons),
+                "build": w.latest.build if w.latest else None,
+                "last_change": timestamp(w.last_change_at),
+            }
+            for w in d.still_at_risk
+        ],
+        "watched": len(d.watch),
+        "rejudged": [
+            {
+                "host": r.host,
+                "build": r.build,
+                "knowledge_date": r.knowledge_date.isoformat(),
+                "summary": r.summary,
+                "newly_vulnerable": [s.cve_id for s in r.of("newly_vulnerable")],
+                "no_longer_vulnerable": [s.cve_id for s in r.of("no_longer_vulnerable")],
+            }
+            for r in d.rejudged
+        ],
+        "warnings": [d.knowledge_warning] if d.knowledge_warning else [],
+        "regions": [
+            {
+                "region": t.latest.region,
+                "total": t.latest.total,
+                "eol": t.latest.eol,
+                "at_risk": t.latest.at_risk,
+                "snapshot_at": timestamp(t.latest.snapshot_at),
+                "baseline_at": timestamp(t.baseline_at),
+                "changes": None
+                if t.changes is None
+                else {"total": t.changes.total, "eol": t.changes.eol, "at_risk": t.changes.at_risk},
+            }
+            for t in d.regions
+        ],
+    }
+
+
+# -- encoding -------------------------------------------------------------------------------------
+
+
 def default(obj: object) -> Any:
     """``json.dumps`` hook: dates, dataclasses, tuples and mappings."""
     if isinstance(obj, dt.date | dt.datetime):
-        return obj.isoformat()
+        return _iso(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     if isinstance(obj, Mapping):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.core.catalog import FAMILIES
-from bot.core.changes import CheckPoint, HostChange
-from bot.core.rejudge import Rejudgement
+from bot.core.changes import CheckPoint
+from bot.core.watch import WatchState
 from bot.render.blocks import (
     MAX_HOME_BLOCKS,
     Block,
@@ -30,18 +29,6 @@ from bot.render.blocks import (
 # --------------------------------------------------------------------------------------------------
 # Watchlist (message and App Home)
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WatchRow:
-    """One watched host with its newest stored check and its newest change (None if never checked)."""
-
-    host: str
-    added_at: dt.datetime
-    added_by: str | None
-    latest: CheckPoint | None
-    last_change: HostChange | None
-    rejudged: Rejudgement | None = None  # what newer knowledge changed for the latest check
 
 
 def point_verdict(p: CheckPoint | None) -> str:
@@ -65,7 +52,7 @@ def point_verdict(p: CheckPoint | None) -> str:
     return (":rotating_light: " if risk else ":large_green_circle: ") + " · ".join(parts)
 
 
-def _watch_line(w: WatchRow) -> str:
+def _watch_line(w: WatchState) -> str:
     checked = f"checked {when(w.latest.checked_at)}" if w.latest else "not checked yet"
     change = (
         f"; last change {w.last_change.at.date().isoformat()}: {change_summary(w.last_change)}"
@@ -85,7 +72,7 @@ def _stale_block(warning: str | None) -> list[Block]:
     return [section(f":warning: {escape(warning)}")] if warning else []
 
 
-def watchlist_card(rows: Sequence[WatchRow], *, warning: str | None = None) -> Message:
+def watchlist_card(rows: Sequence[WatchState], *, warning: str | None = None) -> Message:
     if not rows:
         return message(
             "The watchlist is empty.",
@@ -128,7 +115,7 @@ def watch_changed(host: str, action: str, done: bool) -> Message:
 
 
 def home_view(
-    rows: Sequence[WatchRow],
+    rows: Sequence[WatchState],
     *,
     knowledge_date: dt.date | None = None,
     note: str | None = None,

@@ -13,19 +13,18 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-
-from bot import charts
 from bot.clock import Clock
 from bot.core.catalog import Catalog
-from bot.core.changes import CheckPoint
-from bot.core.digest import Digest, RegionTrend, build_digest, last_change_at, region_trend
+from bot.core.digest import Digest, RegionTrend, build_digest, region_trend
 from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
+from bot.render import charts
 from bot.render.digest import digest_message
 from bot.services.rejudge import rejudge_stored
+from bot.services.watch import states
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,15 @@ HISTORY_FOR_LAST_CHANGE = 500
 
 class DigestPostFailed(RuntimeError):
     pass
+
+
+class ChatPoster(Protocol):
+    """Where the digest goes: the two Slack Web API calls it makes. ``slack_sdk.WebClient`` (built by
+    :mod:`bot.wiring`) fits as it is; tests may hand in anything with these two methods."""
+
+    def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...
+
+    def files_upload_v2(self, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -59,23 +67,16 @@ def compose(
     now = clock.now()
     day = now.astimezone(ZoneInfo(tz)).date()
     since = now - WINDOW
-    watched = [w.host for w in store.watchlist()]
+    watch = states(store, HISTORY_FOR_LAST_CHANGE)
+    watched = {w.host for w in watch}
     rejudge_stored(store, catalog, now)
-    rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in set(watched))
-    latest: dict[str, CheckPoint | None] = {}
-    last_changes: dict[str, dt.datetime | None] = {}
-    for host in watched:
-        hist = store.history(host, HISTORY_FOR_LAST_CHANGE)
-        latest[host] = hist[0] if hist else None
-        last_changes[host] = last_change_at(list(reversed(hist))) if hist else None
+    rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in watched)
     return build_digest(
         day=day,
         since=since,
         now=now,
-        watched=watched,
+        watch=watch,
         points=store.points_since(since),
-        latest=latest,
-        last_changes=last_changes,
         regions=trends(store, catalog, now, regions, since),
         rejudged=rejudged,
         knowledge_warning=staleness(catalog.data_date, now.date(), max_age_days).warning,
@@ -100,7 +101,7 @@ def trends(
 
 
 def post(
-    client: WebClient,
+    client: ChatPoster,
     channel: str,
     digest: Digest,
     store: Store,
@@ -128,7 +129,13 @@ def post(
 
 
 def _upload_chart(
-    client: WebClient, channel: str, ts: str | None, digest: Digest, store: Store, catalog: Catalog | None, clock: Clock
+    client: ChatPoster,
+    channel: str,
+    ts: str | None,
+    digest: Digest,
+    store: Store,
+    catalog: Catalog | None,
+    clock: Clock,
 ) -> bool:
     files = []
     if digest.regions and catalog is not None:

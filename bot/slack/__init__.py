@@ -3,6 +3,6 @@
 ``app.build_app(deps)`` builds the Bolt app; ``http_server`` serves it over HTTP (waitress) and
 ``serve_cmd`` runs it in Socket Mode or HTTP mode. Listeners live in ``commands_*.py``,
 ``actions.py`` and ``home.py``; they parse (``parse.py``), gate and acknowledge (``pipeline.py``)
-and hand the work to the app's own bounded executor (``jobs.py``). Messages are built by the pure
+and hand the work to the app's own bounded executor (``workers.py``). Messages are built by the pure
 renderers in :mod:`bot.render.blocks`.
 """

@@ -1,6 +1,7 @@
 """``build_app(deps)``: the Bolt app, single-workspace, with every listener registered.
 
-* The Web API client honours ``SLACK_API_URL`` (tests point it at a fake on 127.0.0.1).
+* The Web API client is handed in (:func:`bot.wiring.make_slack_client`: ``SLACK_API_URL``, a
+  timeout); tests hand in one pointed at a fake on 127.0.0.1.
 * Never OAuth: ``SLACK_CLIENT_ID`` / ``SLACK_CLIENT_SECRET`` in the environment would make Bolt
   switch to the OAuth flow on its own (and store installations in a file under ``~``); they are
   hidden from it while the app is built (the settings are passed explicitly), and the result is
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 # The slash commands this app handles; app_manifest.yaml must declare exactly these.
 COMMANDS = (commands_check.COMMAND, commands_exposure.COMMAND, commands_watch.COMMAND)
 LISTENER_THREADS = 16  # Bolt's own pool (default 5) only runs the quick part of each listener
-API_TIMEOUT = 10  # seconds per Web API call
 # Bolt reads these from the environment when built: the OAuth pair switches it to OAuth mode, and
 # SLACK_BOT_TOKEN beside an explicit client only draws a warning. Settings are passed explicitly.
 _HIDDEN_VARS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN")
@@ -51,11 +51,10 @@ def _hidden_env() -> Iterator[None]:
             os.environ.update(saved)
 
 
-def build_app(deps: SlackDeps) -> App:
+def build_app(deps: SlackDeps, client: WebClient) -> App:
     settings = deps.settings
     if not settings.slack_bot_token:
         raise AppConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT)
     with _hidden_env():
         app = App(
             name="exchbot",

@@ -16,7 +16,7 @@ from bot.render.blocks import Message
 from bot.render.check_card import SinceLast
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
-from bot.slack.parse import CheckCommand, Help, parse_check
+from bot.slack.parse import parse_check
 from bot.slack.requester import Requester, from_command
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,10 @@ def register(app: App, deps: SlackDeps) -> None:
         who = from_command(body)
         text = str(body.get("text") or "")
         parsed = parse_check(text)
-        if isinstance(parsed, Help):
-            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+        cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
+        if cmd is None:
             return
-        if not isinstance(parsed, CheckCommand):
-            pipeline.answer(
-                deps,
-                who,
-                ack,
-                blocks.usage_card(COMMAND, parsed.problem),
-                command=COMMAND,
-                text=text,
-                outcome=f"usage:{parsed.reason}",
-            )
-            return
-        target = parsed.target
+        target = cmd.target
         pipeline.start(
             deps,
             who,

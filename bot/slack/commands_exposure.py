@@ -9,14 +9,13 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import charts
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError
-from bot.render import blocks, exposure_card
+from bot.render import blocks, charts, exposure_card
 from bot.render.blocks import Message
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
-from bot.slack.parse import ExposureCommand, Help, parse_exposure
+from bot.slack.parse import parse_exposure
 from bot.slack.requester import from_command
 from bot.slack.staleness import knowledge_warning
 
@@ -68,22 +67,11 @@ def register(app: App, deps: SlackDeps) -> None:
         who = from_command(body)
         text = str(body.get("text") or "")
         parsed = parse_exposure(text, deps.catalog)
-        if isinstance(parsed, Help):
-            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+        cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
+        if cmd is None:
             return
-        if not isinstance(parsed, ExposureCommand):
-            pipeline.answer(
-                deps,
-                who,
-                ack,
-                blocks.usage_card(COMMAND, parsed.problem),
-                command=COMMAND,
-                text=text,
-                outcome=f"usage:{parsed.reason}",
-            )
-            return
-        region = parsed.region
-        chart_to = (client, who.channel_id) if parsed.chart and who.channel_id else None
+        region = cmd.region
+        chart_to = (client, who.channel_id) if cmd.chart and who.channel_id else None
         pending = f"Counting Exchange servers in {region} (Shodan)" + (", with the trend chart" if chart_to else "")
         pipeline.start(
             deps,

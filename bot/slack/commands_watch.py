@@ -10,28 +10,28 @@ from slack_sdk import WebClient
 from bot.probe.targets import Target
 from bot.render import blocks, watch_cards
 from bot.render.blocks import Message
+from bot.services import watch as watch_service
 from bot.slack import pipeline
 from bot.slack.deps import SlackDeps
-from bot.slack.parse import Help, WatchCommand, parse_watch
+from bot.slack.parse import parse_watch
 from bot.slack.requester import Requester, from_command
 from bot.slack.staleness import knowledge_warning
-from bot.slack.watchdata import watch_rows
 
 COMMAND = "/exchwatch"
 
 
 def watch_add(deps: SlackDeps, target: Target, who: Requester) -> Message:
-    added = deps.store.watch_add(target.key, target.raw, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
+    added = watch_service.add(deps.store, target, deps.clock.now(), added_by=who.tag, channel=who.channel_id)
     return watch_cards.watch_changed(target.key, "add", added)
 
 
 def watch_remove(deps: SlackDeps, target: Target) -> Message:
-    return watch_cards.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
+    return watch_cards.watch_changed(target.key, "remove", watch_service.remove(deps.store, target))
 
 
 def watch_list(deps: SlackDeps) -> Message:
     return watch_cards.watchlist_card(
-        watch_rows(deps.store, deps.catalog, deps.clock.now()), warning=knowledge_warning(deps)
+        watch_service.states(deps.store, catalog=deps.catalog, now=deps.clock.now()), warning=knowledge_warning(deps)
     )
 
 
@@ -41,21 +41,9 @@ def register(app: App, deps: SlackDeps) -> None:
         who = from_command(body)
         text = str(body.get("text") or "")
         parsed = parse_watch(text)
-        if isinstance(parsed, Help):
-            pipeline.answer(deps, who, ack, blocks.help_card(COMMAND), command=COMMAND, text=text, outcome="help")
+        cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
+        if cmd is None:
             return
-        if not isinstance(parsed, WatchCommand):
-            pipeline.answer(
-                deps,
-                who,
-                ack,
-                blocks.usage_card(COMMAND, parsed.problem),
-                command=COMMAND,
-                text=text,
-                outcome=f"usage:{parsed.reason}",
-            )
-            return
-        cmd = parsed
         if cmd.action == "list":
             pending, work = "Reading the watchlist…", lambda: watch_list(deps)
         elif cmd.action == "add":

@@ -15,9 +15,10 @@ from bot.core.exposure import ExposureResult
 from bot.core.model import CheckResult
 from bot.probe.prober import Prober
 from bot.probe.targets import Target
+from bot.ratelimit import RateLimiter
 from bot.services.checks import CheckService
 from bot.services.exposure import ClientFactory, exposure
-from bot.slack.jobs import JobRunner, RateLimiter
+from bot.slack.workers import JobRunner
 from bot.store import Store
 
 # Check one target, store the result, return it (errors are data inside the result).

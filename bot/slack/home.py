@@ -11,10 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render import watch_cards
+from bot.services import watch as watch_service
 from bot.slack.deps import SlackDeps
 from bot.slack.requester import Requester, audit, refusal
 from bot.slack.staleness import knowledge_warning
-from bot.slack.watchdata import watch_rows
 
 log = logging.getLogger(__name__)
 EVENT = "app_home_opened"
@@ -28,7 +28,7 @@ def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
         view["blocks"] = [b for b in view["blocks"] if b.get("type") in ("header", "section")][:2]
     else:
         view = watch_cards.home_view(
-            watch_rows(deps.store, deps.catalog, deps.clock.now()),
+            watch_service.states(deps.store, catalog=deps.catalog, now=deps.clock.now()),
             knowledge_date=deps.catalog.data_date,
             warning=knowledge_warning(deps),
         )

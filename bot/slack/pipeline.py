@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 
@@ -19,11 +19,13 @@ from bot.render import blocks
 from bot.render.blocks import Message
 from bot.slack import reply
 from bot.slack.deps import SlackDeps
+from bot.slack.parse import Help, Usage
 from bot.slack.requester import Requester, audit, refusal
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
+C = TypeVar("C")
 Work = Callable[[], Message]
 BUSY = "exchbot is busy, try again in a minute."
 ACK_WAIT = 3.0  # a job waits at most this long for its acknowledgement to leave
@@ -36,9 +38,9 @@ def refuse(deps: SlackDeps, who: Requester) -> tuple[Message, str] | None:
         return blocks.notice(why, ":no_entry:"), "denied"
     wait = deps.limiter.acquire(who.user_id)
     if wait > 0:
-        per = deps.limiter.per_minute
+        per = deps.limiter.rate
         text = (
-            f"Slow down: at most {per} request{'s' if per != 1 else ''} a minute per person. "
+            f"Slow down: at most {per:g} request{'s' if per != 1 else ''} a minute per person. "
             f"Try again in {math.ceil(wait)} s."
         )
         return blocks.notice(text, ":hourglass:"), "rate_limited"
@@ -95,6 +97,21 @@ def start(
     acked.set()
     audit(deps, who, command, text, "accepted")
     return "accepted"
+
+
+def command_or_answer(
+    deps: SlackDeps, who: Requester, ack: Ack, parsed: C | Help | Usage, *, command: str, text: str
+) -> C | None:
+    """The preamble of every slash command: help and usage problems are answered at once (and
+    audited); anything else is the parsed command, returned for the listener to start."""
+    if isinstance(parsed, Help):
+        answer(deps, who, ack, blocks.help_card(command), command=command, text=text, outcome="help")
+        return None
+    if isinstance(parsed, Usage):
+        msg = blocks.usage_card(command, parsed.problem)
+        answer(deps, who, ack, msg, command=command, text=text, outcome=f"usage:{parsed.reason}")
+        return None
+    return parsed
 
 
 def answer(deps: SlackDeps, who: Requester, ack: Ack, msg: Message, *, command: str, text: str, outcome: str) -> None:

@@ -1,7 +1,8 @@
 """The SQLite history (sqlite-utils): one :class:`Store` per database file.
 
 Each thread gets its own connection (SQLite connections are not shared across threads); the schema
-is migrated once, on first use. Every write method is one transaction.
+is migrated once, on first use. Every write method is one transaction. A store is a context manager:
+``with Store(path) as store: ...`` closes every connection it opened on the way out.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class Store:
                     migrate(db)
                     self._migrated = True
         return db
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         with self._lock:

@@ -1,6 +1,6 @@
 """Versioned schema migrations. Each runs in its own transaction and is recorded in
 ``_migrations`` and ``PRAGMA user_version``; a fresh database and one upgraded from any earlier
-version end up with the same schema (tests/test_store_migrations.py checks it)."""
+version end up with the same schema (tests/test_store.py checks it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What each simulated server answers, per path, plus the ground truth a prober should reach.
 
-Every profile is built from the real responses in /work/shared/samples/exchange/ (named in its
+Every profile is built from the real responses copied into tests/data/samples/ (named in its
 ``source``); whatever no sample shows in full (Exchange 2007/2010 logon pages, the whole export-tool
 manifest, pre-auth pages) is synthesised from the excerpts and says ``synthetic``.
 
@@ -849,7 +849,7 @@ def _add(p: Profile) -> None:
     PROFILES[p.name] = p
 
 
-S = "/work/shared/samples/exchange/"
+S = "tests/data/samples/exchange/"
 
 _add(
     Profile(
@@ -1022,7 +1022,7 @@ _add(
         expect_exchange=True,
         expect_warning=None,
         source=S + "owa-error-diagnostics_x-owa-version-15.2.858.2_userhasnomailbox.txt; logon page "
-        "/work/shared/samples/shodan/owa_exchange2019_15.2.858_logon_response_excerpt.http",
+        "tests/data/samples/shodan/owa_exchange2019_15.2.858_logon_response_excerpt.http",
         signals=(
             (OWA, "X-OWA-Version: 15.2.858.2"),
             (LOGON, "/owa/auth/15.2.858/"),

@@ -21,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.core.catalog import Catalog
-from bot.core.digest import WatchState
 from bot.core.exposure import summarise
 from bot.core.exposure_model import Snapshot
+from bot.core.watch import WatchState
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 x 450 pixels
 

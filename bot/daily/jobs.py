@@ -7,14 +7,13 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.catalog import Catalog
-from bot.scheduler import DailyJob, Scheduler, parse_hhmm
+from bot.daily.scheduler import DailyJob, Scheduler, parse_hhmm
 from bot.services import digest as digest_service
 from bot.services.checks import CheckService
+from bot.services.digest import ChatPoster
 from bot.services.watch import run_watchlist
 from bot.store import Store
 
@@ -38,7 +37,7 @@ def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, a
 
 
 def digest_job(
-    client: WebClient, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
+    client: ChatPoster, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
 ) -> DailyJob:
     def run(day: dt.date) -> None:
         digest = digest_service.compose(
@@ -56,7 +55,7 @@ def digest_job(
 
 
 def make_scheduler(
-    settings: Settings, *, client: WebClient, service: CheckService, store: Store, catalog: Catalog, clock: Clock
+    settings: Settings, *, client: ChatPoster, service: CheckService, store: Store, catalog: Catalog, clock: Clock
 ) -> Scheduler:
     tz = ZoneInfo(settings.digest_tz)
     jobs = [watch_job(service, store, clock, tz, parse_hhmm(settings.watch_time))]

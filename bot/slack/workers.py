@@ -1,4 +1,4 @@
-"""The app's own bounded executor and the per-user rate limiter.
+"""The app's own bounded executor: the worker threads that run the Slack commands' work.
 
 Bolt runs listeners on a small thread pool and must answer Slack within 3 seconds, so listeners
 only parse, check limits, hand the work to :class:`JobRunner` and acknowledge. The runner has a
@@ -12,12 +12,10 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
-Job = Callable[[], None]
+Job = Callable[[], object]  # what a job returns is ignored
 
 
 class JobRunner:
@@ -83,64 +81,3 @@ class JobRunner:
         if not_done:
             log.warning("%d background jobs still running at shutdown", len(not_done))
         return not not_done
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-class RateLimiter:
-    """A token bucket per user: ``per_minute`` requests in a burst, refilled at ``per_minute``/minute.
-
-    ``per_minute <= 0`` switches the limit off. ``monotonic`` is injected so tests need not sleep.
-    """
-
-    def __init__(
-        self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic, max_users: int = 10_000
-    ) -> None:
-        self.per_minute = per_minute
-        self.capacity = float(max(per_minute, 0))
-        self.rate = max(per_minute, 0) / 60.0  # tokens per second
-        self._now = monotonic
-        self._max_users = max_users
-        self._lock = threading.Lock()
-        self._buckets: dict[str, _Bucket] = {}
-
-    def acquire(self, user: str) -> float:
-        """Take one token: 0.0 when allowed, else the seconds until the next token."""
-        if self.per_minute <= 0:
-            return 0.0
-        now = self._now()
-        with self._lock:
-            bucket = self._buckets.get(user)
-            if bucket is None:
-                if len(self._buckets) >= self._max_users:
-                    self._forget_full(now)
-                bucket = self._buckets[user] = _Bucket(self.capacity, now)
-            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
-            bucket.at = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
-
-    def refund(self, user: str) -> None:
-        """Give back a token taken for work that was then not accepted (runner busy)."""
-        if self.per_minute <= 0:
-            return
-        with self._lock:
-            bucket = self._buckets.get(user)
-            if bucket is not None:
-                bucket.tokens = min(self.capacity, bucket.tokens + 1.0)
-
-    def _forget_full(self, now: float) -> None:
-        """Drop users whose bucket has refilled (they are indistinguishable from new ones)."""
-        full = [u for u, b in self._buckets.items() if b.tokens + (now - b.at) * self.rate >= self.capacity]
-        for u in full:
-            del self._buckets[u]
-        if len(self._buckets) >= self._max_users:  # everyone is active: forget the oldest
-            oldest = sorted(self._buckets, key=lambda u: self._buckets[u].at)[: len(self._buckets) // 2]
-            for u in oldest:
-                del self._buckets[u]
