@@ -76,6 +76,9 @@ def judge(
         f"{signal} value {value!r} is not a build number: ignored [{url}]" for signal, url, value in obs.unparseable
     )
     build, why = _pick_build(on_prem, first)
+    if build is None and obs.exchange_2003:
+        build = Build((6, 5))
+        why = "Exchange 2003 forms-based authentication"
     online_signs = [f"{s.signal} {s.raw}" for s in _unique(online)] + [f"{n} {v}" for n, _, v in obs.exchange_online]
 
     exchange: bool | None
@@ -98,9 +101,6 @@ def judge(
                 f"build {build}: judged as on-premises build {build}, never as Exchange Online"
             )
         exchange = _is_exchange(obs, build)
-        if build is None and obs.exchange_2003:
-            build = Build((6, 5))
-            why = "Exchange 2003 forms-based authentication"
         if obs.preauth and build is None:
             names = ", ".join(sorted({p for p, _ in obs.preauth}))
             warnings.append(f"a pre-authentication front end ({names}) hides the server behind it: version not visible")

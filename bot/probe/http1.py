@@ -184,7 +184,7 @@ class _Reader:
             elif isinstance(event, h11.ConnectionClosed):
                 raise HttpError("connection closed before a response")
 
-    def _partial(self, why: str, *, timeout: bool = False) -> RawResponse:
+    def _partial(self, why: str, *, timeout: bool = False, cap: bool = False) -> RawResponse:
         """What arrived before ``why`` stopped the read; raises if not even a status line did."""
         if self.status is not None:
             body = b"".join(self.chunks)
@@ -195,4 +195,4 @@ class _Reader:
                 raise HttpTimeout("no answer in time")
             raise HttpError(why if not self.eof else "connection closed before a response")
         status, headers = salvaged
-        return RawResponse(status, headers, b"", False, f"{why} (the headers broke off)")
+        return RawResponse(status, headers, b"", False, why if cap else f"{why} (the headers broke off)")
