@@ -15,9 +15,13 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
+from bot.core.fingerprint import Response, observe
 from bot.core.model import CheckResult
+from bot.probe.http1 import partial_head
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.targets import parse_target
+from bot.render import text
+from bot.render.check_card import check_card
 from bot.render.json_out import check_dict
 from tests.fakes.exchange_profiles import CU14, LOOKALIKE_NAMES, LOW, LOW3, PATCHED, PROFILES
 from tests.fakes.exchange_sim import ExchangeSimulator
@@ -115,7 +119,7 @@ def results(catalog: Catalog) -> Iterator[dict[str, CheckResult]]:
         return {names[i]: r async for i, r in prober.check_many(targets)}
 
     with ExchangeSimulator(default="not_exchange") as sim:
-        fast = [n for n, w in WANT.items() if not w.slow]
+        fast = [n for n, w in WANT.items() if not w.slow] + ["honeypot_owa"]
         slow = [n for n, w in WANT.items() if w.slow]
         out = asyncio.run(run(fast, 10.0, sim.port))
         out.update(asyncio.run(run(slow, 2.0, sim.port)))
@@ -184,3 +188,81 @@ def test_json_of_a_disagreement_is_safe_to_read(results: dict[str, CheckResult])
     doc = json.loads(json.dumps(check_dict(results["hidden_header_250"]), default=str))
     assert doc["build"] == LOW
     assert doc["warnings"][0].startswith("signals disagree")
+
+
+# --- the headline says it first (CLI and Slack card) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "label"), [("hidden_header_250", "signals disagree"), ("honeypot_owa", "possible honeypot")]
+)
+def test_alerts_lead_the_cli_answer_and_the_card(name: str, label: str, results: dict[str, CheckResult]) -> None:
+    r = results[name]
+    details = text.check_details(r).splitlines()
+    assert details[1].startswith("  ALERT:") and label in details[1], details[:3]
+    assert not any(line.startswith("  warning:") and label in line for line in details)  # said once, first
+    line = text.check_line(r)
+    assert line.startswith(f"{r.target}: ") and line[len(r.target) + 2 :].lower().startswith(
+        ("signals disagree", "possible honeypot")
+    ), line
+    headline = check_card(r)["blocks"][1]["text"]["text"]
+    assert headline.startswith(":warning: *") and label in headline.split("\n")[0].lower(), headline
+
+
+def test_a_plain_warning_is_no_alert(results: dict[str, CheckResult]) -> None:
+    r = results["short_body"]  # incomplete, but nothing disagrees
+    assert check_card(r)["blocks"][1]["text"]["text"].startswith(":rotating_light:")
+    assert "ALERT" not in text.check_details(r)
+
+
+# --- pure pieces ------------------------------------------------------------------------------------
+
+
+def _obs(*headers: tuple[str, str], body: bytes = b"", path: str = "/owa/") -> list[str]:
+    r = Response(path, "https://h/owa/", 200, headers, body)
+    obs = observe([r])
+    return [f"{s.signal}={s.build}" for s in obs.builds] + [f"!{sig}" for sig, _, _ in obs.unparseable]
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        ("15.2.1544.4", ["x-owa-version=15.2.1544.4"]),
+        (" \t15.2.1544.4 \t ", ["x-owa-version=15.2.1544.4"]),
+        ("15.2.1544.4" + " " * 60, ["x-owa-version=15.2.1544.4"]),
+        ("15.2.1544.4" + " " * 60 + "junk", ["!x-owa-version"]),
+        ("15.2.1544.4junk", ["!x-owa-version"]),
+        ("15.2.1544.4\xa0", ["!x-owa-version"]),  # not ordinary whitespace
+        ("15.2.1544.4\r", ["!x-owa-version"]),
+        ("15.2.1544.4, 15.1.225.16", ["!x-owa-version"]),
+    ],
+)
+def test_version_values_are_validated_whole(value: str, want: list[str]) -> None:
+    assert _obs(("x-owa-version", value)) == want
+
+
+def test_every_version_header_counts_wherever_it_stands() -> None:
+    pads = tuple((f"x-pad-{i}", "p") for i in range(5000))
+    got = _obs(
+        ("x-owa-version", CU14), *pads, ("x-serverapplication", f"Exchange/{LOW}"), *pads, ("x-owa-version", LOW)
+    )
+    assert got == [f"x-owa-version={CU14}", f"x-owa-version={LOW}", f"x-serverapplication={LOW}"]
+
+
+@pytest.mark.parametrize("name", [*LOOKALIKE_NAMES, "EX01", "MAIL.CA-IBM.ORG", "AMPR01", "ABCDEFPR1"])
+def test_on_prem_front_end_names_are_no_exchange_online_sign(name: str) -> None:
+    obs = observe([Response("/owa/", "https://h/owa/", 302, (("x-feserver", name),))])
+    assert obs.exchange_online == []
+
+
+@pytest.mark.parametrize("name", ["MA1PR0101CA0031", "GV1P191MB2243", "AM0PR07CA0001", "BN6PR1101CA0012"])
+def test_exchange_online_front_end_names_are_recognised(name: str) -> None:
+    obs = observe([Response("/owa/", "https://h/owa/", 302, (("x-feserver", name),))])
+    assert [v for _, _, v in obs.exchange_online] == [name]
+
+
+def test_a_head_cut_short_keeps_its_complete_lines() -> None:
+    head = b"HTTP/1.1 200 OK\r\nServer: IIS\r\nX-OWA-Version: 15.1.225.16\r\nX-Half: abc"
+    assert partial_head(head) == (200, [(b"Server", b"IIS"), (b"X-OWA-Version", b"15.1.225.16")])
+    assert partial_head(b"HTTP/1.1 20") is None
+    assert partial_head(b"garbage\r\n") is None

@@ -51,6 +51,12 @@ def alerts(warnings: Iterable[str]) -> tuple[str, ...]:
     return tuple(w for w in warnings if w.startswith(ALERT_PREFIXES))
 
 
+def alert_labels(warnings: Iterable[str]) -> tuple[str, ...]:
+    """Which kinds of alert ``warnings`` hold, in a fixed order ("signals disagree", "possible honeypot")."""
+    found = alerts(warnings)
+    return tuple(p for p in ALERT_PREFIXES if any(w.startswith(p) for w in found))
+
+
 @dataclass(frozen=True)
 class Judgement:
     assessment: Assessment
