@@ -266,3 +266,28 @@ def test_a_head_cut_short_keeps_its_complete_lines() -> None:
     assert partial_head(head) == (200, [(b"Server", b"IIS"), (b"X-OWA-Version", b"15.1.225.16")])
     assert partial_head(b"HTTP/1.1 20") is None
     assert partial_head(b"garbage\r\n") is None
+
+
+def _manifest(*versions: str) -> bytes:
+    ids = "".join(
+        f'<assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" version="{v}"/>' for v in versions
+    )
+    root = 'asmv1:assembly xmlns:asmv1="urn:schemas-microsoft-com:asm.v1"'
+    return f'<?xml version="1.0"?><{root}>{ids}</asmv1:assembly>'.encode()
+
+
+def test_every_identity_of_a_manifest_counts_and_too_many_is_a_cut() -> None:
+    path = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application"
+    obs = observe([Response(path, "https://h" + path, 200, (), _manifest(PATCHED, CU14, PATCHED))])
+    assert sorted(str(s.build) for s in obs.builds) == [CU14, PATCHED] and obs.lost == []
+    many = [f"15.2.2562.{i}" for i in range(100, 200)]
+    obs = observe([Response(path, "https://h" + path, 200, (), _manifest(*many, LOW))])
+    assert LOW not in {str(s.build) for s in obs.builds}
+    assert [what for _, what in obs.lost] == ["more than 64 export-tool identities: the rest were not read"]
+
+
+def test_an_html_page_at_the_manifest_path_is_neither_xml_nor_a_warning() -> None:
+    path = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application"
+    page = b"\xef\xbb\xbf\n<!DOCTYPE html>\n<html><body>Sign in</body></html>"
+    obs = observe([Response(path, "https://h" + path, 200, (("content-type", "text/html"),), page)])
+    assert obs.xml_rejected == [] and obs.lost == [] and obs.builds == []

@@ -208,15 +208,19 @@ class _AssemblyHandler(xml.sax.handler.ContentHandler):
     def __init__(self) -> None:
         super().__init__()
         self.versions: list[str] = []
+        self.overflow = False  # more identities than MAX_IDENTITIES: the rest were not read
 
     def startElementNS(
         self, name: tuple[str | None, str], qname: str | None, attrs: xml.sax.xmlreader.AttributesNSImpl
     ) -> None:
-        if name[1] != "assemblyIdentity" or len(self.versions) >= MAX_IDENTITIES:
+        if name[1] != "assemblyIdentity":
             return
         values = {k[1]: v for k, v in attrs.items()}
         if "exporttool" in values.get("name", "").lower():
-            self.versions.append(values.get("version", ""))
+            if len(self.versions) >= MAX_IDENTITIES:
+                self.overflow = True
+            else:
+                self.versions.append(values.get("version", ""))
 
 
 def _is_html(r: Response) -> bool:
@@ -254,6 +258,8 @@ def _exporttool(r: Response, obs: Observations) -> None:
     except (ValueError, RecursionError):
         obs.xml_rejected.append(f"{r.url}: unparseable XML")
         return
+    if handler.overflow:
+        obs.lost.append((r.url, f"more than {MAX_IDENTITIES} export-tool identities: the rest were not read"))
     for version in dict.fromkeys(handler.versions):
         b = _build_or_none(version)
         if b is not None and b.precision == 4:
