@@ -21,11 +21,16 @@ Ground truth fields of :class:`Profile`:
                        Exchange 2003 behind 440s, hostile servers): do not assert it.
 * ``expect_warning``   a substring that must appear in the prober's warnings, or None. Used:
                        "disagree" (signals contradict: spoofed header, mixed pool; judge on the
-                       lowest build), "honeypot", "pre-auth" (KEMP/TMG/CRYPTOCard front ends).
+                       lowest build), "honeypot", "pre-auth" (KEMP/TMG/CRYPTOCard front ends),
+                       and for the crafted cases "incomplete response", "headers larger than",
+                       "not a build number", "redirects", "65536-byte read limit".
 * ``signals``          (path, needle) pairs the self-tests check: what each path discloses.
 
 Hostile profiles (``hostile=True``) expect nothing but survival: no build, no crash, bounded time;
 ``xml_bomb`` / ``xml_xxe`` are ordinary servers otherwise and still expect the logon 3-part build.
+The crafted cases (look-alike names, hidden headers, padded values, partial answers, manifests;
+see "a verdict the server cannot talk down" below) carry an ``expect_build`` whose exact verdict
+tests/test_verdict_trust.py asserts.
 """
 
 from __future__ import annotations
