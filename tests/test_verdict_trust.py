@@ -122,7 +122,7 @@ def results(catalog: Catalog) -> Iterator[dict[str, CheckResult]]:
         fast = [n for n, w in WANT.items() if not w.slow] + ["honeypot_owa"]
         slow = [n for n, w in WANT.items() if w.slow]
         out = asyncio.run(run(fast, 10.0, sim.port))
-        out.update(asyncio.run(run(slow, 2.0, sim.port)))
+        out.update(asyncio.run(run(slow, 3.0, sim.port)))
         yield out
         assert sim.internal_errors == []
 
