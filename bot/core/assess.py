@@ -8,9 +8,9 @@ import functools
 
 from bot.core.advice import advise
 from bot.core.buildnum import Build, BuildParseError, parse_build
-from bot.core.catalog import Catalog
+from bot.core.catalog import FAMILIES, Catalog
 from bot.core.identify import ONLINE, Identity, identify
-from bot.core.model import Assessment, CveVerdict
+from bot.core.model import Assessment, CveVerdict, Status
 from bot.core.verdicts import cve_verdict, families
 
 _SP_PRODUCTS = ("Exchange 2007", "Exchange 2010", "Exchange 2003")
@@ -67,7 +67,12 @@ def assess_build(
     )
 
 
-def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> Assessment:
+_UNKNOWN: Status = "unknown"
+
+
+def unknown_assessment(text: str, catalog: Catalog | None = None, *, error: str | None = None) -> Assessment:
+    """The one "cannot tell" assessment: no build, every family unknown (``error`` says why, if it is
+    an input error). Every layer that has no build to judge builds it here."""
     return Assessment(
         input=text,
         build=None,
@@ -79,12 +84,7 @@ def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> A
         eol=None,
         eol_date=None,
         esu=False,
-        families={
-            "ProxyLogon": "unknown",
-            "ProxyShell": "unknown",
-            "ProxyToken": "unknown",
-            "ProxyNotShell": "unknown",
-        },
+        families={f: _UNKNOWN for f in FAMILIES},
         cves=(),
         advice=None,
         error=error,
@@ -92,6 +92,10 @@ def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> A
         knowledge_version=catalog.version if catalog else None,
         kev_date=catalog.kev_date if catalog else None,
     )
+
+
+def error_assessment(text: str, error: str, catalog: Catalog | None = None) -> Assessment:
+    return unknown_assessment(text, catalog, error=error)
 
 
 def end_of_life(ident: Identity, build: Build, catalog: Catalog, today: dt.date) -> tuple[bool | None, dt.date | None]:

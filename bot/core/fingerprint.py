@@ -25,7 +25,11 @@ _PATH_2010 = re.compile(rb"/owa/(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII
 _PATH_ECP = re.compile(rb"/ecp/(\d{2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
 _TITLE = re.compile(rb"<title>\s*([^<]{0,200}?)\s*</title>", re.I)
 _OWA_PAGE = b"OwaPage = ASP.auth_logon_aspx"
-_FE_SERVER_EXO = re.compile(r"^[A-Z0-9]{2,6}PR\d", re.ASCII)
+# Exchange Online machine names: datacenter letters and digits, "P" or "PR" and a number, a role
+# (CA, MB, ...) and a serial: MA1PR0101CA0031, GV1P191MB2243, AM0PR07CA0001. Whole-value match, so
+# on-premises schemes such as EXCHPR01, MAILPR1 or NYCPR01 are not taken for it. A name is only
+# ever corroboration: it never makes a host Exchange Online on its own (see bot.core.judge).
+_FE_SERVER_EXO = re.compile(r"[A-Z]{2,3}[0-9]{1,2}PR?[0-9]{2,5}(?:CA|MB|CU|DS|FE)[0-9]{3,5}", re.ASCII)
 
 PREAUTH_MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"/lm_auth_proxy", "KEMP LoadMaster ESP pre-authentication"),
@@ -34,6 +38,7 @@ PREAUTH_MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"/my.policy", "F5 BIG-IP APM"),
     (b"/vpn/index.html", "Citrix Gateway"),
 )
+VERSION_HEADERS = ("x-owa-version", "x-serverapplication")
 EXCHANGE_2003_MARKERS = (b"/exchweb/bin/auth/owalogon.asp", b"/exchweb/bin/auth/owaauth.dll")
 
 
@@ -49,6 +54,10 @@ class Response:
     truncated: bool = False
     error: str | None = None
     redirects: tuple[str, ...] = ()
+    # What of the answer was not read, fit for a user: a cap cut it (headers, body, redirects) or it
+    # stopped early (deadline, broken connection). None: the whole answer was read.
+    lost: str | None = None
+    earlier: tuple[Response, ...] = ()  # the redirect answers followed to reach this one
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -82,6 +91,8 @@ class Observations:
     server_headers: set[str] = field(default_factory=set)
     not_exchange_hints: list[str] = field(default_factory=list)
     xml_rejected: list[str] = field(default_factory=list)
+    unparseable: list[tuple[str, str, str]] = field(default_factory=list)  # (signal, url, value)
+    lost: list[tuple[str, str]] = field(default_factory=list)  # (url, what was not read)
 
 
 def clip(value: str, limit: int = MAX_VALUE) -> str:
@@ -94,8 +105,13 @@ def clip(value: str, limit: int = MAX_VALUE) -> str:
 
 
 def _build_or_none(text: str) -> Build | None:
+    """The build ``text`` is, as a whole: only spaces and tabs around it are trimmed, nothing is cut
+    to fit (``15.2.1544.4`` followed by padding and junk is not a build)."""
+    value = text.strip(" \t")
+    if not value or value != value.strip():  # other whitespace (CR, NBSP, ...) is not ordinary
+        return None
     try:
-        return parse_build(text.strip()[:64])
+        return parse_build(value)
     except BuildParseError:
         return None
 
@@ -103,25 +119,31 @@ def _build_or_none(text: str) -> Build | None:
 def observe(responses: list[Response], into: Observations | None = None) -> Observations:
     """Collect the signals of ``responses`` (added to ``into`` when given)."""
     obs = into if into is not None else Observations()
-    for r in responses:
-        if r.status is None:
-            continue
-        _headers(r, obs)
-        _body(r, obs)
+    for final in responses:
+        for r in (*final.earlier, final):
+            if r.status is None:
+                continue
+            _headers(r, obs)
+            _body(r, obs)
+            if r.lost:
+                text = r.lost
+                if r.truncated and r.path.endswith(".application"):
+                    text = (
+                        f"export-tool manifest larger than the {len(r.body)}-byte read limit: its version was not read"
+                    )
+                obs.lost.append((r.url, clip(text)))
     return obs
 
 
 def _headers(r: Response, obs: Observations) -> None:
-    for value in r.header_all("x-owa-version"):
-        b = _build_or_none(value)
-        if b is not None and b.precision >= 3:
-            obs.builds.append(BuildSignal("x-owa-version", r.url, clip(value), b))
-        else:
-            obs.markers.append(("x-owa-version (unparseable)", r.url, clip(value)))
-    for value in r.header_all("x-serverapplication"):
-        b = _build_or_none(value)
-        if b is not None and b.precision >= 3:
-            obs.builds.append(BuildSignal("x-serverapplication", r.url, clip(value), b))
+    for name in VERSION_HEADERS:  # every occurrence, wherever it stands among the headers
+        for value in r.header_all(name):
+            b = _build_or_none(value)
+            if b is not None and b.precision >= 3:
+                obs.builds.append(BuildSignal(name, r.url, clip(value.strip(" \t")), b))
+            else:
+                obs.markers.append((f"{name} (unparseable)", r.url, clip(value)))
+                obs.unparseable.append((name, r.url, clip(value)))
     for name in ("x-feserver", "x-beserver", "x-calculatedbetarget", "x-diaginfo", "x-calculatedfetarget"):
         for value in r.header_all(name):
             obs.markers.append((name, r.url, clip(value)))
@@ -130,7 +152,7 @@ def _headers(r: Response, obs: Observations) -> None:
                 upper.endswith(".PROD.OUTLOOK.COM") or upper.endswith(".INTERNAL.OUTLOOK.COM")
             ):
                 obs.exchange_online.append((name, r.url, clip(value)))
-            if name == "x-feserver" and _FE_SERVER_EXO.match(value.strip()):
+            if name == "x-feserver" and _FE_SERVER_EXO.fullmatch(value.strip(" \t")):
                 obs.exchange_online.append((name, r.url, clip(value)))
     server = r.header("server")
     if server:
@@ -151,7 +173,7 @@ def _body(r: Response, obs: Observations) -> None:
         return
     for rx, signal in ((_PATH_2013, "owa-path"), (_PATH_2010, "owa-path-legacy"), (_PATH_ECP, "ecp-path")):
         seen: set[bytes] = set()
-        for m in rx.finditer(body[:MAX_XML]):
+        for m in rx.finditer(body):  # bounded by the read limit of the request
             if m.group(1) in seen:
                 continue
             seen.add(m.group(1))
@@ -177,14 +199,17 @@ def _body(r: Response, obs: Observations) -> None:
         _exporttool(r, obs)
 
 
-class _FoundVersion(Exception):
-    """Stops the SAX parse at the first export-tool assemblyIdentity: the rest is irrelevant."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
+MAX_IDENTITIES = 64  # export-tool assemblyIdentity elements read from one manifest
 
 
 class _AssemblyHandler(xml.sax.handler.ContentHandler):
+    """Collects the version of every export-tool assemblyIdentity: one manifest may name several."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.versions: list[str] = []
+        self.overflow = False  # more identities than MAX_IDENTITIES: the rest were not read
+
     def startElementNS(
         self, name: tuple[str | None, str], qname: str | None, attrs: xml.sax.xmlreader.AttributesNSImpl
     ) -> None:
@@ -192,27 +217,53 @@ class _AssemblyHandler(xml.sax.handler.ContentHandler):
             return
         values = {k[1]: v for k, v in attrs.items()}
         if "exporttool" in values.get("name", "").lower():
-            raise _FoundVersion(values.get("version", ""))
+            if len(self.versions) >= MAX_IDENTITIES:
+                self.overflow = True
+            else:
+                self.versions.append(values.get("version", ""))
+
+
+def _is_html(r: Response) -> bool:
+    """An HTML page (a pre-authentication proxy's login page, a block page) rather than a manifest."""
+    start = r.body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return True
+    return "html" in (r.header("content-type") or "").lower() and not start.startswith((b"<?xml", b"<asmv1:"))
 
 
 def _exporttool(r: Response, obs: Observations) -> None:
-    if r.truncated or len(r.body) > MAX_XML:
-        obs.xml_rejected.append(f"{r.url}: manifest larger than {MAX_XML} bytes")
+    if r.truncated:
+        return  # reported as lost (observe): the version may be in the part not read
+    if len(r.body) > MAX_XML:
+        obs.lost.append((r.url, f"export-tool manifest larger than the {MAX_XML}-byte XML limit: not read"))
+        return
+    if _is_html(r):
+        obs.markers.append(("exporttool-html", r.url, "an HTML page, not the export-tool manifest"))
         return
     parser = defusedxml.sax.make_parser()
     parser.forbid_dtd = True  # also refuses entity declarations and external references
     parser.setFeature(xml.sax.handler.feature_namespaces, True)
-    parser.setContentHandler(_AssemblyHandler())
+    handler = _AssemblyHandler()
+    parser.setContentHandler(handler)
     try:
         parser.feed(r.body)
         parser.close()
-    except _FoundVersion as found:
-        b = _build_or_none(found.version)
-        if b is not None and b.precision == 4:
-            obs.builds.append(BuildSignal("exporttool", r.url, clip(found.version), b))
     except DefusedXmlException as exc:
         obs.xml_rejected.append(f"{r.url}: refused XML ({type(exc).__name__})")
+        return
     except xml.sax.SAXException:
-        return  # not XML: nothing to read
+        if not handler.versions:
+            return  # not XML: nothing to read
+        obs.lost.append((r.url, "export-tool manifest breaks off into malformed XML: the rest was not read"))
     except (ValueError, RecursionError):
         obs.xml_rejected.append(f"{r.url}: unparseable XML")
+        return
+    if handler.overflow:
+        obs.lost.append((r.url, f"more than {MAX_IDENTITIES} export-tool identities: the rest were not read"))
+    for version in dict.fromkeys(handler.versions):
+        b = _build_or_none(version)
+        if b is not None and b.precision == 4:
+            obs.builds.append(BuildSignal("exporttool", r.url, clip(version.strip(" \t")), b))
+        else:
+            obs.markers.append(("exporttool (unparseable)", r.url, clip(version)))
+            obs.unparseable.append(("exporttool", r.url, clip(version)))

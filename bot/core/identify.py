@@ -55,6 +55,11 @@ def product_of(build: Build) -> str | None:
     return None
 
 
+def is_online(build: Build) -> bool:
+    """A build only Exchange Online runs (15.20 and up); every other build is on-premises."""
+    return build.major == 15 and build.minor >= 20
+
+
 def identify(build: Build, catalog: Catalog) -> Identity:
     product = product_of(build)
     notes: list[str] = []

@@ -2,7 +2,9 @@
 
 Each request goes to the IP the SSRF guard approved, with the target's name in the Host header and
 TLS SNI, so no second DNS lookup can redirect it. Bodies are read up to ``max_bytes``; redirects
-are followed only to the same host and port, at most ``MAX_REDIRECTS`` times. Certificates are not
+are followed only to the same host and port, at most ``MAX_REDIRECTS`` times. The answers a
+followed redirect passed through are kept (``Response.earlier``): their headers are signals too.
+Whatever a cap or the deadline cut is named in ``Response.lost``. Certificates are not
 verified (misconfigured servers must still be fingerprinted) but their facts are recorded as
 evidence.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import ssl
@@ -27,6 +30,7 @@ from bot.probe import http1
 from bot.probe.targets import Target
 
 MAX_REDIRECTS = 3
+NO_ANSWER = "no answer in time"  # the error of a request that got nothing before the deadline
 USER_AGENT = "exchbot/0.1 (non-intrusive Exchange version check)"
 
 
@@ -90,7 +94,9 @@ class Session(Protocol):
 
     cert: CertFacts | None
 
-    async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response: ...
+    async def get(self, path: str, *, follow: bool, max_bytes: int, deadline: float | None = None) -> Response:
+        """GET ``path``; ``deadline`` is event-loop time: what arrived by then is returned."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -109,42 +115,66 @@ class Http1Session:
         self._idle: list[http1.Connection] = []
         self._open: set[http1.Connection] = set()
 
-    async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response:
+    async def get(self, path: str, *, follow: bool, max_bytes: int, deadline: float | None = None) -> Response:
         base = f"https://{self.target.host_header}"
         current = path
         hops: list[str] = []
-        for _ in range(MAX_REDIRECTS + 1):
+        earlier: list[Response] = []
+        while True:
             shown = f"{base}{current}"
             try:
-                raw = await self._request(current, max_bytes)
+                raw = await self._request(current, max_bytes, deadline)
+            except http1.HttpTimeout:
+                return Response(path, shown, None, error=NO_ANSWER, redirects=tuple(hops), earlier=tuple(earlier))
             except http1.HttpError as exc:
-                return Response(path, shown, None, error=str(exc), redirects=tuple(hops))
-            headers = tuple((k.decode("latin-1").lower(), clip(v.decode("latin-1"), 2000)) for k, v in raw.headers)
+                return Response(path, shown, None, error=str(exc), redirects=tuple(hops), earlier=tuple(earlier))
+            # values whole: the header byte cap bounds them; evidence clips them for display
+            headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw.headers)
+            response = Response(
+                path,
+                shown,
+                raw.status,
+                headers,
+                raw.body,
+                raw.truncated,
+                redirects=tuple(hops),
+                lost=raw.lost,
+                earlier=tuple(earlier),
+            )
             location = next((v for k, v in headers if k == "location"), None)
-            if follow and raw.status in (301, 302, 303, 307, 308) and location:
+            if follow and raw.lost is None and raw.status in (301, 302, 303, 307, 308) and location:
                 nxt = _same_origin(location, base, self.target)
-                if nxt is not None and len(hops) < MAX_REDIRECTS and nxt not in hops:
+                if nxt is not None and nxt not in hops and nxt != path:
+                    if len(hops) >= MAX_REDIRECTS:
+                        return dataclasses.replace(
+                            response,
+                            lost=f"more than {MAX_REDIRECTS} redirects: the page they lead to was not read",
+                        )
                     hops.append(nxt)
+                    earlier.append(response)
                     current = nxt
                     continue
-            return Response(path, shown, raw.status, headers, raw.body, raw.truncated, redirects=tuple(hops))
-        return Response(path, f"{base}{current}", None, error="too many redirects", redirects=tuple(hops))
+            return response
 
-    async def _request(self, path: str, max_bytes: int) -> http1.RawResponse:
+    async def _request(self, path: str, max_bytes: int, deadline: float | None) -> http1.RawResponse:
         conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = await http1.connect(
-                self.address,
-                self.target.port,
-                server_name=None if self.target.is_ip else self.target.host,
-                ssl_context=self.ssl_context,
-            )
+            try:
+                async with asyncio.timeout_at(deadline):
+                    conn = await http1.connect(
+                        self.address,
+                        self.target.port,
+                        server_name=None if self.target.is_ip else self.target.host,
+                        ssl_context=self.ssl_context,
+                    )
+            except TimeoutError as exc:
+                raise http1.HttpTimeout(NO_ANSWER) from exc
             self._open.add(conn)
             if self.cert is None and (der := conn.peer_cert):
                 self.cert = cert_facts(der)
         done = False
         try:
-            raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes)
+            raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes, deadline)
             done = True
             return raw
         finally:

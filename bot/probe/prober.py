@@ -1,28 +1,34 @@
 """Check live hosts: resolve (SSRF guard), fetch the version-disclosing pages concurrently, judge.
 
 Non-intrusive by design: only plain GETs that a browser or Outlook sends, never exploit-shaped
-requests. One deadline bounds each host; what arrived before it is still used.
+requests. One deadline bounds each host; what arrived before it is still used: every request reads
+until the deadline and returns what it has (a response cut short says so, and the judge then never
+reports the host patched or not affected).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.clock import Clock, SystemClock
+from bot.core.assess import unknown_assessment
 from bot.core.catalog import Catalog
 from bot.core.fingerprint import Observations, Response, observe
+from bot.core.identify import is_online
 from bot.core.judge import judge
-from bot.core.model import Assessment, CheckResult, Evidence
+from bot.core.model import CheckResult, Evidence
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, stamp_check
-from bot.probe.fetch import CertFacts, Session, SessionFactory, http1_sessions
+from bot.probe.fetch import NO_ANSWER, CertFacts, Session, SessionFactory, http1_sessions
 from bot.probe.ssrf import Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
 
 log = logging.getLogger(__name__)
+_GRACE = 0.5  # seconds past the deadline before a request that ignores it is cancelled
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,11 @@ class Prober:
         session = self.sessions(target, address)
         try:
             responses = await self._round(session, target, first, deadline)
-            obs = observe([r for r in responses if r.status is not None])
-            answered = any(r.status is not None for r in responses)
+            obs = observe(responses)
+            answered = any(_answered(r) for r in responses)
             if second and (answered or not first) and _needs_fallback(obs):
                 more = await self._round(session, target, second, deadline)
-                observe([r for r in more if r.status is not None], into=obs)
+                observe(more, into=obs)
                 responses += more
         finally:
             await session.aclose()
@@ -140,8 +146,13 @@ class Prober:
         if not paths:
             return []
         loop = asyncio.get_running_loop()
-        tasks = [asyncio.create_task(session.get(p.path, follow=p.follow, max_bytes=p.max_bytes)) for p in paths]
-        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+        tasks = [
+            asyncio.create_task(session.get(p.path, follow=p.follow, max_bytes=p.max_bytes, deadline=deadline))
+            for p in paths
+        ]
+        # Sessions stop reading at the deadline and return what arrived; the grace only catches one
+        # that does not (it is cancelled, and its request counts as unanswered).
+        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()) + _GRACE)
         for task in pending:
             task.cancel()
         if pending:
@@ -159,7 +170,10 @@ class Prober:
                     )
                 )
             elif task in done and not task.cancelled():
-                responses.append(task.result())
+                r = task.result()
+                if r.error == NO_ANSWER:
+                    r = dataclasses.replace(r, error=f"no answer within {self.settings.timeout:g} s")
+                responses.append(r)
             else:
                 responses.append(
                     Response(
@@ -180,7 +194,7 @@ class Prober:
         obs: Observations,
         cert: CertFacts | None,
     ) -> CheckResult:
-        answered = [r for r in responses if r.status is not None]
+        answered = [r for r in responses if _answered(r)]
         if not answered:
             reason = _common_error(r.error for r in responses)
             return self._failed(target, started, f"could not check: {reason}", address=address)
@@ -189,7 +203,7 @@ class Prober:
             extra = (Evidence("tls-certificate", f"https://{target.host_header}/", cert.describe(started)),)
         verdict = judge(target.raw, obs, self.catalog, started.date(), extra)
         warnings = list(verdict.warnings)
-        failed = [r for r in responses if r.status is None]
+        failed = [r for r in responses if not _answered(r)]
         if failed:
             warnings.append(
                 f"{len(failed)} of {len(responses)} requests got no answer ({_common_error(r.error for r in failed)})"
@@ -213,12 +227,18 @@ class Prober:
         return failed_result(target.raw, target.key, started, error, self.catalog, address=address)
 
 
+def _answered(r: Response) -> bool:
+    """Something came back for this request (the final page, or a redirect on the way to it)."""
+    return r.status is not None or any(e.status is not None for e in r.earlier)
+
+
 def _needs_fallback(obs: Observations) -> bool:
     """Ask the 401 endpoints when no four-part build was seen for the lowest CU line seen (which
-    includes seeing no build at all, and disagreeing signals that need a tie-breaker)."""
-    on_prem = [s.build for s in obs.builds if not (s.build.major == 15 and s.build.minor >= 20)]
+    includes seeing no build at all, and disagreeing signals that need a tie-breaker). Exchange
+    Online names alone do not spare them: only an Exchange Online build does."""
+    on_prem = [s.build for s in obs.builds if not is_online(s.build)]
     if not on_prem:
-        return not obs.exchange_online
+        return not any(is_online(s.build) for s in obs.builds)
     lowest = min(b.prefix(3) for b in on_prem)
     return not any(b.precision == 4 and b.prefix(3) == lowest for b in on_prem)
 
@@ -226,30 +246,7 @@ def _needs_fallback(obs: Observations) -> bool:
 def failed_result(
     raw: str, host: str, at: dt.datetime, error: str, catalog: Catalog, address: str | None = None
 ) -> CheckResult:
-    assessment = Assessment(
-        input=raw,
-        build=None,
-        precision=0,
-        product=None,
-        cu=None,
-        update=None,
-        release_date=None,
-        eol=None,
-        eol_date=None,
-        esu=False,
-        families={
-            "ProxyLogon": "unknown",
-            "ProxyShell": "unknown",
-            "ProxyToken": "unknown",
-            "ProxyNotShell": "unknown",
-        },
-        cves=(),
-        advice=None,
-        error=None,
-        knowledge_date=catalog.data_date,
-        knowledge_version=catalog.version,
-        kev_date=catalog.kev_date,
-    )
+    assessment = unknown_assessment(raw, catalog)
     return CheckResult(
         target=raw,
         host=host,

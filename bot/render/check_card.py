@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import HostChange
+from bot.core.judge import alert_labels, alerts
 from bot.core.model import CheckResult
 from bot.render.blocks import (
     CONFIDENCE,
@@ -15,6 +16,7 @@ from bot.render.blocks import (
     Message,
     change_summary,
     check_buttons,
+    clip,
     code_span,
     context,
     date_text,
@@ -45,6 +47,18 @@ class SinceLast:
 
 
 def _headline(r: CheckResult) -> str:
+    """The verdict at a glance; disagreeing signals or a possible honeypot are said first."""
+    verdict = _verdict(r)
+    labels = alert_labels(r.warnings)
+    if r.error or not labels:
+        return verdict
+    first = alerts(r.warnings)
+    more = f" (+{len(first) - 1} more, see warnings)" if len(first) > 1 else ""
+    lead = "; ".join(labels).capitalize()
+    return f":warning: *{lead}:* {clip(escape(first[0]), 600)}{more}\n{verdict}"
+
+
+def _verdict(r: CheckResult) -> str:
     a = r.assessment
     if r.error:
         return f":x: *Could not check:* {escape(r.error)}"
@@ -80,7 +94,7 @@ def _update_text(update: str | None) -> str:
 
 def _confidence(r: CheckResult) -> str:
     text = CONFIDENCE.get(r.assessment.precision, f"{r.assessment.precision} parts known")
-    if r.warnings:
+    if alerts(r.warnings):
         text += "; signals disagree (see warnings)"
     return text
 

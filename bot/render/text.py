@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
+from bot.core.judge import alert_labels, alerts
 from bot.core.model import Assessment, CheckResult
 
 STATUS_TEXT = {
@@ -85,18 +86,23 @@ def assessment_details(a: Assessment) -> str:
 
 
 def check_line(r: CheckResult) -> str:
-    """One line per target for batches."""
+    """One line per target for batches; disagreeing signals or a possible honeypot lead it."""
     if r.error:
         return f"{r.target}: {r.error}"
+    labels = alert_labels(r.warnings)
+    lead = f"{r.target}: {'; '.join(labels).upper()}:" if labels else f"{r.target}:"
+    return f"{lead} {_verdict_text(r)}"
+
+
+def _verdict_text(r: CheckResult) -> str:
     a = r.assessment
     if a.build is None:
-        what = {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
-        return f"{r.target}: {what}"
+        return {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
     name = " ".join(p for p in (a.product, a.cu, a.update if a.update not in (None, "none") else None) if p)
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
-    return f"{r.target}: {a.build} {name or '?'}; {eol}; {fams}{flag}"
+    return f"{a.build} {name or '?'}; {eol}; {fams}{flag}"
 
 
 def check_details(r: CheckResult) -> str:
@@ -105,6 +111,8 @@ def check_details(r: CheckResult) -> str:
     if r.error:
         return f"{head}\n  {r.error}"
     out = [head]
+    first = alerts(r.warnings)
+    out.extend(f"  ALERT:     {w}" for w in first)  # said first, not as the last line
     exch = {True: "yes", False: "no", None: "cannot tell (a front end hides it)"}[r.exchange]
     out.append(f"  Exchange:  {exch}")
     if r.assessment.build is not None:
@@ -112,5 +120,6 @@ def check_details(r: CheckResult) -> str:
     for e in r.evidence[:12]:
         out.append(f"  evidence:  {e.signal}: {e.value}  [{e.url}]")
     for w in r.warnings:
-        out.append(f"  warning:   {w}")
+        if w not in first:
+            out.append(f"  warning:   {w}")
     return "\n".join(out)

@@ -21,11 +21,16 @@ Ground truth fields of :class:`Profile`:
                        Exchange 2003 behind 440s, hostile servers): do not assert it.
 * ``expect_warning``   a substring that must appear in the prober's warnings, or None. Used:
                        "disagree" (signals contradict: spoofed header, mixed pool; judge on the
-                       lowest build), "honeypot", "pre-auth" (KEMP/TMG/CRYPTOCard front ends).
+                       lowest build), "honeypot", "pre-auth" (KEMP/TMG/CRYPTOCard front ends),
+                       and for the crafted cases "incomplete response", "headers larger than",
+                       "not a build number", "redirects", "65536-byte read limit".
 * ``signals``          (path, needle) pairs the self-tests check: what each path discloses.
 
 Hostile profiles (``hostile=True``) expect nothing but survival: no build, no crash, bounded time;
 ``xml_bomb`` / ``xml_xxe`` are ordinary servers otherwise and still expect the logon 3-part build.
+The crafted cases (look-alike names, hidden headers, padded values, partial answers, manifests;
+see "a verdict the server cannot talk down" below) carry an ``expect_build`` whose exact verdict
+tests/test_verdict_trust.py asserts.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from typing import Literal
 # ---------------------------------------------------------------------------------------------
 # data model
 
-ReplyKind = Literal["normal", "hang", "drip", "huge", "garbage", "huge_headers"]
+ReplyKind = Literal[
+    "normal", "hang", "drip", "huge", "garbage", "huge_headers", "drip_chunked", "short_body", "stall_head"
+]
 Headers = tuple[tuple[str, str], ...]
 
 
@@ -51,7 +58,11 @@ class Reply:
     headers: Headers = ()
     body: bytes = b""
     kind: ReplyKind = "normal"
-    size: int = 0  # declared body size for kind "huge" / "drip"
+    size: int = 0  # declared body size for kind "huge" / "drip" / "short_body"
+    # Hostile kinds that still answer: "drip_chunked" sends the head (with Transfer-Encoding:
+    # chunked) and ``body`` as one chunk at once, then a one-byte chunk per second; "short_body"
+    # declares Content-Length ``size``, sends ``body`` (shorter) and closes; "stall_head" sends the
+    # status line and headers but never the blank line that ends them, then waits.
 
 
 @dataclass(frozen=True)
@@ -329,12 +340,16 @@ def _pseudo_b64(seed: str, n: int) -> str:
     return base64.b64encode(raw).decode()[:n]
 
 
-def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
+def exporttool_manifest(
+    version: str, token: str = "b1d1a6c45aa418ce", *, dependency_version: str | None = None, padding: int = 0
+) -> bytes:
     """The ClickOnce deployment manifest of the eDiscovery export tool (synthetic, ~16 KB).
 
     Structure after the HTB sample: three assemblyIdentity elements carry the build (the
     deployment identity, the dependent assembly with type="win32", and the ``as:`` copy inside
     the Authenticode licence); the rest is signature material, here pseudo-random base64.
+    Hostile variants: ``dependency_version`` gives the dependent assembly another version than the
+    deployment; ``padding`` bytes of XML comment before the identities make it over-size.
     """
     cert = "\n".join(_pseudo_b64(f"cert:{version}", 76 * 150)[i : i + 76] for i in range(0, 76 * 150, 76))
     app = (
@@ -348,14 +363,16 @@ def exporttool_manifest(version: str, token: str = "b1d1a6c45aa418ce") -> bytes:
         ' size="24861">'
     )
     dependent_identity = (
-        f'      <assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" version="{version}" '
+        '      <assemblyIdentity name="microsoft.exchange.ediscovery.exporttool" '
+        f'version="{dependency_version or version}" '
         f'publicKeyToken="{token}" language="neutral" processorArchitecture="msil" type="win32"/>'
     )
     publisher = (
         f'  <publisherIdentity name="{_MS_SUBJECT}" issuerKeyHash="{hashlib.sha1(token.encode()).hexdigest()}" />'
     )
+    pad = f"<!-- {'x' * padding} -->\n" if padding else ""
     doc = f"""<?xml version="1.0" encoding="utf-8"?>
-{_ASSEMBLY_OPEN}
+{pad}{_ASSEMBLY_OPEN}
   <assemblyIdentity xmlns="urn:schemas-microsoft-com:asm.v1" {app}/>
 {_DESCRIPTION}
   <deployment install="false" trustURLParameters="true" mapFileExtensions="true" co.v1:createDesktopShortcut="false" />
@@ -1798,6 +1815,375 @@ _add(
         source="synthetic",
         hostile=True,
         signals=((EXPORT, 'SYSTEM "file:///etc/passwd"'), (LOGON, "/owa/auth/15.2.1544/")),
+    )
+)
+
+# --- a verdict the server cannot talk down -------------------------------------------------------
+# Servers that try (or happen) to make a prober report a better verdict than their lowest on-premises
+# build: look-alike Exchange Online names, a low version hidden behind many headers or a cap, values
+# padded to be cut, partial answers, manifests that disagree with themselves. The exact verdict each
+# must get is asserted in tests/test_verdict_trust.py.
+
+LOW = "15.1.225.16"  # Exchange 2016 RTM: end of life, vulnerable to every named family
+LOW3 = "15.1.225"
+PATCHED = "15.2.2562.53"  # Exchange SE RTM Sep26SUv2: supported, patched against every named family
+CU14 = "15.2.1544.4"  # Exchange 2019 CU14: end of life, patched against every named family
+LOOKALIKE_NAMES = ("EXCHPR01", "EXPR01", "MAILPR1", "CASPR02", "NYCPR01")
+
+for _fe in LOOKALIKE_NAMES:
+    _add(
+        Profile(
+            f"lookalike_{_fe.lower()}",
+            f"Exchange 2016 RTM whose front end is named {_fe} (an on-premises scheme, not Exchange Online)",
+            (onprem(OnPrem("2016", LOW, LOW3, fe=_fe, be=f"{_fe.lower()}.corp.example.test")),),
+            true_build=LOW,
+            expect_build=LOW,
+            expect_exchange=True,
+            expect_warning=None,
+            source="synthetic",
+            signals=((OWA, f"X-FEServer: {_fe}"), (OWA, f"X-OWA-Version: {LOW}")),
+        )
+    )
+_add(
+    Profile(
+        "lookalike_online_target",
+        "Exchange 2016 RTM that names an Exchange Online back end and front end: judged on its own build",
+        (onprem(OnPrem("2016", LOW, LOW3, fe="MA1PR0101CA0031", be="GV1P191MB2243.EURP191.PROD.OUTLOOK.COM")),),
+        true_build=LOW,
+        expect_build=LOW,
+        expect_exchange=True,
+        expect_warning="disagree",
+        source="synthetic",
+        signals=((OWA, "X-CalculatedBETarget: GV1P191MB2243.EURP191.PROD.OUTLOOK.COM"), (OWA, LOW)),
+    )
+)
+_add(
+    Profile(
+        "lookalike_online_build",
+        "Exchange 2016 RTM that also sends X-ServerApplication Exchange/15.20.7918.024 (an Exchange Online build)",
+        (onprem(OnPrem("2016", LOW, LOW3, fe="EX01", extra=(("X-ServerApplication", "Exchange/15.20.7918.024"),))),),
+        true_build=LOW,
+        expect_build=LOW,
+        expect_exchange=True,
+        expect_warning="disagree",
+        source="synthetic",
+        signals=((OWA, "X-ServerApplication: Exchange/15.20.7918.024"), (OWA, LOW)),
+    )
+)
+
+
+def _pads(n: int, width: int) -> Headers:
+    return tuple((f"X-Pad-{i:04d}", "p" * width) for i in range(n))
+
+
+def _headers_everywhere(*headers: tuple[str, str]) -> Backend:
+    """Every path answers 200 with these headers, in this order, and an empty body."""
+    return same_everywhere(
+        Reply(200, "OK", _h(("Server", "Microsoft-IIS/10.0"), *headers, DATE, ("Content-Length", "0")))
+    )
+
+
+def _crafted(
+    name: str,
+    description: str,
+    backend: Backend,
+    expect_build: str | None,
+    *,
+    expect_exchange: bool | None = True,
+    expect_warning: str | None = None,
+    signals: tuple[tuple[str, str], ...] = (),
+    hostile: bool = True,
+) -> Profile:
+    """A crafted answer with a build to find: the exact verdict is asserted by its own test. Not
+    hostile (``hostile=False``) when the answer is odd but complete and should be judged cleanly."""
+    return Profile(
+        name,
+        description,
+        (backend,),
+        true_build=None if hostile else expect_build,
+        expect_build=expect_build,
+        expect_exchange=expect_exchange,
+        expect_warning=expect_warning,
+        source="synthetic",
+        hostile=hostile,
+        signals=signals,
+    )
+
+
+_add(
+    _crafted(
+        "hidden_header_250",
+        f"X-OWA-Version {CU14}, 250 unrelated headers (a few KB), then X-OWA-Version {LOW}",
+        _headers_everywhere(("X-OWA-Version", CU14), *_pads(250, 4), ("X-OWA-Version", LOW)),
+        LOW,
+        expect_warning="disagree",
+        signals=((OWA, f"X-OWA-Version: {LOW}"), (OWA, "X-Pad-0249: pppp")),
+    )
+)
+_add(
+    _crafted(
+        "hidden_header_first",
+        f"X-OWA-Version {LOW} first, 250 unrelated headers, then X-OWA-Version {CU14}",
+        _headers_everywhere(("X-OWA-Version", LOW), *_pads(250, 4), ("X-OWA-Version", CU14)),
+        LOW,
+        expect_warning="disagree",
+    )
+)
+_add(
+    _crafted(
+        "hidden_header_1500",
+        f"1,500 short headers (about 20 KB, under the header byte cap), then X-OWA-Version {LOW}",
+        _headers_everywhere(*_pads(1500, 1), ("X-OWA-Version", LOW)),
+        LOW,
+        hostile=False,
+        signals=((OWA, "X-Pad-1499: p"), (OWA, f"X-OWA-Version: {LOW}")),
+    )
+)
+_add(
+    _crafted(
+        "hidden_header_over_cap",
+        f"3,000 headers (about 120 KB, over the header byte cap), then X-OWA-Version {LOW}",
+        _headers_everywhere(*_pads(3000, 28), ("X-OWA-Version", LOW)),
+        None,
+        expect_exchange=None,
+        expect_warning="headers larger than",
+    )
+)
+_add(
+    _crafted(
+        "hidden_header_over_cap_patched_first",
+        f"X-OWA-Version {PATCHED}, 3,000 headers over the header byte cap, then X-OWA-Version {LOW}",
+        _headers_everywhere(("X-OWA-Version", PATCHED), *_pads(3000, 28), ("X-OWA-Version", LOW)),
+        PATCHED,
+        expect_warning="headers larger than",
+    )
+)
+_add(
+    _crafted(
+        "value_cut",
+        f"X-OWA-Version '{CU14}' + 60 spaces + 'junk' (a cut to 64 characters would leave a build)",
+        onprem(OnPrem("2016", CU14 + " " * 60 + "junk", None, fe=None, be=None)),
+        None,
+        expect_warning="not a build number",
+        signals=((OWA, CU14 + " " * 60 + "junk"),),
+    )
+)
+_add(
+    _crafted(
+        "value_junk_suffix",
+        f"X-OWA-Version '{CU14}junk'",
+        onprem(OnPrem("2016", CU14 + "junk", None, fe=None, be=None)),
+        None,
+        expect_warning="not a build number",
+    )
+)
+_add(
+    _crafted(
+        "value_cut_beside_path",
+        f"X-OWA-Version '{PATCHED}' + 60 spaces + 'x', logon path {LOW3}: judged on the path",
+        onprem(OnPrem("2016", PATCHED + " " * 60 + "x", LOW3, fe=None, be=None)),
+        LOW3,
+        expect_warning="not a build number",
+    )
+)
+_add(
+    _crafted(
+        "value_padded",
+        f"X-OWA-Version '{LOW}' padded with spaces and tabs on both sides (ordinary whitespace: trimmed)",
+        _headers_everywhere(("X-OWA-Version", " \t " + LOW + " \t" + " " * 60)),
+        LOW,
+        hostile=False,
+        signals=((OWA, LOW),),
+    )
+)
+_add(
+    _crafted(
+        "drip_chunked",
+        f"Status line and X-OWA-Version {LOW} at once, then a chunked body one byte per second",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(HTML, ("Server", "Microsoft-IIS/10.0"), ("X-OWA-Version", LOW), ("Transfer-Encoding", "chunked")),
+                b"<html>",
+                kind="drip_chunked",
+            )
+        ),
+        LOW,
+        expect_warning="incomplete response",
+    )
+)
+_add(
+    _crafted(
+        "drip_chunked_patched",
+        f"Status line and X-OWA-Version {PATCHED} at once, then a chunked body one byte per second",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(
+                    HTML, ("Server", "Microsoft-IIS/10.0"), ("X-OWA-Version", PATCHED), ("Transfer-Encoding", "chunked")
+                ),
+                kind="drip_chunked",
+            )
+        ),
+        PATCHED,
+        expect_warning="incomplete response",
+    )
+)
+_add(
+    _crafted(
+        "short_body",
+        f"X-OWA-Version {LOW}, Content-Length: 1000, 3 bytes of body, then close",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(HTML, ("Server", "Microsoft-IIS/10.0"), ("X-OWA-Version", LOW), DATE, LENGTH),
+                b"<ht",
+                kind="short_body",
+                size=1000,
+            )
+        ),
+        LOW,
+        expect_warning="incomplete response",
+    )
+)
+_SHORT_PAGE = logon_page_2013plus(LOW3, title="Outlook")
+_add(
+    _crafted(
+        "short_logon_page",
+        f"The logon page (resource paths {LOW3}) declared in full, cut after 3,000 bytes by a close",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE, LENGTH),
+                _SHORT_PAGE[:3000],
+                kind="short_body",
+                size=len(_SHORT_PAGE),
+            )
+        ),
+        LOW3,
+        expect_warning="incomplete response",
+    )
+)
+_add(
+    _crafted(
+        "stall_head",
+        f"Status line and X-OWA-Version {LOW}, then never the end of the headers",
+        same_everywhere(
+            Reply(
+                200,
+                "OK",
+                _h(("Server", "Microsoft-IIS/10.0"), ("X-OWA-Version", LOW), ("X-Pad", "p")),
+                kind="stall_head",
+            )
+        ),
+        LOW,
+        expect_warning="incomplete response",
+    )
+)
+
+
+def _stripped(export: Reply) -> Backend:
+    """Exchange SE with every version header and path stripped, but the given export-tool answer."""
+    return onprem(OnPrem("2016", None, None, fe=None, be=None, export_reply=export))
+
+
+_add(
+    _crafted(
+        "manifest_two_versions",
+        f"An export-tool manifest whose deployment says {PATCHED} and whose dependent assembly says {CU14}",
+        _stripped(Reply(200, "OK", _XML_HEADERS, exporttool_manifest(PATCHED, dependency_version=CU14))),
+        CU14,
+        expect_warning="disagree",
+        signals=((EXPORT, f'version="{CU14}"'), (EXPORT, f'version="{PATCHED}"')),
+    )
+)
+_add(
+    _crafted(
+        "manifest_two_versions_low_first",
+        f"An export-tool manifest whose deployment says {CU14} and whose dependent assembly says {PATCHED}",
+        _stripped(Reply(200, "OK", _XML_HEADERS, exporttool_manifest(CU14, dependency_version=PATCHED))),
+        CU14,
+        expect_warning="disagree",
+    )
+)
+_add(
+    _crafted(
+        "manifest_oversize",
+        f"X-OWA-Version {PATCHED}; the export-tool manifest is padded past the 64 KB read limit",
+        onprem(
+            OnPrem(
+                "2016",
+                PATCHED,
+                None,
+                fe=None,
+                be=None,
+                export_reply=Reply(200, "OK", _XML_HEADERS, exporttool_manifest(CU14, padding=80_000)),
+            )
+        ),
+        PATCHED,
+        expect_warning="65536-byte read limit",
+    )
+)
+_add(
+    Profile(
+        "preauth_html_manifest",
+        f"Exchange SE ({PATCHED}) whose export-tool path answers a pre-authentication login page (HTML)",
+        (
+            onprem(
+                OnPrem(
+                    "2016",
+                    PATCHED,
+                    "15.2.2562",
+                    fe="EXSE02",
+                    export_reply=Reply(
+                        200, "OK", _h(HTML, ("Server", "Microsoft-IIS/10.0"), DATE, LENGTH), KEMP_ESP_PAGE
+                    ),
+                )
+            ),
+        ),
+        true_build=PATCHED,
+        expect_build=PATCHED,
+        expect_exchange=True,
+        expect_warning=None,
+        source="synthetic (login page as in kemp_preauth)",
+        signals=((EXPORT, "<!DOCTYPE html>"), (OWA, f"X-OWA-Version: {PATCHED}")),
+    )
+)
+_CHAIN = ("/owa/auth/r1", "/owa/auth/r2", "/owa/auth/r3", "/owa/auth/r4")
+_add(
+    _crafted(
+        "redirect_chain",
+        f"X-OWA-Version {PATCHED} on /owa/; logon.aspx answers 302 with X-OWA-Version {LOW} into a chain of "
+        "four more redirects (one past the prober's limit)",
+        Backend(
+            (
+                (
+                    OWA,
+                    Reply(
+                        302,
+                        "Found",
+                        _h(("Location", OWA_LOCATION), ("X-OWA-Version", PATCHED), DATE, ("Content-Length", "0")),
+                    ),
+                ),
+                (
+                    LOGON,
+                    Reply(
+                        302, "Found", _h(("Location", _CHAIN[0]), ("X-OWA-Version", LOW), DATE, ("Content-Length", "0"))
+                    ),
+                ),
+                *(
+                    (here, Reply(302, "Found", _h(("Location", nxt), DATE, ("Content-Length", "0"))))
+                    for here, nxt in zip(_CHAIN, (*_CHAIN[1:], "/owa/auth/r5"), strict=True)
+                ),
+            ),
+            not_found(),
+        ),
+        LOW,
+        expect_warning="redirects",
     )
 )
 

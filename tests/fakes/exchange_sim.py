@@ -579,7 +579,7 @@ class ExchangeSimulator:
         body = reply.body
         if b"{{" in body:
             body = self._fill(body.decode("utf-8"), values).encode("utf-8")
-        length = reply.size if reply.kind in ("huge", "drip") else len(body)
+        length = reply.size if reply.kind in ("huge", "drip", "short_body") else len(body)
         values["length"] = str(length)
         if reply.kind != "normal" or any(n.lower() == "connection" and "close" in v.lower() for n, v in reply.headers):
             keep = False
@@ -587,7 +587,7 @@ class ExchangeSimulator:
         has_length = has_connection = False
         for name, value in reply.headers:
             low = name.lower()
-            has_length = has_length or low == "content-length"
+            has_length = has_length or low in ("content-length", "transfer-encoding")
             if low == "connection":
                 has_connection = True
                 if not keep:
@@ -634,6 +634,25 @@ class ExchangeSimulator:
                 await writer.drain()
                 if await self._wait_for_disconnect(reader, 1.0):  # the 1 s pause also notices a hang-up
                     return
+
+        elif reply.kind == "drip_chunked":
+            head, body, _ = self._render(reply, req, host, False)
+            writer.write(head + (b"%x\r\n%s\r\n" % (len(body), body) if body else b""))
+            await writer.drain()
+            for _ in range(int(MAX_CONNECTION_SECONDS)):
+                writer.write(b"1\r\n \r\n")
+                await writer.drain()
+                if await self._wait_for_disconnect(reader, 1.0):
+                    return
+        elif reply.kind == "short_body":
+            head, body, _ = self._render(reply, req, host, False)
+            writer.write(head + body[: max(0, reply.size - 1)])  # always short of what was declared
+            await writer.drain()
+        elif reply.kind == "stall_head":
+            head, _, _ = self._render(reply, req, host, False)
+            writer.write(head[:-2])  # the headers, without the empty line that would end them
+            await writer.drain()
+            await self._wait_for_disconnect(reader, MAX_CONNECTION_SECONDS)
 
     async def _wait_for_disconnect(self, reader: asyncio.StreamReader, timeout: float) -> bool:
         """Wait up to ``timeout`` for the client to close; True if it did."""
