@@ -56,6 +56,7 @@ class Settings:
     user_rate_per_minute: int = 6
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
+    dns_servers: tuple[tuple[str, int], ...] = ()  # EXCHBOT_DNS_SERVERS; empty: the system's resolv.conf
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +86,21 @@ class Settings:
             user_rate_per_minute=_int(e, "EXCHBOT_USER_RATE_PER_MINUTE", 6),
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
+            dns_servers=_dns_servers(e.get("EXCHBOT_DNS_SERVERS", "")),
         )
+
+
+class SettingError(ValueError):
+    """A setting from the environment has a value exchbot does not accept (a usage error, exit 2)."""
+
+
+def _dns_servers(text: str) -> tuple[tuple[str, int], ...]:
+    from bot.probe.dns import parse_servers
+
+    try:
+        return parse_servers(text)
+    except ValueError as exc:
+        raise SettingError(f"EXCHBOT_DNS_SERVERS: {exc}") from None
 
 
 def _pins(text: str) -> tuple[tuple[str, str], ...]:

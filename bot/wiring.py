@@ -10,9 +10,11 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.knowledge import load_catalog
+from bot.probe.dns import DnsClient, default_client
 from bot.probe.prober import Prober, ProbeSettings
-from bot.probe.ssrf import pinned_resolver, system_resolver
+from bot.probe.ssrf import pinned_resolver
 from bot.services.checks import CheckService
+from bot.services.discover import DiscoverService
 from bot.store import Store
 
 if TYPE_CHECKING:  # the Slack stack is imported only by the commands that use it
@@ -24,14 +26,24 @@ def make_store(settings: Settings) -> Store:
 
 
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
+    dns = make_dns(settings)
     return Prober(
         catalog=load_catalog(),
         settings=ProbeSettings(
             timeout=settings.timeout, concurrency=settings.concurrency, allow_private=settings.allow_private
         ),
-        resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
+        resolver=pinned_resolver(dict(settings.resolve), dns) if settings.resolve else dns,
         clock=clock or SystemClock(),
     )
+
+
+def make_dns(settings: Settings) -> DnsClient:
+    """Every DNS lookup: asynchronous, against EXCHBOT_DNS_SERVERS or the system's name servers."""
+    return DnsClient(servers=settings.dns_servers) if settings.dns_servers else default_client()
+
+
+def make_discover_service(settings: Settings, prober: Prober | None = None) -> DiscoverService:
+    return DiscoverService(dns=make_dns(settings), prober=prober or make_prober(settings))
 
 
 def make_check_service(settings: Settings, store: Store | None = None) -> CheckService:

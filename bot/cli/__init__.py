@@ -7,7 +7,9 @@ import click
 from bot import __version__
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
+from bot.cli.common import check_settings
 from bot.cli.digest_cmd import digest
+from bot.cli.discover_cmd import discover
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.serve_cmd import serve
@@ -18,10 +20,12 @@ from bot.cli.watch_cmd import prune, watch
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""
+    check_settings()
 
 
 main.add_command(build)
 main.add_command(check)
+main.add_command(discover)
 main.add_command(digest)
 main.add_command(history)
 main.add_command(changes)

@@ -112,7 +112,8 @@ class FakeDns:
                 rrset = self._data[key] = dns.rrset.from_text(name + ".", 60, "IN", rdtype, text)
             else:
                 rrset.add(dns.rrset.from_text(name + ".", 60, "IN", rdtype, text)[0])
-            self._names.add(key[0])
+            labels = key[0].split(".")
+            self._names.update(".".join(labels[i:]) for i in range(len(labels)))  # empty non-terminals exist
         self.queries: list[tuple[str, str, str]] = []
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
