@@ -59,6 +59,7 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
     """Everything the Slack listeners use, built from the settings (``exchbot serve``)."""
     from bot.exposure.client import make_client
     from bot.slack.deps import SlackDeps, check_with, exposure_with
+    from bot.slack.discovery import discover_with
     from bot.slack.jobs import JobRunner, RateLimiter
 
     clock = SystemClock()
@@ -66,6 +67,7 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
     catalog = load_catalog()
     prober = make_prober(settings, clock)
     workers = max(1, settings.max_concurrent_jobs)
+    discover = discover_with(make_discover_service(settings, prober), store, settings.timeout)
     return SlackDeps(
         settings=settings,
         store=store,
@@ -79,4 +81,5 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
         # beyond that, users are told at once that exchbot is busy.
         jobs=JobRunner(workers, queue=8 * workers),
         limiter=RateLimiter(settings.user_rate_per_minute),
+        discover=discover,
     )

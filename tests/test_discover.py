@@ -37,7 +37,9 @@ def dns_server(sim: ExchangeSimulator) -> Iterator[FakeDns]:
         yield d
 
 
-def service(catalog: Catalog, server: FakeDns, sim: ExchangeSimulator, *, allow_private: bool = True) -> DiscoverService:
+def service(
+    catalog: Catalog, server: FakeDns, sim: ExchangeSimulator, *, allow_private: bool = True
+) -> DiscoverService:
     prober = Prober(catalog=catalog, settings=ProbeSettings(allow_private=allow_private))
     return DiscoverService(dns=DnsClient(servers=(("127.0.0.1", server.port),)), prober=prober, https_port=sim.port)
 
