@@ -75,7 +75,9 @@ def test_check_refusals(text: str, reason: str, words: str) -> None:
     assert len(parsed.problem) < 400  # never the whole input echoed back
 
 
-@pytest.mark.parametrize("text", ["<mailto:it@Example.com|it@Example.com>", "it@example.com", "<mailto:it@example.com>"])
+@pytest.mark.parametrize(
+    "text", ["<mailto:it@Example.com|it@Example.com>", "it@example.com", "<mailto:it@example.com>"]
+)
 def test_a_mail_address_asks_for_discovery_of_its_domain(text: str) -> None:
     parsed = parse_check(text)
     assert isinstance(parsed, CheckCommand), parsed
