@@ -21,7 +21,7 @@ RECORDS = [
     ("two.test", "A", "127.0.0.1"),
     ("two.test", "AAAA", "::1"),
     ("alias.test", "CNAME", "two.test."),
-    ("public.test", "A", "192.0.2.10"),
+    ("public.test", "A", "93.184.216.34"),  # global; never connected to (the name is refused)
     ("public.test", "A", "127.0.0.1"),  # one forbidden answer among others (rebinding)
     ("mx.test", "MX", "20 b.mx.test."),
     ("mx.test", "MX", "10 a.mx.test."),
