@@ -147,7 +147,13 @@ def test_private_space_is_refused_without_allow_private(
 
 
 @pytest.mark.parametrize(
-    ("domain", "note"), [("nothing.test", None), ("nx.test", "no such domain"), ("loop.test", "CNAME loop")]
+    ("domain", "note"),
+    [
+        ("nothing.test", None),
+        ("nx.test", "no such domain"),
+        ("loop.test", "CNAME loop"),
+        ("weird.test", "not a valid host name"),
+    ],
 )
 def test_nothing_found(
     catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator, domain: str, note: str | None

@@ -114,6 +114,11 @@ class DiscoverService:
                 wanted.append((record.host, record.port, "srv"))
         wanted += [(name, self.https_port, "name") for name in common_names(domain)]
 
+        valid = [w for w in wanted if _host_name(w[0])]
+        notes += [
+            f"{escape_name(h)} ({way}): not a valid host name, skipped" for h, _, way in wanted if not _host_name(h)
+        ]
+        wanted = valid
         hosts = list(dict.fromkeys(h for h, _, _ in wanted))
         answers: dict[str, HostAnswer] = dict(
             zip(hosts, await asyncio.gather(*(self.dns.host(h, dns_deadline) for h in hosts)), strict=True)
@@ -152,6 +157,20 @@ class DiscoverService:
         async for index, result in prober.check_many(targets):
             results[index] = result
         return tuple(results[i] for i in range(len(targets)))
+
+
+def _host_name(host: str) -> bool:
+    """Names from DNS answers are hostile input: only plain host names become targets."""
+    try:
+        target = parse_target(host)
+    except TargetError:
+        return False
+    return not target.is_ip and target.port == 443 and target.host == host
+
+
+def escape_name(host: str) -> str:
+    """A name from DNS for a note: printable ASCII only, at most 100 characters."""
+    return "".join(c if " " < c < "\x7f" else "?" for c in host)[:100]
 
 
 def _pinned(endpoints: Sequence[Endpoint]) -> Resolver:

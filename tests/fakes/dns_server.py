@@ -28,6 +28,7 @@ HTTPS simulator listens; nothing here ever points off the machine):
 ``nothing.test``              exists (SPF ``-all``) but has no mail records or web names
 ``loop.test``                 ``autodiscover`` CNAME loop; MX into the loop
 ``private.test``              MX and ``mail`` answer 127.0.0.1 (private space: refused by default)
+``weird.test``                an MX host that is no host name (``bad@name\n``)
 anything else                 NXDOMAIN
 ============================  ==========================================================================
 
@@ -91,6 +92,8 @@ def zones(sim_port: int, address: str = "127.0.0.1") -> list[Record]:
         ("autodiscover.loop.test", "CNAME", "a.loop.test."),
         ("a.loop.test", "CNAME", "autodiscover.loop.test."),
         ("loop.test", "MX", "10 a.loop.test."),
+        # hostile answers: a name that is no host name
+        ("weird.test", "MX", "10 bad\\@name\\010.weird.test."),
         # answers into private space
         ("private.test", "MX", "10 mail.private.test."),
         ("mail.private.test", "A", address),
