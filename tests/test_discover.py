@@ -242,6 +242,8 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     assert len(bad_setting.stderr.strip().splitlines()) == 1
     for value in ("127.0.0.1:0", "127.0.0.1:99999", "[::1", ","):
         assert run(["check", "x.test"], tmp_path / "u.db", value).returncode == 2, value
+    serve = run(["serve", "--http", "--port", "0"], tmp_path / "u.db", "dns.example", timeout=30)
+    assert serve.returncode == 2 and "EXCHBOT_DNS_SERVERS" in serve.stderr  # refuses to start
     not_a_domain = run(["discover", "https://contoso.test/owa"], tmp_path / "u.db", None)
     assert not_a_domain.returncode == 2 and "Traceback" not in not_a_domain.stderr
 

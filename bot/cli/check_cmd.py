@@ -94,8 +94,9 @@ def check(
     """Find a live Exchange server's build and exposure, with plain GETs only.
 
     TARGET: hostname, IP, host:port, https://host[:port], or a mail address (its domain's
-    Exchange servers are discovered and checked, as by `exchbot discover`). Exits 0 when every target was
-    checked, 1 when any could not be, 2 on a usage error. Every result is stored (EXCHBOT_DB).
+    Exchange servers are discovered and checked, as by `exchbot discover`). Exits 0 when every
+    target was checked, 1 when any could not be, 2 on a usage error. Every result is stored
+    (EXCHBOT_DB).
     """
     queries, targets = split_addresses(targets)  # mail addresses: discovery (bot/cli/discover_cmd.py)
     parsed = read_targets(targets, file) if targets or file or not queries else []
