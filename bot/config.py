@@ -70,6 +70,7 @@ class Settings:
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
     knowledge_max_age_days: int = 35  # older knowledge: every answer warns (one Patch Tuesday + margin)
+    dns_servers: tuple[tuple[str, int], ...] = ()  # EXCHBOT_DNS_SERVERS; empty: the system's resolv.conf
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,7 +101,17 @@ class Settings:
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
             knowledge_max_age_days=_whole_days(e, "EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS", 35),
+            dns_servers=_dns_servers(e.get("EXCHBOT_DNS_SERVERS", "")),
         )
+
+
+def _dns_servers(text: str) -> tuple[tuple[str, int], ...]:
+    from bot.probe.dns import parse_servers
+
+    try:
+        return parse_servers(text)
+    except ValueError as exc:
+        raise SettingError(f"EXCHBOT_DNS_SERVERS: {exc}") from None
 
 
 def _pins(text: str) -> tuple[tuple[str, str], ...]:

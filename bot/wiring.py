@@ -13,11 +13,14 @@ from bot.daily.jobs import make_scheduler
 from bot.daily.scheduler import Scheduler
 from bot.exposure.client import ShodanClient
 from bot.knowledge import load_catalog
+from bot.probe.dns import DnsClient, default_client
 from bot.probe.prober import Prober, ProbeSettings
-from bot.probe.ssrf import pinned_resolver, system_resolver
+from bot.probe.ssrf import pinned_resolver
 from bot.ratelimit import per_user_limiter
 from bot.services.checks import CheckService
+from bot.services.discover import DiscoverService
 from bot.slack.deps import SlackDeps, check_with, exposure_with
+from bot.slack.discovery import discover_with
 from bot.slack.workers import JobRunner
 from bot.store import Store
 
@@ -34,6 +37,7 @@ def make_store(settings: Settings) -> Store:
 
 
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
+    dns = make_dns(settings)
     return Prober(
         catalog=load_catalog(),
         settings=ProbeSettings(
@@ -42,9 +46,18 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
             allow_private=settings.allow_private,
             knowledge_max_age_days=settings.knowledge_max_age_days,
         ),
-        resolver=pinned_resolver(dict(settings.resolve)) if settings.resolve else system_resolver,
+        resolver=pinned_resolver(dict(settings.resolve), dns) if settings.resolve else dns,
         clock=clock or make_clock(),
     )
+
+
+def make_dns(settings: Settings) -> DnsClient:
+    """Every DNS lookup: asynchronous, against EXCHBOT_DNS_SERVERS or the system's name servers."""
+    return DnsClient(servers=settings.dns_servers) if settings.dns_servers else default_client()
+
+
+def make_discover_service(settings: Settings, prober: Prober | None = None) -> DiscoverService:
+    return DiscoverService(dns=make_dns(settings), prober=prober or make_prober(settings))
 
 
 def make_check_service(settings: Settings, store: Store, clock: Clock | None = None) -> CheckService:
@@ -69,6 +82,7 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
     catalog = load_catalog()
     prober = make_prober(settings, clock)
     workers = max(1, settings.max_concurrent_jobs)
+    discover = discover_with(make_discover_service(settings, prober), store, settings.timeout)
     return SlackDeps(
         settings=settings,
         store=store,
@@ -82,6 +96,7 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
         # beyond that, users are told at once that exchbot is busy.
         jobs=JobRunner(workers, queue=8 * workers),
         limiter=per_user_limiter(settings.user_rate_per_minute),
+        discover=discover,
     )
 
 

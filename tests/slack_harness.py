@@ -34,6 +34,7 @@ from bot.probe.prober import Prober, ProbeSettings
 from bot.ratelimit import RateLimiter, per_user_limiter
 from bot.slack.app import build_app, stop_app
 from bot.slack.deps import CheckFn, SlackDeps, check_with, exposure_with
+from bot.slack.discovery import DiscoverFn
 from bot.slack.http_server import HttpServer
 from bot.slack.workers import JobRunner
 from bot.store import Store
@@ -84,6 +85,7 @@ class SlackHarness:
         sim_port: int = 0,
         shodan_url: str | None = None,
         check: CheckFn | None = None,
+        discover: DiscoverFn | None = None,
         jobs: JobRunner | None = None,
         limiter: RateLimiter | None = None,
         clock: Clock | None = None,
@@ -133,6 +135,7 @@ class SlackHarness:
             jobs=jobs or JobRunner(workers, 8 * workers),
             limiter=limiter or per_user_limiter(self.settings.user_rate_per_minute),
             respond_timeout=5.0,
+            discover=discover,
         )
         self.app = build_app(self.deps, make_slack_client(self.settings))
         self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count

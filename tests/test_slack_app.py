@@ -476,7 +476,7 @@ MALFORMED = {
     "channel broadcast": "<!channel>",
     "here broadcast": "<!here>",
     "channel link": "<#C0123ABC|general>",
-    "e-mail": "<mailto:it@example.com|it@example.com>",
+    "e-mail without a name": "<mailto:@example.com|@example.com>",
     "plain http URL": "<http://mail.example.com>",
     "html": "&lt;script&gt;alert(1)&lt;/script&gt;",
     "control characters": "mail.example.com\x00\x1b[31m",

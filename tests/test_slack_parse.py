@@ -53,7 +53,8 @@ def test_check_targets(text: str, key: str) -> None:
         ("<!subteam^S0123|@oncall>", "mention", "mentions"),
         ("<#C0123ABC|general>", "mention", "mentions"),
         ("check <@U0123ABC> please", "mention", "mentions"),
-        ("<mailto:it@example.com|it@example.com>", "email", "e-mail address"),
+        ("<mailto:@example.com|@example.com>", "email", "not a mail address"),
+        ("it@203.0.113.7", "email", "domain name"),
         ("mail.example.com; rm -rf /", "too_many", "one server per command"),
         ("a.example.com b.example.com", "too_many", "one server per command"),
         ("$(reboot)", "target", "not a valid hostname"),
@@ -72,6 +73,16 @@ def test_check_refusals(text: str, reason: str, words: str) -> None:
     assert parsed.reason == reason
     assert words in parsed.problem
     assert len(parsed.problem) < 400  # never the whole input echoed back
+
+
+@pytest.mark.parametrize(
+    "text", ["<mailto:it@Example.com|it@Example.com>", "it@example.com", "<mailto:it@example.com>"]
+)
+def test_a_mail_address_asks_for_discovery_of_its_domain(text: str) -> None:
+    parsed = parse_check(text)
+    assert isinstance(parsed, CheckCommand), parsed
+    assert parsed.target.host == "example.com" and parsed.address is not None
+    assert parsed.address.lower() == "it@example.com"
 
 
 @pytest.mark.parametrize("text", ["help", "HELP", "--help", "-h", "?"])

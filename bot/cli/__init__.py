@@ -7,8 +7,9 @@ import click
 from bot import __version__
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
-from bot.cli.common import ExchbotGroup
+from bot.cli.common import ExchbotGroup, check_settings
 from bot.cli.digest_cmd import digest
+from bot.cli.discover_cmd import discover
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.knowledge_cmd import knowledge
@@ -20,16 +21,12 @@ from bot.cli.watch_cmd import prune, watch
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""
-    from bot.config import SettingError, Settings
-
-    try:  # a bad setting is a usage error (exit 2) naming it, before any command runs
-        Settings.from_env()
-    except SettingError as exc:
-        raise click.UsageError(str(exc)) from None
+    check_settings()
 
 
 main.add_command(build)
 main.add_command(check)
+main.add_command(discover)
 main.add_command(digest)
 main.add_command(history)
 main.add_command(changes)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import CheckProgress
+from bot.cli.discover_cmd import check_with_addresses, split_addresses
 from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
@@ -82,10 +83,13 @@ def check(
 ) -> None:
     """Find a live Exchange server's build and exposure, with plain GETs only.
 
-    TARGET: hostname, IP, host:port or https://host[:port]. Exits 0 when every target was
-    checked, 1 when any could not be, 2 on a usage error. Every result is stored (EXCHBOT_DB).
+    TARGET: hostname, IP, host:port, https://host[:port], or a mail address (its domain's
+    Exchange servers are discovered and checked, as by `exchbot discover`). Exits 0 when every
+    target was checked, 1 when any could not be, 2 on a usage error. Every result is stored
+    (EXCHBOT_DB).
     """
-    parsed = read_targets(targets, file)
+    queries, targets = split_addresses(targets)  # mail addresses: discovery (bot/cli/discover_cmd.py)
+    parsed = read_targets(targets, file) if targets or file or not queries else []
     settings = Settings.from_env()
     settings = dataclasses.replace(
         settings,
@@ -94,6 +98,8 @@ def check(
         concurrency=concurrency or settings.concurrency,
         resolve=settings.resolve + _parse_pins(pins),
     )
+    if queries:
+        raise SystemExit(1 if check_with_addresses(settings, queries, parsed, as_json) else 0)
     with make_store(settings) as store:
         failures = asyncio.run(_run(make_check_service(settings, store), parsed, as_json))
     if failures:

@@ -73,6 +73,17 @@ class SnapshotProgress:
         click.echo(f"\r\x1b[K{done}/{total} {label}"[:200], nl=(done >= total), err=True)
 
 
+def check_settings() -> None:
+    """Read the settings once at start-up: a bad EXCHBOT_* value is a usage error (exit 2, one line)."""
+    from bot.config import SettingError, Settings
+
+    try:
+        Settings.from_env()
+    except SettingError as exc:
+        click.echo(f"exchbot: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     """``7d``, ``24h``, ``90m``, ``2w``, or an ISO date/time (UTC if no zone)."""
     m = _DURATION.match(text.strip())

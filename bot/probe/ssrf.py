@@ -10,11 +10,12 @@ every resolved address must pass, and the connection is pinned to the address th
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+
+from bot.probe.dns import default_client
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -83,14 +84,8 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    seen: list[str] = []
-    for *_, sockaddr in infos:
-        addr = str(sockaddr[0]).split("%", 1)[0]
-        if addr not in seen:
-            seen.append(addr)
-    return seen
+    """The system's name servers, asked asynchronously (no thread pool): see :mod:`bot.probe.dns`."""
+    return await default_client()(host, port)
 
 
 async def pick_address(host: str, port: int, *, resolver: Resolver, allow_private: bool) -> str:

@@ -249,6 +249,7 @@ HELP = {
             "`/exchcheck mail.example.com:8443`",
             "`/exchcheck https://owa.example.com`",
             "`/exchcheck 203.0.113.7`",
+            "`/exchcheck admin@example.com` (finds the domain's Exchange servers)",
         ],
     ),
     "/exposure": (

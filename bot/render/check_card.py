@@ -81,6 +81,11 @@ def _verdict(r: CheckResult) -> str:
     return ":large_green_circle: *Supported and patched* against the named exploit families."
 
 
+def verdict_line(r: CheckResult) -> str:
+    """The check's verdict in one mrkdwn line (the card's headline; also used by the discovery card)."""
+    return _headline(r)
+
+
 def _other_vulnerable(r: CheckResult) -> int:
     """Vulnerable CVEs outside the four named families (the later Exchange CVEs)."""
     return sum(1 for v in r.assessment.cves if v.status == "vulnerable" and v.family not in FAMILIES)

@@ -14,7 +14,7 @@ from bot.probe.targets import Target
 from bot.render import blocks, check_card
 from bot.render.blocks import Message
 from bot.render.check_card import SinceLast
-from bot.slack import pipeline
+from bot.slack import discovery, pipeline
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import parse_check
 from bot.slack.requester import Requester, from_command
@@ -37,6 +37,10 @@ def since_last(deps: SlackDeps, result: CheckResult) -> SinceLast:
 def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
     """The job: probe (same SSRF guard as the CLI), store, compare with history, render."""
     result = deps.check(target, who.tag)
+    if deps.discover is not None and discovery.wants_discovery(target, result):
+        found = discovery.name_message(deps.discover, target, result, who.tag)
+        if found is not None:
+            return found
     try:
         since: SinceLast | None = since_last(deps, result)
     except Exception as exc:  # history is a bonus: the verdict still goes out
@@ -54,7 +58,19 @@ def register(app: App, deps: SlackDeps) -> None:
         cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
         if cmd is None:
             return
-        target = cmd.target
+        target, address = cmd.target, cmd.address
+        if address is not None:
+            pipeline.start(
+                deps,
+                who,
+                command=COMMAND,
+                text=text,
+                ack=ack,
+                pending=blocks.pending_card(f"Looking for the Exchange servers of {target.host}…"),
+                work=lambda: discovery.address_message(deps.discover, target, address, who.tag),
+                client=client,
+            )
+            return
         pipeline.start(
             deps,
             who,

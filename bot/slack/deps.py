@@ -18,6 +18,7 @@ from bot.probe.targets import Target
 from bot.ratelimit import RateLimiter
 from bot.services.checks import CheckService
 from bot.services.exposure import ClientFactory, exposure
+from bot.slack.discovery import DiscoverFn
 from bot.slack.workers import JobRunner
 from bot.store import Store
 
@@ -38,6 +39,7 @@ class SlackDeps:
     jobs: JobRunner
     limiter: RateLimiter
     respond_timeout: float = 10.0  # seconds for one POST to a response_url
+    discover: DiscoverFn | None = None  # /exchcheck with a mail address or a name that is not Exchange
 
 
 def check_with(prober: Prober, store: Store) -> CheckFn:

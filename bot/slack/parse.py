@@ -5,8 +5,9 @@ true`` so the rewriting is predictable): ``&``, ``<``, ``>`` arrive as entities,
 ``<https://owa.example.com>`` or ``<http://mail.example.com|mail.example.com>`` (a bare host name
 that Slack turned into a link: the label is what the user typed), mentions as ``<@U123|alice>``,
 ``<#C123|general>``, ``<!channel>`` and ``<!subteam^S123>``, e-mail addresses as
-``<mailto:a@example.com|a@example.com>``. Links are unwrapped; mentions and e-mail addresses are
-refused with a message that says what to type instead. Everything else goes through the CLI's own
+``<mailto:a@example.com|a@example.com>``. Links and e-mail addresses are unwrapped (an address
+means "discover its domain's Exchange servers"); mentions are refused with a message that says what
+to type instead. Everything else goes through the CLI's own
 :func:`~bot.probe.targets.parse_target` (the same rules, so the same SSRF guard follows).
 """
 
@@ -43,6 +44,7 @@ class Help:
 @dataclass(frozen=True)
 class CheckCommand:
     target: Target
+    address: str | None = None  # a mail address was given: ``target`` is its domain, to be discovered
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,8 @@ def _unwrap(item: str) -> str | Usage:
             "mentions of people, channels or groups are not hosts: give the server's host name, e.g. mail.example.com",
             "mention",
         )
-    if item.lower().startswith("mailto:"):
-        return Usage(
-            "that is an e-mail address: give the mail server's host name instead, e.g. mail.example.com", "email"
-        )
+    if item.lower().startswith("mailto:"):  # an e-mail address: its domain's servers are discovered
+        return item.partition("|")[2] or item[len("mailto:") :]
     url, _, label = item.partition("|")
     # The label is what the user typed and saw (Slack links bare host names as http://NAME|NAME);
     # without one, the URL itself was typed: its scheme stays, so http:// is refused by parse_target.
@@ -119,8 +119,22 @@ def parse_check(text: str | None) -> CheckCommand | Help | Usage:
         return Help()
     if len(words) > 1:
         return Usage(f"one server per command (got {len(words)} words: {echo(' '.join(words))!r})", "too_many")
+    if "@" in words[0] and "://" not in words[0]:
+        return _address(words[0])
     found = _target(words[0])
     return found if isinstance(found, Usage) else CheckCommand(found)
+
+
+def _address(word: str) -> CheckCommand | Usage:
+    """A mail address: check its domain's Exchange servers (found by discovery)."""
+    from bot.core.discover import QueryError
+    from bot.services.discover import parse_query
+
+    try:
+        query = parse_query(word)
+    except QueryError as exc:
+        return Usage(str(exc), "email")
+    return CheckCommand(parse_target(query.domain), query.address)
 
 
 def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help | Usage:

@@ -1,0 +1,186 @@
+"""Discovery: from a domain (or a mail address) to its Exchange endpoints, each checked.
+
+One deadline bounds the whole run: DNS gets at most half of it (lookups run at once; what has not
+answered by then is left out and said so), the checks get the rest. Candidates come from the MX
+hosts, ``autodiscover.<domain>``, the SRV record ``_autodiscover._tcp.<domain>`` and the common
+names (:data:`bot.core.discover.COMMON_NAMES`); Microsoft's hosts are never probed. Each endpoint
+is checked by the same prober as ``exchbot check``, pinned to the addresses discovery found (no
+second lookup), so the SSRF guard judges exactly what was found. Storing is the caller's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.discover import (
+    SRV_NAME,
+    Candidate,
+    Endpoint,
+    Query,
+    QueryError,
+    common_names,
+    is_microsoft,
+    merge,
+    online_signs,
+    split_query,
+)
+from bot.core.model import CheckResult
+from bot.probe.dns import DnsClient, DnsError, HostAnswer
+from bot.probe.prober import Prober, failed_result
+from bot.probe.ssrf import Resolver
+from bot.probe.targets import Target, TargetError, parse_target
+
+MAX_MX = 10
+MAX_SRV = 5
+DNS_SHARE = 0.5  # of the deadline, at most, for DNS
+MIN_CHECK_TIME = 0.5  # seconds; with less left, endpoints are reported but not checked
+
+
+def parse_query(text: str) -> Query:
+    """A domain or a mail address -> :class:`Query` with the domain as an ASCII host name;
+    :class:`QueryError` says what is accepted otherwise."""
+    query = split_query(text)
+    if "://" in query.domain or "/" in query.domain:
+        raise QueryError(f"{query.domain[:80]!r}: give a domain (contoso.com) or a mail address, not a URL")
+    try:
+        target = parse_target(query.domain)
+    except TargetError as exc:
+        raise QueryError(f"{query.domain[:80]!r}: not a domain ({exc})") from None
+    if target.is_ip or target.port != 443 or "." not in target.host:
+        raise QueryError(f"{query.domain[:80]!r}: give a domain name such as contoso.com")
+    return Query(target.host, query.address)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    domain: str
+    address: str | None  # the mail address asked about, if any
+    exchange_online: bool
+    online_signs: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...]
+    results: tuple[CheckResult, ...]  # one per endpoint, same order
+    notes: tuple[str, ...] = ()  # what DNS said along the way (no such domain, loops, timeouts)
+
+    @property
+    def failures(self) -> int:
+        """Endpoints that could not be checked, or 1 when nothing was found and mail is not Online."""
+        failed = sum(1 for r in self.results if r.error is not None)
+        if not self.endpoints and not self.exchange_online:
+            return 1
+        return failed
+
+
+@dataclass
+class DiscoverService:
+    dns: DnsClient
+    prober: Prober
+    https_port: int = 443  # tests point it at the simulator's port
+
+    async def discover(
+        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
+    ) -> Discovery:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        deadline = start + timeout
+        dns_deadline = start + timeout * DNS_SHARE
+        notes: list[str] = []
+        mx, (srv, srv_records), txt, ad = await asyncio.gather(
+            self.dns.mx(domain, dns_deadline),
+            self.dns.srv(f"{SRV_NAME}.{domain}", dns_deadline),
+            self.dns.txt(domain, dns_deadline),
+            self.dns.cname_chain(f"autodiscover.{domain}", dns_deadline, stop=is_microsoft),
+        )
+        signs = online_signs(mx.items, ad.items, txt.items)
+        if mx.nxdomain and txt.nxdomain:
+            notes.append(f"{domain}: no such domain")
+            return Discovery(domain, address, bool(signs), signs, (), (), tuple(notes))
+        for what, rec in (("MX", mx), ("SRV", srv_records), ("TXT", txt)):
+            if rec.problem is not None and not rec.nxdomain:
+                notes.append(f"{what} lookup: {rec.problem}")
+
+        wanted: list[tuple[str, int, str]] = []
+        for host in mx.items[:MAX_MX]:
+            if not is_microsoft(host):
+                wanted.append((host, self.https_port, "mx"))
+        if ad.problem is not None and not ad.nxdomain:
+            notes.append(f"autodiscover.{domain}: {ad.problem}")
+        elif ad.items and not is_microsoft(ad.items[-1]) and not ad.nxdomain:
+            wanted.append((f"autodiscover.{domain}", self.https_port, "autodiscover"))
+        for record in srv[:MAX_SRV]:
+            if not is_microsoft(record.host):
+                wanted.append((record.host, record.port, "srv"))
+        wanted += [(name, self.https_port, "name") for name in common_names(domain)]
+
+        valid = [w for w in wanted if _host_name(w[0])]
+        notes += [
+            f"{escape_name(h)} ({way}): not a valid host name, skipped" for h, _, way in wanted if not _host_name(h)
+        ]
+        wanted = valid
+        hosts = list(dict.fromkeys(h for h, _, _ in wanted))
+        answers: dict[str, HostAnswer] = dict(
+            zip(hosts, await asyncio.gather(*(self.dns.host(h, dns_deadline) for h in hosts)), strict=True)
+        )
+        candidates: list[Candidate] = []
+        for host, port, way in wanted:
+            answer = answers[host]
+            if is_microsoft(answer.canonical):
+                continue  # an alias of Microsoft's hosts: nothing on premises there
+            if answer.problem is not None and (way != "name" or not answer.nxdomain):
+                notes.append(f"{host} ({way}): {answer.problem}")
+            if answer.addresses:
+                candidates.append(Candidate(host, port, way, answer.addresses))
+        endpoints = merge(candidates)
+        results = await self._check(endpoints, deadline, allow_private)
+        return Discovery(domain, address, bool(signs), signs, endpoints, results, tuple(dict.fromkeys(notes)))
+
+    async def _check(
+        self, endpoints: Sequence[Endpoint], deadline: float, allow_private: bool | None
+    ) -> tuple[CheckResult, ...]:
+        if not endpoints:
+            return ()
+        targets = [Target(e.target, e.host, e.port, False) for e in endpoints]
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining < MIN_CHECK_TIME:
+            now, why = self.prober.clock.now(), "could not check: no time left before the deadline"
+            return tuple(failed_result(t.raw, t.key, now, why, self.prober.catalog) for t in targets)
+        settings = dataclasses.replace(
+            self.prober.settings,
+            timeout=round(remaining, 1),
+            concurrency=len(targets),
+            allow_private=self.prober.settings.allow_private if allow_private is None else allow_private,
+        )
+        prober = dataclasses.replace(self.prober, settings=settings, resolver=_pinned(endpoints))
+        results: dict[int, CheckResult] = {}
+        async for index, result in prober.check_many(targets):
+            results[index] = result
+        return tuple(results[i] for i in range(len(targets)))
+
+
+def _host_name(host: str) -> bool:
+    """Names from DNS answers are hostile input: only plain host names become targets."""
+    try:
+        target = parse_target(host)
+    except TargetError:
+        return False
+    return not target.is_ip and target.port == 443 and target.host == host
+
+
+def escape_name(host: str) -> str:
+    """A name from DNS for a note: printable ASCII only, at most 100 characters."""
+    return "".join(c if " " < c < "\x7f" else "?" for c in host)[:100]
+
+
+def _pinned(endpoints: Sequence[Endpoint]) -> Resolver:
+    """Answers with the addresses discovery found: the check connects where discovery looked."""
+    table = {e.host: e.addresses for e in endpoints}
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        found = table.get(host)
+        if not found:
+            raise DnsError("not found by discovery")
+        return found
+
+    return resolve

@@ -1,0 +1,283 @@
+"""Discovery: from a domain or a mail address to its Exchange server, through a fake DNS server on
+loopback (UDP and TCP) and the HTTPS simulator; the service in-process, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.catalog import Catalog
+from bot.core.discover import QueryError, online_signs, split_query
+from bot.probe.dns import DnsClient
+from bot.probe.prober import Prober, ProbeSettings
+from bot.services.discover import DiscoverService, Discovery, parse_query
+from tests.fakes.dns_server import FakeDns, zones
+from tests.fakes.exchange_sim import ExchangeSimulator
+
+BUILD = "15.2.1544.11"  # the simulator's default profile below
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[ExchangeSimulator]:
+    with ExchangeSimulator(default="exchange2019_cu14_f5") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def dns_server(sim: ExchangeSimulator) -> Iterator[FakeDns]:
+    with FakeDns(zones(sim.port)) as d:
+        yield d
+
+
+def service(
+    catalog: Catalog, server: FakeDns, sim: ExchangeSimulator, *, allow_private: bool = True
+) -> DiscoverService:
+    prober = Prober(catalog=catalog, settings=ProbeSettings(allow_private=allow_private))
+    return DiscoverService(dns=DnsClient(servers=(("127.0.0.1", server.port),)), prober=prober, https_port=sim.port)
+
+
+def discover(svc: DiscoverService, domain: str, timeout: float = 10.0) -> Discovery:
+    return asyncio.run(svc.discover(domain, timeout=timeout))
+
+
+def owa_hosts(sim: ExchangeSimulator) -> set[str]:
+    return {r.host.rsplit(":", 1)[0] for r in sim.requests}
+
+
+# --------------------------------------------------------------------------------------------- pure
+
+
+def test_split_query_and_domain_validation() -> None:
+    assert split_query("admin@contoso.com").domain == "contoso.com"
+    assert split_query("admin@contoso.com").address == "admin@contoso.com"
+    assert split_query("contoso.com").address is None
+    assert parse_query("Admin@Contoso.COM").domain == "contoso.com"
+    for bad in ("@contoso.com", "admin@", "a b@contoso.com", "admin@127.0.0.1", "admin@contoso.com:8443", "localhost"):
+        with pytest.raises(QueryError):
+            parse_query(bad)
+    with pytest.raises(QueryError):
+        parse_query("https://contoso.com/owa")
+
+
+def test_online_signs_need_the_exact_microsoft_names() -> None:
+    assert online_signs(["x-com.mail.protection.outlook.com"], [], []) != ()
+    assert online_signs([], ["autodiscover.x.com", "autodiscover.outlook.com"], []) != ()
+    assert online_signs([], [], ["v=spf1 include:spf.protection.outlook.com -all"]) != ()
+    assert online_signs(["mail.protection.outlook.com.evil.test"], ["autodiscover.outlook.com.evil.test"], []) == ()
+    assert online_signs([], [], ["include:spf.protection.outlook.com"]) == ()  # not an SPF record
+
+
+# ------------------------------------------------------------------------------------------ service
+
+
+def test_on_prem_domain_every_way_leads_to_the_simulator(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator
+) -> None:
+    found = discover(service(catalog, dns_server, sim), "contoso.test")
+    assert found.exchange_online is False
+    assert len(found.endpoints) == 1  # MX, autodiscover, SRV and mail. all reach 127.0.0.1 on one port
+    (e,) = found.endpoints
+    assert (e.host, e.port, e.address) == ("mail.contoso.test", sim.port, "127.0.0.1")
+    assert e.found_by == ("mx", "autodiscover", "srv", "name")
+    (r,) = found.results
+    assert r.error is None and r.exchange is True and r.assessment.build == BUILD
+    assert found.failures == 0
+
+
+@pytest.mark.parametrize(
+    ("domain", "host", "way"),
+    [
+        ("mx.contoso.test", "ex1.mx.contoso.test", "mx"),
+        ("ad.contoso.test", "autodiscover.ad.contoso.test", "autodiscover"),
+        ("srv.contoso.test", "ex.srv.contoso.test", "srv"),
+    ],
+)
+def test_each_way_is_named(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator, domain: str, host: str, way: str
+) -> None:
+    sim.reset()
+    found = discover(service(catalog, dns_server, sim), domain)
+    assert [(e.host, e.found_by) for e in found.endpoints] == [(host, (way,))]
+    assert found.results[0].assessment.build == BUILD
+    assert host in owa_hosts(sim)
+
+
+def test_exchange_online_is_recognised_and_microsoft_never_probed(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator
+) -> None:
+    sim.reset()
+    found = discover(service(catalog, dns_server, sim), "fabrikam.test")
+    assert found.exchange_online is True
+    assert len(found.online_signs) == 3  # MX, autodiscover CNAME, SPF
+    assert found.endpoints == () and found.results == ()
+    assert found.failures == 0
+    assert not any("outlook.com" in h for h in owa_hosts(sim))
+
+
+def test_hybrid_reports_online_and_the_on_prem_endpoint(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator
+) -> None:
+    sim.reset()
+    found = discover(service(catalog, dns_server, sim), "hybrid.test")
+    assert found.exchange_online is True
+    assert [(e.host, e.found_by) for e in found.endpoints] == [("owa.hybrid.test", ("name",))]
+    assert found.results[0].assessment.build == BUILD
+    assert not any("outlook.com" in h for h in owa_hosts(sim))
+
+
+def test_private_space_is_refused_without_allow_private(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator
+) -> None:
+    sim.reset()
+    refused = discover(service(catalog, dns_server, sim, allow_private=False), "private.test")
+    assert [e.host for e in refused.endpoints] == ["mail.private.test"]
+    assert all(r.error is not None and r.error.startswith("refused") for r in refused.results)
+    assert refused.failures == 1
+    assert sim.requests == []  # never connected
+    allowed = discover(service(catalog, dns_server, sim, allow_private=True), "private.test")
+    assert allowed.results[0].assessment.build == BUILD and allowed.endpoints[0].found_by == ("mx", "name")
+
+
+@pytest.mark.parametrize(
+    ("domain", "note"),
+    [
+        ("nothing.test", None),
+        ("nx.test", "no such domain"),
+        ("loop.test", "CNAME loop"),
+        ("weird.test", "not a valid host name"),
+    ],
+)
+def test_nothing_found(
+    catalog: Catalog, dns_server: FakeDns, sim: ExchangeSimulator, domain: str, note: str | None
+) -> None:
+    found = discover(service(catalog, dns_server, sim), domain)
+    assert found.endpoints == () and found.exchange_online is False
+    assert found.failures == 1
+    if note:
+        assert any(note in n for n in found.notes), found.notes
+
+
+def test_queries_go_over_tcp_when_udp_is_truncated(catalog: Catalog, sim: ExchangeSimulator) -> None:
+    with FakeDns(zones(sim.port), tcp_only=True) as server:
+        found = discover(service(catalog, server, sim), "srv.contoso.test")
+    assert [e.found_by for e in found.endpoints] == [("srv",)]
+    assert {t for t, _, _ in server.queries} == {"udp", "tcp"}
+
+
+def test_a_name_server_that_never_answers_is_bounded_by_the_deadline(catalog: Catalog, sim: ExchangeSimulator) -> None:
+    with FakeDns(mode="silent") as server:
+        started = time.monotonic()
+        found = discover(service(catalog, server, sim), "contoso.test", timeout=2.0)
+        elapsed = time.monotonic() - started
+        assert server.queries  # it was asked, and never answered
+    assert found.endpoints == () and found.failures == 1
+    assert any("no answer" in n or "no time" in n for n in found.notes), found.notes
+    assert elapsed < 2.0 + 3.0  # the run's own deadline, with a generous margin for a loaded machine
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def exchbot() -> list[str]:
+    """The installed console script next to this interpreter (``python -m bot`` if absent)."""
+    script = Path(sys.executable).parent / "exchbot"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def run(args: list[str], db: Path, dns: str | None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EXCHBOT_DB": str(db)}
+    env.pop("EXCHBOT_ALLOW_PRIVATE", None)
+    env.pop("EXCHBOT_DNS_SERVERS", None)
+    if dns is not None:
+        env["EXCHBOT_DNS_SERVERS"] = dns
+    return subprocess.run([*exchbot(), *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def test_cli_discover_json(dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path) -> None:
+    proc = run(["discover", "--json", "--allow-private", "srv.contoso.test"], tmp_path / "d.db", dns_server.servers)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {"domain", "exchange_online", "endpoints", "results"}
+    assert doc["domain"] == "srv.contoso.test" and doc["exchange_online"] is False
+    assert doc["endpoints"] == [
+        {"host": "ex.srv.contoso.test", "port": sim.port, "found_by": ["srv"], "address": "127.0.0.1"}
+    ]
+    assert doc["results"][0]["build"] == BUILD
+    hist = run(["history", f"ex.srv.contoso.test:{sim.port}", "--json"], tmp_path / "d.db", None)
+    assert json.loads(hist.stdout)[0]["build"] == BUILD  # stored like checks
+
+
+def test_cli_discover_online_text_and_nothing_found(dns_server: FakeDns, tmp_path: Path) -> None:
+    online = run(["discover", "admin@fabrikam.test"], tmp_path / "o.db", dns_server.servers)
+    assert online.returncode == 0, online.stderr
+    assert "mail is hosted in Exchange Online: nothing to patch on premises" in online.stdout
+    nothing = run(["discover", "--json", "nothing.test"], tmp_path / "o.db", dns_server.servers)
+    assert nothing.returncode == 1
+    assert json.loads(nothing.stdout)["endpoints"] == []
+
+
+def test_cli_discover_without_allow_private_never_connects(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    sim.reset()
+    proc = run(["discover", "--json", "private.test"], tmp_path / "p.db", dns_server.servers)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["results"] and all(r["error"].startswith("refused") for r in doc["results"])
+    assert sim.requests == []
+
+
+def test_cli_usage_errors(tmp_path: Path) -> None:
+    bad_setting = run(["discover", "contoso.test"], tmp_path / "u.db", "not-an-ip:53")
+    assert bad_setting.returncode == 2
+    assert "EXCHBOT_DNS_SERVERS" in bad_setting.stderr and "Traceback" not in bad_setting.stderr
+    assert len(bad_setting.stderr.strip().splitlines()) == 1
+    for value in ("127.0.0.1:0", "127.0.0.1:99999", "[::1", ","):
+        assert run(["check", "x.test"], tmp_path / "u.db", value).returncode == 2, value
+    serve = run(["serve", "--http", "--port", "0"], tmp_path / "u.db", "dns.example", timeout=30)
+    assert serve.returncode == 2 and "EXCHBOT_DNS_SERVERS" in serve.stderr  # refuses to start
+    not_a_domain = run(["discover", "https://contoso.test/owa"], tmp_path / "u.db", None)
+    assert not_a_domain.returncode == 2 and "Traceback" not in not_a_domain.stderr
+
+
+def test_cli_check_with_a_mail_address(dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path) -> None:
+    proc = run(["check", "--json", "--allow-private", "admin@srv.contoso.test"], tmp_path / "c.db", dns_server.servers)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    assert [(d["host"], d["build"]) for d in docs] == [(f"ex.srv.contoso.test:{sim.port}", BUILD)]
+    nothing = run(["check", "--json", "it@nothing.test"], tmp_path / "c.db", dns_server.servers)
+    assert nothing.returncode == 1 and json.loads(nothing.stdout) == []
+
+
+def test_dead_dns_does_not_starve_live_hosts(sim: ExchangeSimulator, tmp_path: Path) -> None:
+    """Issue 15: 12 names whose resolver never answers and 8 live hosts, --timeout 2, --concurrency 20:
+    all 20 results, the 8 live hosts judged, and the process ends within 7 s of starting."""
+    dead = [f"dead{i}.never.test" for i in range(12)]
+    live = [f"live{i}.sim.test" for i in range(8)]
+    pins = [x for n in live for x in ("--resolve", f"{n}:127.0.0.1")]
+    targets = [f"{n}:{sim.port}" for n in live[:4]] + dead + [f"{n}:{sim.port}" for n in live[4:]]
+    with FakeDns(mode="silent") as server:
+        started = time.monotonic()
+        proc = run(
+            ["check", "--json", "--timeout", "2", "--concurrency", "20", "--allow-private", *pins, *targets],
+            tmp_path / "dead.db",
+            server.servers,
+            timeout=60,
+        )
+        elapsed = time.monotonic() - started
+        assert len({q for _, q, _ in server.queries}) == 12  # every dead name was asked of it
+    docs = json.loads(proc.stdout)
+    assert [d["target"] for d in docs] == targets
+    judged = [d for d in docs if d["target"].startswith("live")]
+    assert len(judged) == 8 and all(d["error"] is None and d["build"] == BUILD for d in judged)
+    assert all("DNS" in d["error"] for d in docs if d["target"].startswith("dead"))
+    assert proc.returncode == 1
+    assert elapsed < 7.0, elapsed
