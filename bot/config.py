@@ -28,6 +28,33 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
 
 
+class SettingsError(ValueError):
+    """A setting exchbot cannot use; the message names the variable (the CLI exits 2 with it)."""
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+    return value
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"{name} must name a directory; {raw[:200]!r} is a file")
+    return path
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(x.strip() for x in env.get(name, "").split(",") if x.strip())
 
@@ -56,6 +83,9 @@ class Settings:
     user_rate_per_minute: int = 6
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
+    backup_dir: Path | None = None  # daily backups of `serve` go here (off when unset)
+    backup_keep: int = 7  # newest daily backups kept
+    health_port: int | None = None  # Socket Mode: serve GET /healthz on this port
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +115,9 @@ class Settings:
             user_rate_per_minute=_int(e, "EXCHBOT_USER_RATE_PER_MINUTE", 6),
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
+            backup_dir=_directory(e, "EXCHBOT_BACKUP_DIR"),
+            backup_keep=_bounded(e, "EXCHBOT_BACKUP_KEEP", 7, 1, 10_000),
+            health_port=_bounded(e, "EXCHBOT_HEALTH_PORT", 0, 1, 65535) or None,
         )
 
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 import click
 
 from bot import __version__
+from bot.cli.backup_cmd import backup_cmd, restore_cmd
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
 from bot.cli.digest_cmd import digest
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.serve_cmd import serve
+from bot.cli.status_cmd import status
 from bot.cli.watch_cmd import prune, watch
+from bot.config import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""
+    try:
+        Settings.from_env()  # every setting is checked at start-up, before any command runs
+    except SettingsError as exc:
+        click.echo(f"exchbot: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 main.add_command(build)
@@ -29,3 +37,6 @@ main.add_command(watch)
 main.add_command(prune)
 main.add_command(exposure)
 main.add_command(serve)
+main.add_command(status)
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)

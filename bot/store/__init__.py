@@ -17,7 +17,7 @@ import sqlite_utils
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Snapshot
 from bot.core.model import CheckResult
-from bot.store import audit, checks, digests, snapshots, watchlist
+from bot.store import audit, checks, digests, job_runs, snapshots, watchlist
 from bot.store.connection import default_path, open_database
 from bot.store.migrations import migrate
 
@@ -110,3 +110,12 @@ class Store:
 
     def audit(self, **fields: Any) -> int:
         return audit.record(self.db, **fields)
+
+    # -- job outcomes (exchbot status) ----------------------------------------------------------
+    def record_job_run(
+        self, job: str, started_at: dt.datetime, finished_at: dt.datetime, ok: bool, detail: str
+    ) -> None:
+        job_runs.record(self.db, job, started_at, finished_at, ok, detail)
+
+    def last_job_run(self, job: str, *, ok_only: bool = False) -> job_runs.JobRun | None:
+        return job_runs.latest(self.db, job, ok_only=ok_only)

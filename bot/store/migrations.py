@@ -145,12 +145,23 @@ def _v5_verdict_sets(db: sqlite_utils.Database) -> None:
     db.table("checks").add_column("verdict_set_id", int)
 
 
+def _v6_job_runs(db: sqlite_utils.Database) -> None:
+    # Outcome of each scheduled job and backup, for `exchbot status` (issue 21).
+    db.table("job_runs").create(
+        {"id": int, "job": str, "started_at": str, "finished_at": str, "ok": int, "detail": str},
+        pk="id",
+        not_null={"job", "started_at", "finished_at", "ok"},
+    )
+    db.table("job_runs").create_index(["job", "finished_at"], index_name="idx_job_runs_job_time")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
     (3, "digest claims and audit trail", _v3_slack),
     (4, "indexes for history/changes and the latest_checks view", _v4_indexes_and_views),
     (5, "per-CVE verdicts stored once per build and knowledge version", _v5_verdict_sets),
+    (6, "job runs (watchlist, digest, backup outcomes)", _v6_job_runs),
 ]
 LATEST = MIGRATIONS[-1][0]
 
