@@ -130,7 +130,7 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
 
     try:
         log.info("%s", describe_database(deps.store))
-    except Exception as exc:
+    except Exception as exc:  # /healthz and `exchbot status` report it; serve still starts
         log.error("database %s cannot be opened: %s", deps.store.path, exc)
     health_port = health_port or settings.health_port
     runner: _HttpRunner | _SocketRunner
