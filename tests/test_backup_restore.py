@@ -81,12 +81,16 @@ WRITER = textwrap.dedent(
 )
 
 
+def start_writer(db: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+
 def test_backup_while_another_process_writes(tmp_path: Path, catalog: Catalog) -> None:
     live, copy = tmp_path / "live.db", tmp_path / "copy.db"
     seed(live, catalog, 1)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(live)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    writer = start_writer(live)
     try:
         assert writer.stdout is not None
         for _ in range(30):  # the writer is under way
@@ -194,9 +198,7 @@ def test_restore_over_a_database_keeps_it_and_swaps(tmp_path: Path, catalog: Cat
     seed(copy, catalog, 1)
     seed(live, catalog, 4)
     # A process killed mid-work leaves committed checks in the -wal file only.
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(live)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    writer = start_writer(live)
     assert writer.stdout is not None
     written = [writer.stdout.readline() for _ in range(20)]
     writer.kill()
