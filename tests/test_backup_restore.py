@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,41 @@ def test_restore_refuses_a_database_in_use(tmp_path: Path, catalog: Catalog) -> 
         holder.close()
     assert proc.returncode == 1 and "in use" in proc.stderr
     assert len(check_ids(live)) == 3
+
+
+def test_backup_while_a_check_batch_writes(tmp_path: Path) -> None:
+    from tests.fakes.exchange_sim import ExchangeSimulator
+
+    live, copy = tmp_path / "live.db", tmp_path / "copy.db"
+    with ExchangeSimulator(default="exchange_se_current", latency=0.05) as sim:
+        names = [f"h{i}.sim.test" for i in range(200)]
+        (tmp_path / "targets.txt").write_text("".join(f"{n}:{sim.port}\n" for n in names))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EXCHBOT_", "SLACK_"))}
+        env |= {"EXCHBOT_DB": str(live), "EXCHBOT_RESOLVE": ",".join(f"{n}:127.0.0.1" for n in names)}
+        batch = subprocess.Popen(
+            [EXCHBOT, "check", "-f", str(tmp_path / "targets.txt"), "--allow-private", "--concurrency", "10", "--json"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            committed_before: set[int] = set()
+            deadline = time.monotonic() + 90
+            while not committed_before and time.monotonic() < deadline:
+                time.sleep(0.1)
+                if live.exists():
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        committed_before = check_ids(live)
+            assert committed_before, "the batch stored nothing"
+            assert batch.poll() is None, "the batch finished before the backup began"
+            proc = run(["backup", str(copy)], live)
+            assert batch.wait(120) == 0
+        finally:
+            if batch.poll() is None:
+                batch.kill()
+                batch.wait(10)
+    assert proc.returncode == 0, proc.stderr
+    assert integrity(copy) == "ok"
+    assert committed_before <= check_ids(copy) <= check_ids(live)
+    assert len(check_ids(live)) == 200

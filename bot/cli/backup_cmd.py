@@ -43,7 +43,7 @@ def backup_cmd(path: Path, as_json: bool) -> None:
     settings = Settings.from_env()
     clock = SystemClock()
     started = clock.now()
-    dest = path / dated_name(started) if path.is_dir() else path
+    dest = (path / dated_name(started) if path.is_dir() else path).absolute()
     try:
         info = backup(settings.db_path, dest)
     except BackupError as exc:
