@@ -294,3 +294,14 @@ def test_backup_while_a_check_batch_writes(tmp_path: Path) -> None:
     assert integrity(copy) == "ok"
     assert committed_before <= check_ids(copy) <= check_ids(live)
     assert len(check_ids(live)) == 200
+
+
+def test_restore_over_a_damaged_database_keeps_the_damaged_file(tmp_path: Path, catalog: Catalog) -> None:
+    live, copy = tmp_path / "live.db", tmp_path / "copy.db"
+    seed(copy, catalog, 2)
+    live.write_bytes(b"SQLite format 3\x00" + os.urandom(8192))  # what a failing disk may leave
+    damaged = digest(live)
+    proc = run(["restore", str(copy), "--yes"], live)
+    assert proc.returncode == 0, proc.stderr
+    assert digest(tmp_path / "live.db.before-restore") == damaged
+    assert integrity(live) == "ok" and len(check_ids(live)) == 6

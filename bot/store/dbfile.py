@@ -7,6 +7,7 @@ Used by ``backup`` (to verify the copy), ``restore`` (to vet the file before it 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import struct
 from dataclasses import dataclass
@@ -138,6 +139,15 @@ def writable_problem(path: Path) -> str | None:
     path = Path(path)
     if not path.exists():
         return f"no database at {path}"
+    # SQLite silently opens a file it may not write read-only; ask the OS first (mode bits, the
+    # immutable flag, a read-only filesystem), for the database and its WAL files.
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            os.close(os.open(part, os.O_RDWR))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"the database is not writable: {part.name}: {exc.strerror}"
     try:
         conn = sqlite3.connect(
             Path(path).resolve().as_uri() + "?mode=rw", uri=True, timeout=PROBE_TIMEOUT_S, isolation_level=None
