@@ -153,6 +153,14 @@ def _foreign(src: Path, dest: Path) -> None:
     conn.close()
 
 
+def _trigger(src: Path, dest: Path) -> None:
+    dest.write_bytes(src.read_bytes())
+    conn = sqlite3.connect(dest)
+    conn.execute("CREATE TRIGGER wipe AFTER INSERT ON checks BEGIN DELETE FROM watchlist; END")
+    conn.commit()
+    conn.close()
+
+
 @pytest.mark.parametrize(
     ("kind", "make", "expect"),
     [
@@ -161,6 +169,7 @@ def _foreign(src: Path, dest: Path) -> None:
         ("truncated", lambda s, d: d.write_bytes(s.read_bytes()[: len(s.read_bytes()) // 2]), "truncated"),
         ("newer", _newer, "newer exchbot"),
         ("foreign", _foreign, "not an exchbot one"),
+        ("trigger", _trigger, "trigger wipe"),
     ],
 )
 def test_restore_refuses_bad_files_and_leaves_the_database(

@@ -12,9 +12,9 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.render import json_out
 from bot.services.status import MANUAL_BACKUP
-from bot.store import Store
 from bot.store.backup import BackupError, backup, dated_name, inspect_restore, restore
 from bot.store.dbfile import DbInfo
+from bot.wiring import make_store
 
 
 def _fail(message: str) -> None:
@@ -61,7 +61,7 @@ def _record(settings: Settings, started: dt.datetime, ok: bool, detail: str) -> 
     """Note the backup for `exchbot status`; a database that cannot take the note is no failure."""
     if not settings.db_path.is_file():
         return
-    store = Store(settings.db_path)
+    store = make_store(settings)
     try:
         store.record_job_run(MANUAL_BACKUP, started, SystemClock().now(), ok, detail)
     except Exception:  # noqa: S110 - read-only or damaged database: the backup result stands

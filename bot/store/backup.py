@@ -24,7 +24,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.store.dbfile import DbFileError, DbInfo, connect_readonly, schema_version, verify
+from bot.store.dbfile import DbFileError, DbInfo, connect_readonly, schema_version, untrusted_objects, verify
 from bot.store.migrations import LATEST, migrate
 
 BEFORE_RESTORE = ".before-restore"
@@ -117,9 +117,15 @@ def backup(db_path: Path, dest: Path) -> DbInfo:
 def inspect_restore(src: Path) -> DbInfo:
     """Vet a file before it may replace the database (raises :class:`BackupError`)."""
     try:
-        return verify(Path(src))
+        info = verify(Path(src))
+        extra = untrusted_objects(Path(src))
     except DbFileError as exc:
         raise BackupError(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"{src} is damaged: {exc}") from None
+    if extra:
+        raise BackupError(f"{src} contains objects exchbot never creates ({', '.join(extra)[:120]})")
+    return info
 
 
 def restore(src: Path, db_path: Path) -> RestoreResult:

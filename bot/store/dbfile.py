@@ -53,7 +53,9 @@ class DbInfo:
 def connect_readonly(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """Open ``path`` read-only; never creates the file."""
     uri = Path(path).resolve().as_uri() + "?mode=ro"
-    return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+    conn.execute("PRAGMA trusted_schema = OFF")  # the file may come from anywhere: no side effects
+    return conn
 
 
 def _check_header(path: Path) -> None:
@@ -97,6 +99,19 @@ def counts(conn: sqlite3.Connection) -> Counts:
     return Counts(
         checks=count("checks"), hosts=count("targets"), snapshots=count("snapshots"), watchlist=count("watchlist")
     )
+
+
+def untrusted_objects(path: Path) -> list[str]:
+    """Triggers and virtual tables in a file: exchbot never creates them, and a restored file must
+    not bring SQL that runs later against the live data."""
+    conn = connect_readonly(path)
+    try:
+        rows = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE type = 'trigger' OR sql LIKE 'CREATE VIRTUAL TABLE%'"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [f"{kind} {name}" for kind, name in rows]
 
 
 def verify(path: Path, *, integrity: bool = True, newest: int = LATEST) -> DbInfo:
