@@ -188,3 +188,24 @@ def test_health_only_server_for_socket_mode(tmp_path: Path) -> None:
         assert get(server.port) == (503, "unhealthy: the connection to Slack is down")
     finally:
         server.stop()
+
+
+def test_socket_mode_health_port_is_503_until_the_connection_is_up(tmp_path: Path) -> None:
+    from slack_bolt import App
+
+    from bot.cli.serve_cmd import _HealthServer, _SocketRunner
+    from bot.config import Settings
+
+    db = tmp_path / "x.db"
+    Store(db).watchlist()
+    settings = Settings.from_env({"EXCHBOT_DB": str(db), "SLACK_APP_TOKEN": "xapp-1-test"})
+    app = App(token="xoxb-test", token_verification_enabled=False, request_verification_enabled=False)
+    runner = _SocketRunner(app, settings)
+    health = _HealthServer("127.0.0.1", 0, health_check(db, runner.connected))
+    health.start()  # as `serve --health-port` does once the connection is made; here it never was
+    try:
+        assert health.server is not None
+        assert get(health.server.port) == (503, "unhealthy: the connection to Slack is down")
+    finally:
+        health.stop()
+        runner.handler.client.close()

@@ -9,10 +9,14 @@ import threading
 import urllib.error
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.slack.http_server import HttpServer
 
 log = logging.getLogger("exchbot.serve")
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish on SIGTERM
@@ -223,14 +227,16 @@ class _HealthServer:
     """Socket Mode has no port of its own: ``--health-port`` serves only ``GET /healthz``."""
 
     def __init__(self, host: str, port: int, health: Callable[[], str | None]) -> None:
-        from bot.slack.http_server import HttpServer
-
-        self.server = HttpServer(None, host=host, port=port, threads=2, health=health)
+        self.host, self.port, self.health = host, port, health
+        self.server: HttpServer | None = None
 
     def start(self) -> None:
-        self.server.start()
+        from bot.slack.http_server import HttpServer
+
+        self.server = HttpServer(None, host=self.host, port=self.port, threads=2, health=self.health).start()
         host = str(self.server.server.effective_host)
         log.info("health checks on http://%s:%d/healthz", host, self.server.port)
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
