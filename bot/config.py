@@ -41,6 +41,29 @@ def _whole_days(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingError(f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+    return value
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"{name} must name a directory; {raw[:200]!r} is a file")
+    return path
+
+
 def _list(env: Mapping[str, str], name: str) -> frozenset[str]:
     return frozenset(x.strip() for x in env.get(name, "").split(",") if x.strip())
 
@@ -72,6 +95,10 @@ class Settings:
     knowledge_max_age_days: int = 35  # older knowledge: every answer warns (one Patch Tuesday + margin)
     dns_servers: tuple[tuple[str, int], ...] = ()  # EXCHBOT_DNS_SERVERS; empty: the system's resolv.conf
 
+    backup_dir: Path | None = None  # daily backups of `serve` go here (off when unset)
+    backup_keep: int = 7  # newest daily backups kept
+    health_port: int | None = None  # Socket Mode: serve GET /healthz on this port
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
@@ -102,6 +129,9 @@ class Settings:
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
             knowledge_max_age_days=_whole_days(e, "EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS", 35),
             dns_servers=_dns_servers(e.get("EXCHBOT_DNS_SERVERS", "")),
+            backup_dir=_directory(e, "EXCHBOT_BACKUP_DIR"),
+            backup_keep=_bounded(e, "EXCHBOT_BACKUP_KEEP", 7, 1, 10_000),
+            health_port=_bounded(e, "EXCHBOT_HEALTH_PORT", 0, 1, 65535) or None,
         )
 
 

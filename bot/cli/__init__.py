@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot import __version__
+from bot.cli.backup_cmd import backup_cmd, restore_cmd
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
 from bot.cli.common import ExchbotGroup, check_settings
@@ -14,6 +15,7 @@ from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.knowledge_cmd import knowledge
 from bot.cli.serve_cmd import serve
+from bot.cli.status_cmd import status
 from bot.cli.watch_cmd import prune, watch
 
 
@@ -35,3 +37,6 @@ main.add_command(prune)
 main.add_command(exposure)
 main.add_command(serve)
 main.add_command(knowledge)
+main.add_command(status)
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)

@@ -7,12 +7,17 @@ import signal
 import sys
 import threading
 import urllib.error
+from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import UserError
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.slack.http_server import HttpServer
 
 log = logging.getLogger("exchbot.serve")
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish on SIGTERM
@@ -69,11 +74,20 @@ def _redact(text: str, settings: Settings) -> str:
     show_default=True,
     help="HTTP mode: address to listen on (0.0.0.0 behind a platform router).",
 )
-def serve(http_mode: bool, port: int, host: str) -> None:
+@click.option(
+    "--health-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Socket Mode: answer GET /healthz on this port (default $EXCHBOT_HEALTH_PORT; none if unset).",
+)
+@click.option("--health-host", default="127.0.0.1", show_default=True, help="Socket Mode: address of the health port.")
+def serve(http_mode: bool, port: int, host: str, health_port: int | None, health_host: str) -> None:
     """Run the Slack app: /exchcheck, /exposure, /exchwatch, the buttons and the App Home.
 
     Socket Mode by default (SLACK_BOT_TOKEN, SLACK_APP_TOKEN: no public URL needed). With --http,
     waitress serves POST /slack/events (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) and GET /healthz.
+    Socket Mode answers GET /healthz only with --health-port. /healthz is 200 when the database can
+    be written (and in Socket Mode the Slack connection is up), else 503 with the reason.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
     settings = Settings.from_env()
@@ -85,6 +99,7 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
+    from bot.services.health import describe_database, health_check
     from bot.slack.app import AppConfigError, build_app, stop_app
     from bot.wiring import make_daily_scheduler, make_slack_client, make_slack_deps
 
@@ -107,7 +122,18 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    runner = _HttpRunner(app, host, port) if http_mode else _SocketRunner(app, settings)
+    try:
+        log.info("%s", describe_database(deps.store))
+    except Exception as exc:  # /healthz and `exchbot status` report it; serve still starts
+        log.error("database %s cannot be opened: %s", deps.store.path, exc)
+    health_port = health_port or settings.health_port
+    runner: _HttpRunner | _SocketRunner
+    if http_mode:
+        runner = _HttpRunner(app, host, port, health_check(settings.db_path))
+    else:
+        runner = _SocketRunner(app, settings)
+        if health_port:
+            runner.health = _HealthServer(health_host, health_port, health_check(settings.db_path, runner.connected))
     try:
         runner.start()
     except SlackApiError as exc:
@@ -147,13 +173,13 @@ def serve(http_mode: bool, port: int, host: str) -> None:
 class _HttpRunner:
     name = "HTTP server"
 
-    def __init__(self, app: object, host: str, port: int) -> None:
+    def __init__(self, app: object, host: str, port: int, health: Callable[[], str | None]) -> None:
         from slack_bolt import App
 
         from bot.slack.http_server import HttpServer
 
         assert isinstance(app, App)
-        self.server = HttpServer(app, host=host, port=port)
+        self.server = HttpServer(app, host=host, port=port, health=health)
 
     def start(self) -> None:
         self.server.start()
@@ -175,13 +201,40 @@ class _SocketRunner:
 
         assert isinstance(app, App)
         self.handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+        self.health: _HealthServer | None = None
 
     def start(self) -> None:
         self.handler.client.connect()
         log.info("connected to Slack in Socket Mode")
+        if self.health is not None:
+            self.health.start()
 
     def alive(self) -> bool:
         return not self.handler.client.closed  # reconnects are handled by the client itself
 
+    def connected(self) -> bool:
+        return bool(self.handler.client.is_connected())
+
     def stop(self) -> None:
+        if self.health is not None:
+            self.health.stop()
         self.handler.client.close()
+
+
+class _HealthServer:
+    """Socket Mode has no port of its own: ``--health-port`` serves only ``GET /healthz``."""
+
+    def __init__(self, host: str, port: int, health: Callable[[], str | None]) -> None:
+        self.host, self.port, self.health = host, port, health
+        self.server: HttpServer | None = None
+
+    def start(self) -> None:
+        from bot.slack.http_server import HttpServer
+
+        self.server = HttpServer(None, host=self.host, port=self.port, threads=2, health=self.health).start()
+        host = str(self.server.server.effective_host)
+        log.info("health checks on http://%s:%d/healthz", host, self.server.port)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()

@@ -12,8 +12,10 @@ from bot.config import Settings
 from bot.core.catalog import Catalog
 from bot.daily.scheduler import DailyJob, Scheduler, parse_hhmm
 from bot.services import digest as digest_service
+from bot.services.backup_job import backup_job
 from bot.services.checks import CheckService
 from bot.services.digest import ChatPoster
+from bot.services.job_log import recorded
 from bot.services.watch import run_watchlist
 from bot.store import Store
 
@@ -22,16 +24,16 @@ WATCH_REQUESTER = "watchlist"
 
 
 def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, at: dt.time) -> DailyJob:
-    def run(day: dt.date) -> None:
+    def run(day: dt.date) -> str | None:
         last = store.last_check_time(WATCH_REQUESTER)
         start_of_slot = dt.datetime.combine(day, at, tz)
         if last is not None and last >= start_of_slot:
             log.info("watchlist already re-checked today at %s", last)
-            return
+            return None
         results = asyncio.run(run_watchlist(service, store, requested_by=WATCH_REQUESTER))
-        log.info(
-            "watchlist re-checked: %d hosts, %d could not be checked", len(results), sum(1 for r in results if r.error)
-        )
+        summary = f"{len(results)} hosts, {sum(1 for r in results if r.error)} could not be checked"
+        log.info("watchlist re-checked: %s", summary)
+        return summary
 
     return DailyJob("watchlist", at, run)
 
@@ -39,7 +41,7 @@ def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, a
 def digest_job(
     client: ChatPoster, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
 ) -> DailyJob:
-    def run(day: dt.date) -> None:
+    def run(day: dt.date) -> str:
         digest = digest_service.compose(
             store,
             catalog,
@@ -50,6 +52,7 @@ def digest_job(
         )
         outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
         log.info("digest for %s in %s: %s", day, channel, outcome.reason)
+        return f"{day} in {channel}: {outcome.reason}"
 
     return DailyJob("digest", parse_hhmm(settings.digest_time), run)
 
@@ -63,4 +66,6 @@ def make_scheduler(
         jobs.append(digest_job(client, settings.digest_channel, store, catalog, clock, settings))
     else:
         log.info("EXCHBOT_DIGEST_CHANNEL is not set: no daily digest will be posted")
-    return Scheduler(jobs=jobs, tz=tz, clock=clock)
+    if settings.backup_dir is not None:  # last, at the latest job's time: runs after the others
+        jobs.append(backup_job(store, settings.backup_dir, settings.backup_keep, clock, tz, max(j.at for j in jobs)))
+    return Scheduler(jobs=[recorded(j, store, clock) for j in jobs], tz=tz, clock=clock)

@@ -2,7 +2,8 @@
 
 ``POST /slack/events`` carries slash commands, button clicks and events (Bolt verifies the
 ``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401); ``GET /healthz``
-answers ``ok`` for load balancers; everything else is 404. Bodies over 1 MB are refused by waitress
+answers ``ok`` for load balancers, or 503 with the reason when the health function names a problem;
+everything else is 404. Bodies over 1 MB are refused by waitress
 (Slack's payloads are a few kilobytes).
 
 :class:`HttpServer` runs the waitress loop in a thread and stops cleanly on :meth:`HttpServer.stop`
@@ -30,13 +31,28 @@ MAX_BODY = 1024 * 1024
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApp:
-    bolt = SlackRequestHandler(app, path=path)
+# None when healthy, else the reason (one line; answered with 503).
+HealthFn = Callable[[], str | None]
+
+
+def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    body = text.encode("utf-8", "replace")[:1000]
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def wsgi_app(app: App | None, path: str = EVENTS_PATH, health: HealthFn | None = None) -> WSGIApp:
+    """Bolt at ``path`` (none when ``app`` is None: a health-only server) and ``GET /healthz``."""
+    bolt = SlackRequestHandler(app, path=path) if app is not None else None
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
-            return [b"ok"]
+            problem = health() if health is not None else None
+            if problem:
+                return _plain(start_response, "503 Service Unavailable", f"unhealthy: {problem}")
+            return _plain(start_response, "200 OK", "ok")
+        if bolt is None:
+            return _plain(start_response, "404 Not Found", "not found")
         return bolt(environ, start_response)
 
     return application
@@ -45,12 +61,20 @@ def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApp:
 class HttpServer:
     """waitress serving the Bolt app on ``host:port`` (port 0 picks a free one: see :attr:`port`)."""
 
-    def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 16) -> None:
+    def __init__(
+        self,
+        app: App | None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        threads: int = 16,
+        health: HealthFn | None = None,
+    ) -> None:
         self._map: dict[int, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.server = waitress.create_server(
-            wsgi_app(app),
+            wsgi_app(app, health=health),
             map=self._map,
             host=host,
             port=port,

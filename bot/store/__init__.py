@@ -19,7 +19,7 @@ from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
-from bot.store import audit, checks, digests, rejudgements, snapshots, watchlist
+from bot.store import audit, checks, digests, job_runs, rejudgements, snapshots, watchlist
 from bot.store.connection import default_path, open_database
 from bot.store.migrations import migrate
 
@@ -143,3 +143,12 @@ class Store:
 
     def audit(self, **fields: Any) -> int:
         return audit.record(self.db, **fields)
+
+    # -- job outcomes (exchbot status) ----------------------------------------------------------
+    def record_job_run(
+        self, job: str, started_at: dt.datetime, finished_at: dt.datetime, ok: bool, detail: str
+    ) -> None:
+        job_runs.record(self.db, job, started_at, finished_at, ok, detail)
+
+    def last_job_run(self, job: str, *, ok_only: bool = False) -> job_runs.JobRun | None:
+        return job_runs.latest(self.db, job, ok_only=ok_only)

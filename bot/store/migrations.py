@@ -203,6 +203,16 @@ def _v7_exposure_trust(db: sqlite_utils.Database) -> None:
     db.table("calibrations").create({"id": int, "taken_at": str, "result_json": str}, pk="id")
 
 
+def _v8_job_runs(db: sqlite_utils.Database) -> None:
+    # Outcome of each scheduled job and backup, for `exchbot status` (issue 21).
+    db.table("job_runs").create(
+        {"id": int, "job": str, "started_at": str, "finished_at": str, "ok": int, "detail": str},
+        pk="id",
+        not_null={"job", "started_at", "finished_at", "ok"},
+    )
+    db.table("job_runs").create_index(["job", "finished_at"], index_name="idx_job_runs_job_time")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
@@ -211,6 +221,7 @@ MIGRATIONS: list[Migration] = [
     (5, "per-CVE verdicts stored once per build and knowledge version", _v5_verdict_sets),
     (6, "re-judgements of stored checks under new knowledge", _v6_rejudgements),
     (7, "exposure: region cross-checks, deep-mode hosts, calibrations", _v7_exposure_trust),
+    (8, "job runs (watchlist, digest, backup outcomes)", _v8_job_runs),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,0 +1,61 @@
+"""``exchbot status`` as text and as a JSON-ready dictionary. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services.status import Outcome, Status
+
+
+def _outcome_dict(o: Outcome | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"at": o.at.isoformat(), "ok": o.ok, "detail": o.detail}
+
+
+def status_dict(s: Status) -> dict[str, Any]:
+    return {
+        "healthy": s.healthy,
+        "problems": list(s.problems),
+        "db": {
+            "path": str(s.db_path),
+            "exists": s.db_exists,
+            "writable": s.writable,
+            "schema_version": s.schema_version,
+            "schema_expected": s.schema_expected,
+        },
+        "counts": s.counts.as_dict() if s.counts is not None else None,
+        "knowledge_date": s.knowledge_date.isoformat(),
+        "knowledge_age_days": s.knowledge_age_days,
+        "knowledge_version": s.knowledge_version,
+        "last_watchlist_run": _outcome_dict(s.last_watchlist_run),
+        "last_digest": _outcome_dict(s.last_digest),
+        "last_backup": _outcome_dict(s.last_backup),
+        "backup_dir": str(s.backup_dir) if s.backup_dir is not None else None,
+        "backups_in_dir": s.backups_in_dir,
+    }
+
+
+def _outcome_line(label: str, o: Outcome | None) -> str:
+    if o is None:
+        return f"{label}: never"
+    state = {True: "ok", False: "FAILED", None: "ran"}[o.ok]
+    detail = " ".join(o.detail.split())[:200]
+    return f"{label}: {o.at:%Y-%m-%d %H:%M %Z} {state}" + (f" ({detail})" if detail else "")
+
+
+def status_text(s: Status) -> str:
+    lines = [f"exchbot: {'healthy' if s.healthy else 'NOT healthy'}"]
+    lines += [f"  problem: {p}" for p in s.problems]
+    schema = "?" if s.schema_version is None else str(s.schema_version)
+    writable = "writable" if s.writable else "NOT writable"
+    lines.append(f"database: {s.db_path} ({writable}, schema {schema} of {s.schema_expected})")
+    if s.counts is not None:
+        lines.append(f"holds: {s.counts.text()}")
+    lines.append(f"knowledge: data up to {s.knowledge_date:%Y-%m-%d} ({s.knowledge_age_days} days old)")
+    lines.append(_outcome_line("last watchlist run", s.last_watchlist_run))
+    lines.append(_outcome_line("last digest", s.last_digest))
+    lines.append(_outcome_line("last backup", s.last_backup))
+    if s.backup_dir is not None:
+        lines.append(f"daily backups: {s.backup_dir} ({s.backups_in_dir} kept)")
+    return "\n".join(lines)
