@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the Slack stack is imported only by the commands that use i
 
 
 def make_store(settings: Settings) -> Store:
-    return Store(settings.db_path)
+    return Store(settings.db_path, settings.db_lock_timeout)
 
 
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:

@@ -11,10 +11,11 @@ from bot.cli.digest_cmd import digest
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.serve_cmd import serve
+from bot.cli.startup import ExchbotGroup
 from bot.cli.watch_cmd import prune, watch
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ExchbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""

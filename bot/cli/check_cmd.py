@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.failure import database_cause
 from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
@@ -125,7 +126,10 @@ async def _run(service: object, targets: list[Target], as_json: bool) -> int:
             _emit(result, as_json, single, first)
             first = False
     except StoreFailed as exc:
-        click.echo(f"exchbot: {exc}", err=True)
+        store = service.store
+        where = f"database {str(store.path)!a}: " if store is not None else ""
+        cause = database_cause(exc.__cause__ or exc, store.path, store.lock_timeout) if store is not None else ""
+        click.echo(f"exchbot: {where}{cause}; {exc}", err=True)
         failures += 1
     finally:
         if as_json and not single:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot.cli.failure import database_failure
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.exposure import RegionError
@@ -71,7 +72,7 @@ def exposure(region: str, as_json: bool, refresh: bool, deep: bool, max_credits:
     except KnowledgeError as exc:
         _fail(str(exc))
         return
-    store = Store(settings.db_path)
+    store = Store(settings.db_path, settings.db_lock_timeout)
     try:
         result = exposure_service(
             region,
@@ -94,8 +95,7 @@ def exposure(region: str, as_json: bool, refresh: bool, deep: bool, max_credits:
         _fail("interrupted (no snapshot recorded)", 130)
         return
     except (OSError, sqlite3.Error) as exc:
-        _fail(f"could not use the database {settings.db_path}: {exc}")
-        return
+        raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
     finally:
         store.close()
     if as_json:

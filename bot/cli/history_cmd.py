@@ -9,7 +9,9 @@ import click
 from bot.cli.common import host_key, parse_since
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.core.catalog import Catalog
 from bot.core.changes import CheckPoint, HostChange, host_changes
+from bot.core.exposure import RegionError, resolve_region
 from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.digest import region_line
@@ -74,7 +76,12 @@ def history(target: str, as_json: bool, limit: int) -> None:
 
 @click.command()
 @click.option("--since", "since_text", default="7d", show_default=True, help="7d, 24h, 2w or an ISO date.")
-@click.option("--region", "regions", multiple=True, help="Regions to compare (default: EXCHBOT_DIGEST_REGIONS).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Regions to compare, repeated or comma-separated: eu,de is two (default: EXCHBOT_DIGEST_REGIONS).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {since, hosts: [...], regions: [...]}.")
 def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
     """What changed: per host (build, verdicts, reachability) and per region (exposure deltas between
@@ -82,10 +89,12 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
     settings = Settings.from_env()
     now = SystemClock().now()
     since = parse_since(since_text, now)
+    catalog = load_catalog()
+    wanted = region_list_option(regions, catalog) or settings.digest_regions
     store = make_store(settings)
     try:
         host_list = collect_host_changes(store.points_since(since), since)
-        region_list = trends(store, load_catalog(), now, regions or settings.digest_regions, since)
+        region_list = trends(store, catalog, now, wanted, since)
     finally:
         store.close()
     if as_json:
@@ -120,6 +129,24 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
         click.echo("  regions: no exposure snapshot stored (exchbot exposure REGION)")
     for t in region_list:
         click.echo(f"  region {region_line(t)}")
+
+
+def region_list_option(values: tuple[str, ...], catalog: Catalog) -> tuple[str, ...]:
+    """``--region eu,de --region us`` -> three regions, each validated like ``exposure REGION``."""
+    out: list[str] = []
+    for value in values:
+        for item in (x.strip().lower() for x in value.split(",")):
+            if not item:
+                continue
+            try:
+                resolve_region(item, catalog)
+            except RegionError as exc:
+                raise click.BadParameter(str(exc), param_hint="--region") from None
+            if item not in out:
+                out.append(item)
+    if values and not out:
+        raise click.BadParameter("no region given", param_hint="--region")
+    return tuple(out)
 
 
 def collect_host_changes(points: dict[str, list[CheckPoint]], since: dt.datetime) -> list[HostChange]:

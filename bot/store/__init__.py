@@ -18,15 +18,16 @@ from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Snapshot
 from bot.core.model import CheckResult
 from bot.store import audit, checks, digests, snapshots, watchlist
-from bot.store.connection import default_path, open_database
+from bot.store.connection import BUSY_TIMEOUT_S, default_path, open_database
 from bot.store.migrations import migrate
 
 __all__ = ["Store", "default_path"]
 
 
 class Store:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, lock_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self.lock_timeout = lock_timeout
         self._local = threading.local()
         self._lock = threading.Lock()
         self._migrated = False
@@ -36,13 +37,17 @@ class Store:
     def db(self) -> sqlite_utils.Database:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = open_database(self.path)
+            db = open_database(self.path, self.lock_timeout)
+            try:
+                with self._lock:
+                    if not self._migrated:
+                        migrate(db)
+                        self._migrated = True
+                    self._all.append(db)
+            except BaseException:  # not a database, read-only, ...: the next use fails the same way
+                db.close()
+                raise
             self._local.db = db
-            with self._lock:
-                self._all.append(db)
-                if not self._migrated:
-                    migrate(db)
-                    self._migrated = True
         return db
 
     def close(self) -> None:
