@@ -12,6 +12,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "***"
 _SHAPES = re.compile(
@@ -68,3 +69,14 @@ def install_log_filter() -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def redact_json(value: Any) -> Any:
+    """``value`` (a Slack message: dicts, lists, strings) with every string redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_json(v) for v in value]
+    return value

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError, make_client
 from bot.knowledge import KnowledgeError, load_catalog
+from bot.redact import redact
 from bot.render import json_out
 from bot.render.exposure_text import exposure_dict, exposure_text
 from bot.services.exposure import exposure as exposure_service
@@ -39,7 +40,7 @@ class _Progress:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"exchbot: {message}", err=True)
+    click.echo(f"exchbot: {redact(message)}", err=True)
     raise SystemExit(code)
 
 

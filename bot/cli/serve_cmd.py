@@ -12,6 +12,7 @@ from types import FrameType
 import click
 
 from bot.config import Settings
+from bot.redact import install_log_filter, redact
 
 log = logging.getLogger("exchbot.serve")
 SHUTDOWN_GRACE = 10.0  # seconds running jobs get to finish on SIGTERM
@@ -44,7 +45,7 @@ def _redact(text: str, settings: Settings) -> str:
     for secret in (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret):
         if secret:
             text = text.replace(secret, "***")
-    return text[:300]
+    return redact(text)[:300]
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -85,6 +86,7 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     if problems:
         _fail("cannot start the Slack app:\n  " + "\n  ".join(problems), 2)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_filter()  # secrets masked in every log line (bot.redact)
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError

@@ -17,6 +17,7 @@ import sqlite_utils
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Snapshot
 from bot.core.model import CheckResult
+from bot.redact import redact
 from bot.store import audit, checks, digests, snapshots, watchlist
 from bot.store.connection import BUSY_TIMEOUT_S, default_path, open_database
 from bot.store.migrations import migrate
@@ -108,7 +109,7 @@ class Store:
         digests.mark_posted(self.db, channel, day, ts, now)
 
     def digest_failed(self, channel: str, day: dt.date, error: str) -> None:
-        digests.mark_failed(self.db, channel, day, error)
+        digests.mark_failed(self.db, channel, day, redact(error))
 
     def digest_status(self, channel: str, day: dt.date) -> str | None:
         return digests.status(self.db, channel, day)
