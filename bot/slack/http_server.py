@@ -1,7 +1,8 @@
 """HTTP mode: Bolt's WSGI adapter under waitress, a production WSGI server.
 
 ``POST /slack/events`` carries slash commands, button clicks and events (Bolt verifies the
-``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401); ``GET /healthz``
+``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401; ``bot.slack.guard``
+checks the same, and the body's shape, before Bolt parses anything); ``GET /healthz``
 answers ``ok`` for load balancers; everything else is 404. Bodies over 1 MB are refused by waitress
 (Slack's payloads are a few kilobytes).
 
@@ -22,6 +23,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
+from bot.slack.guard import guarded
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -30,8 +33,10 @@ MAX_BODY = 1024 * 1024
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApp:
-    bolt = SlackRequestHandler(app, path=path)
+def wsgi_app(app: App, path: str = EVENTS_PATH, signing_secret: str | None = None) -> WSGIApp:
+    secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", "") or "")
+    # Unsigned, stale or malformed requests are answered by the guard and never reach Bolt.
+    bolt = guarded(SlackRequestHandler(app, path=path), secret, path=path, max_body=MAX_BODY)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
