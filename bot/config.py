@@ -164,7 +164,7 @@ class Setting:
 
 # Add a setting here (and a field to Settings); README.md's Configuration table lists each one.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("EXCHBOT_DB", "db_path", PATH, None, "SQLite history (default ~/.local/share/exchbot/exchbot.db)"),
+    Setting("EXCHBOT_DB", "db_path", PATH, None, "SQLite history (`$XDG_DATA_HOME` is honoured)"),
     Setting(
         "EXCHBOT_DB_LOCK_TIMEOUT",
         "db_lock_timeout",
