@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from pathlib import Path
 
 import click
 
 from bot.cli.failure import database_cause
+from bot.cli.target_input import target_lines
 from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
@@ -24,11 +24,10 @@ MAX_TARGETS = 100_000
 def read_targets(args: tuple[str, ...], file: str | None) -> list[Target]:
     raw = list(args)
     if file:
-        content = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
-        for line in content.splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                raw.append(line)
+        for line in target_lines(file):
+            raw.append(line)
+            if len(raw) > MAX_TARGETS:
+                break
     if not raw:
         raise click.UsageError("give at least one TARGET or -f FILE")
     if len(raw) > MAX_TARGETS:
