@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHODAN_API_KEY", "shodan_api_key", SECRET, None, "Shodan API key", secret=True),
     Setting("EXCHBOT_SHODAN_RPS", "shodan_rps", float_range(0, 100), 1.0, "Shodan requests per second (0 = no limit)"),
     Setting(
-        "EXCHBOT_SHODAN_TIMEOUT", "shodan_timeout", float_range(1, 600, " seconds"), 30.0, "seconds per Shodan call"
+        "EXCHBOT_SHODAN_TIMEOUT", "shodan_timeout", float_range(0.5, 600, " seconds"), 30.0, "seconds per Shodan call"
     ),
     Setting(
         "EXCHBOT_EXPOSURE_TTL_HOURS",

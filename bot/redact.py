@@ -25,13 +25,16 @@ _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
 
 
+MIN_LENGTH = 12  # real keys, tokens and secrets are 32+ characters; shorter values are words
+
+
 def register(values: Iterable[str | None]) -> None:
-    """Add secrets to mask (values shorter than 4 characters are ignored: masking them would
+    """Add secrets to mask (values shorter than :data:`MIN_LENGTH` are ignored: masking them would
     garble ordinary text without protecting anything)."""
     global _secrets
     new = set(_secrets)
     for value in values:
-        if value and len(value) >= 4:
+        if value and len(value) >= MIN_LENGTH:
             new.add(value)
             new.add(urllib.parse.quote(value, safe=""))
             new.add(urllib.parse.quote_plus(value))

@@ -118,15 +118,15 @@ def test_a_shodan_that_only_answers_429_is_given_up_on(tmp_path: Path, retry_aft
 
 
 def test_redact_masks_registered_secrets_and_token_shapes() -> None:
-    redact.register(["s3cr3t-signing-value", None, "ab"])
+    redact.register(["s3cr3t/signing+value", None, "short"])
     text = (
         "bot xoxb-1234-5678-abcdefgh app xapp-1-A1-999-ffff url https://x/api?key=K3y123&y=1 "
-        "quoted s3cr3t%2Dsigning-value raw s3cr3t-signing-value short ab"
+        "quoted s3cr3t%2Fsigning%2Bvalue raw s3cr3t/signing+value short"
     )
     out = redact.redact(text)
-    for secret in ("xoxb-1234", "xapp-1-A1", "K3y123", "s3cr3t-signing-value"):
+    for secret in ("xoxb-1234", "xapp-1-A1", "K3y123", "s3cr3t/signing", "s3cr3t%2Fsigning"):
         assert secret not in out
-    assert "short ab" in out and "y=1" in out  # short values and other text are left alone
+    assert "raw *** short" in out and "y=1" in out  # short values and other text are left alone
 
 
 def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:

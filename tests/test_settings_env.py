@@ -28,7 +28,7 @@ BAD = [
     ("EXCHBOT_WATCH_TIME", "7", "HH:MM"),
     ("EXCHBOT_ALLOW_PRIVATE", "maybe", "true"),
     ("EXCHBOT_SHODAN_RPS", "-1", "from 0 to 100"),
-    ("EXCHBOT_SHODAN_TIMEOUT", "0", "from 1 to 600"),
+    ("EXCHBOT_SHODAN_TIMEOUT", "0", "from 0.5 to 600"),
     ("EXCHBOT_EXPOSURE_TTL_HOURS", "nan", "from 0 to 8760"),
     ("EXCHBOT_USER_RATE_PER_MINUTE", "1.5", "whole number"),
     ("EXCHBOT_MAX_JOBS", "0", "from 1 to 256"),

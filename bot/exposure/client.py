@@ -236,7 +236,8 @@ class ShodanClient:
         self._last_status: int | None = None
         self._last_retry_after: float | None = None
         self._last_exc: BaseException | None = None
-        redact.register([key])  # the key must not leave the process, even when a server echoes it
+        self._key = key  # masked in every error, even when a server echoes it (see _call)
+        redact.register([key])
         self._api = shodan.Shodan(key)  # honours SHODAN_API_URL
         if api_url:
             self._api.base_url = api_url.rstrip("/")
@@ -298,7 +299,7 @@ class ShodanClient:
                 )
                 delay = self._backoff(attempt)
                 if attempt >= _retries_for(err) or waited + delay > MAX_RETRY_WAIT:
-                    raise type(err)(redact.redact(str(err))) from None
+                    raise type(err)(redact.redact(str(err).replace(self._key, redact.MASK))) from None
                 waited += delay
                 self._sleep(delay)
                 attempt += 1
