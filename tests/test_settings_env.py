@@ -149,3 +149,44 @@ def test_a_comma_list_is_several_regions(catalog: object) -> None:
 
     assert isinstance(catalog, Catalog)
     assert region_list_option(("eu,DE", "us", "eu"), catalog) == ("eu", "de", "us")
+
+
+def test_help_works_with_a_bad_setting(tmp_path: Path) -> None:
+    proc = exchbot("check", "--help", env=clean_env(EXCHBOT_TIMEOUT="inf"))
+    assert proc.returncode == 0 and "--timeout" in proc.stdout
+
+
+def test_the_prober_clamps_a_bad_concurrency(catalog: object) -> None:
+    """Defence in depth: even a Prober built with concurrency 0 (or -5) checks every target."""
+    import asyncio
+
+    from bot.clock import SystemClock
+    from bot.core.catalog import Catalog
+    from bot.probe.prober import Prober, ProbeSettings
+    from bot.probe.targets import parse_target
+
+    assert isinstance(catalog, Catalog)
+
+    async def loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    targets = [parse_target(f"127.0.0.1:{9 + i}") for i in range(3)]
+    for concurrency in (0, -5):
+        prober = Prober(
+            catalog=catalog,
+            settings=ProbeSettings(timeout=2, concurrency=concurrency, allow_private=True),
+            resolver=loopback,
+            clock=SystemClock(),
+        )
+
+        async def run(p: Prober = prober) -> list[int]:
+            return [i async for i, _ in p.check_many(targets)]
+
+        assert sorted(asyncio.run(asyncio.wait_for(run(), 60))) == [0, 1, 2]
+
+
+def test_serve_refuses_to_start_on_a_bad_database(tmp_path: Path) -> None:
+    (tmp_path / "d.db").mkdir()
+    env = clean_env(EXCHBOT_DB=str(tmp_path / "d.db"), SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="x" * 32)
+    proc = exchbot("serve", "--http", "--port", "0", env=env)
+    assert proc.returncode == 1 and "is a directory" in one_line_error(proc)

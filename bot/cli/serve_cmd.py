@@ -101,6 +101,7 @@ def serve(http_mode: bool, port: int, host: str) -> None:
     except KnowledgeError as exc:
         _fail(str(exc))
         return
+    deps.store.watchlist()  # open the database now: a fault stops the start (one line, exit 1)
     try:
         app = build_app(deps)
     except (AppConfigError, BoltError) as exc:

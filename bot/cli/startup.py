@@ -44,6 +44,8 @@ def _check_digest_regions(regions: tuple[str, ...]) -> None:
 
 class ExchbotGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        if any(a in ("-h", "--help") for a in [*getattr(ctx, "_protected_args", []), *ctx.args]):
+            return super().invoke(ctx)  # help needs no settings (and helps fix a bad one)
         settings = load_settings()
         try:
             return super().invoke(ctx)
