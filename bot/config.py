@@ -73,6 +73,7 @@ def _flag(text: str) -> bool:
 def _text(text: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise ValueError
+    text.encode("utf-8")  # undecodable bytes from the environment raise UnicodeEncodeError
     return text
 
 
@@ -138,8 +139,8 @@ def _url(text: str) -> str:
 
 
 FLAG = Parser("1, true, yes, on, 0, false, no or off", _flag)
-SECRET = Parser("any text without control characters", _text)
-TEXT = Parser("any text without control characters", _text)
+SECRET = Parser("any UTF-8 text without control characters", _text)
+TEXT = Parser("any UTF-8 text without control characters", _text)
 IDS = Parser("comma-separated Slack IDs (letters and digits)", _id_list)
 HHMM = Parser("a time of day HH:MM (00:00 to 23:59)", _hhmm)
 TZ = Parser("an IANA time zone such as UTC or Europe/Berlin", _tz)
