@@ -146,3 +146,55 @@ def test_a_full_disk_is_reported_once_with_a_count(tmp_path: Path, catalog: obje
     assert info.value.failures == 4
     assert "35 results could not be stored" in str(info.value) and "(4 times)" in str(info.value)
     assert database_cause(info.value.__cause__ or info.value, tmp_path / "small.db", 30) == "the disk is full"
+
+
+def test_repeated_errors_are_logged_once_with_a_count() -> None:
+    import logging
+
+    from bot.repeats import RepeatedErrors
+
+    now = [0.0]
+    lines: list[str] = []
+
+    class H(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("tests.repeats")
+    logger.addHandler(H())
+    logger.propagate = False
+    rep = RepeatedErrors(every=60, clock=lambda: now[0])
+    for _ in range(50):
+        rep.report(logger, "database or disk is full")
+    assert lines == ["database or disk is full"]
+    now[0] = 61
+    rep.report(logger, "database or disk is full")
+    assert lines[-1] == "database or disk is full (repeated 50 more times)"
+    rep.report(logger, "database is locked")
+    rep.report(logger, "database or disk is full")  # interleaved: still counted, not logged
+    rep.report(logger, "database is locked")
+    assert lines[-1] == "database is locked" and len(lines) == 3
+
+
+def test_slack_checks_on_a_broken_database_answer_and_log_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.fakes.slack_api import FakeSlack
+    from tests.slack_harness import SlackHarness
+
+    db = tmp_path / "dir.db"
+    db.mkdir()
+    caplog.set_level(logging.ERROR)
+    with FakeSlack() as fake, SlackHarness(fake, db) as app:
+        cards = []
+        for _ in range(4):
+            ack, name = app.command("/exchcheck", "127.0.0.1:9")
+            assert ack.status == 200
+            cards.append(app.final(name))
+    for card in cards:
+        assert "history database is unavailable" in card["text"]
+    messages = [r.getMessage() for r in caplog.records if "dir.db" in r.getMessage()]
+    assert "Traceback" not in caplog.text
+    assert len([m for m in messages if "/exchcheck failed" in m]) == 1  # the rest are counted
