@@ -24,8 +24,12 @@ class KnowledgeError(RuntimeError):
 
 
 def knowledge_dir() -> Path:
-    env = os.environ.get("EXCHBOT_KNOWLEDGE_DIR")
-    candidates = [Path(env)] if env else []
+    env = os.environ.get("EXCHBOT_KNOWLEDGE_DIR", "").strip()
+    if env:  # a given directory is used or refused, never silently replaced by the packaged data
+        if not (Path(env).expanduser() / "builds.csv").is_file():
+            raise KnowledgeError(f"EXCHBOT_KNOWLEDGE_DIR={env!a} has no builds.csv")
+        return Path(env).expanduser()
+    candidates: list[Path] = []
     here = Path(__file__).resolve().parent
     candidates += [here / "_knowledge", here.parent / "knowledge"]
     for path in candidates:

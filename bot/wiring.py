@@ -33,7 +33,7 @@ def make_clock() -> Clock:
 
 def make_store(settings: Settings) -> Store:
     """The history database (a context manager: ``with make_store(settings) as store: ...``)."""
-    return Store(settings.db_path)
+    return Store(settings.db_path, settings.db_lock_timeout)
 
 
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:

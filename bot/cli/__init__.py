@@ -8,13 +8,13 @@ from bot import __version__
 from bot.cli.backup_cmd import backup_cmd, restore_cmd
 from bot.cli.build_cmd import build
 from bot.cli.check_cmd import check
-from bot.cli.common import ExchbotGroup, check_settings
 from bot.cli.digest_cmd import digest
 from bot.cli.discover_cmd import discover
 from bot.cli.exposure_cmd import exposure
 from bot.cli.history_cmd import changes, history
 from bot.cli.knowledge_cmd import knowledge
 from bot.cli.serve_cmd import serve
+from bot.cli.startup import ExchbotGroup
 from bot.cli.status_cmd import status
 from bot.cli.watch_cmd import prune, watch
 
@@ -23,7 +23,6 @@ from bot.cli.watch_cmd import prune, watch
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""
-    check_settings()
 
 
 main.add_command(build)

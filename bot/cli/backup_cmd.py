@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import UserError
+from bot.cli.failure import UserError
 from bot.config import Settings
 from bot.render import json_out
 from bot.services.status import MANUAL_BACKUP

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
-from pathlib import Path
 
 import click
 
 from bot.cli.common import CheckProgress
 from bot.cli.discover_cmd import check_with_addresses, split_addresses
+from bot.cli.failure import database_cause
+from bot.cli.target_input import target_lines
 from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
@@ -25,11 +25,10 @@ MAX_TARGETS = 100_000
 def read_targets(args: tuple[str, ...], file: str | None) -> list[Target]:
     raw = list(args)
     if file:
-        content = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
-        for line in content.splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                raw.append(line)
+        for line in target_lines(file):
+            raw.append(line)
+            if len(raw) > MAX_TARGETS:
+                break
     if not raw:
         raise click.UsageError("give at least one TARGET or -f FILE")
     if len(raw) > MAX_TARGETS:
@@ -118,7 +117,10 @@ async def _run(service: CheckService, targets: list[Target], as_json: bool) -> i
             _emit(result, as_json, single, first)
             first = False
     except StoreFailed as exc:
-        click.echo(f"exchbot: {exc}", err=True)
+        store = service.store
+        where = f"database {str(store.path)!a}: " if store is not None else ""
+        cause = database_cause(exc.__cause__ or exc, store.path, store.lock_timeout) if store is not None else ""
+        click.echo(f"exchbot: {where}{cause}; {exc}", err=True)
         failures += 1
     finally:
         if as_json and not single:

@@ -1,46 +1,20 @@
-"""What the CLI commands share: the one user-error type, the command group that turns library
-errors into one line, progress lines on stderr, and argument parsers."""
+"""What the CLI commands share: progress lines on stderr, the CLI clock, and argument parsers.
+(The one user-error type is in :mod:`bot.cli.failure`; the command group in :mod:`bot.cli.startup`.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 import sys
-from typing import IO, Any
 
 import click
 
 from bot.clock import Clock
-from bot.knowledge import KnowledgeError
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.wiring import make_clock
 
 _DURATION = re.compile(r"^(\d{1,5})\s*([mhdw])$", re.I | re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-class UserError(click.ClickException):
-    """Something the user should read: one line ``exchbot: MESSAGE`` on stderr, exit ``code`` (1)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        vars(self)["exit_code"] = code  # click declares exit_code per class; this one is per error
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"exchbot: {self.format_message()}", err=True, file=file)
-
-
-class ExchbotGroup(click.Group):
-    """The command group: errors of the layers below become one line, never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KnowledgeError as exc:
-            raise UserError(str(exc)) from None
-        except sqlite3.Error as exc:
-            raise UserError(f"the history database failed: {exc}") from None
 
 
 class CheckProgress:
@@ -71,17 +45,6 @@ class SnapshotProgress:
             eta = f", about {minutes} min at {self.rps:g} request/s" if self.rps > 0 else ""
             click.echo(f"Taking a Shodan snapshot ({total} requests{eta})", err=True)
         click.echo(f"\r\x1b[K{done}/{total} {label}"[:200], nl=(done >= total), err=True)
-
-
-def check_settings() -> None:
-    """Read the settings once at start-up: a bad EXCHBOT_* value is a usage error (exit 2, one line)."""
-    from bot.config import SettingError, Settings
-
-    try:
-        Settings.from_env()
-    except SettingError as exc:
-        click.echo(f"exchbot: {exc}", err=True)
-        raise SystemExit(2) from None
 
 
 def parse_since(text: str, now: dt.datetime) -> dt.datetime:

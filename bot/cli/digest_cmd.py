@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli import common
-from bot.cli.common import UserError
+from bot.cli.failure import UserError
 from bot.config import Settings
 from bot.knowledge import load_catalog
 from bot.render import json_out

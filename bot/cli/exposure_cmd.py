@@ -9,7 +9,8 @@ import sqlite3
 
 import click
 
-from bot.cli.common import SnapshotProgress, UserError
+from bot.cli.common import SnapshotProgress
+from bot.cli.failure import UserError, database_failure
 from bot.config import Settings
 from bot.core.exposure import RegionError
 from bot.exposure.client import ShodanError
@@ -100,7 +101,7 @@ def show(
     except KeyboardInterrupt:
         raise UserError("interrupted (no snapshot recorded)", 130) from None
     except (OSError, sqlite3.Error) as exc:
-        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
+        raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
     if as_json:
         click.echo(json_out.dumps(json_out.exposure_dict(result)))
     else:
@@ -130,7 +131,7 @@ def hosts(region: str, as_csv: bool, as_json: bool, only: str | None) -> None:
     except NoDeepSnapshot as exc:
         raise UserError(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
+        raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
     if as_csv:
         click.echo(hosts_csv(found), nl=False)
     elif as_json:
@@ -160,5 +161,5 @@ def calibrate(page: bool, as_json: bool) -> None:
     except ShodanError as exc:
         raise UserError(f"{exc} (no calibration recorded)") from None
     except (OSError, sqlite3.Error) as exc:
-        raise UserError(f"could not use the database {settings.db_path}: {exc}") from None
+        raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
     click.echo(json_out.dumps(calibration_dict(cal)) if as_json else calibration_text(cal))

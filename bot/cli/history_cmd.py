@@ -7,6 +7,8 @@ import click
 from bot.cli import common
 from bot.cli.common import parse_since, target_arg
 from bot.config import Settings
+from bot.core.catalog import Catalog
+from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import staleness
 from bot.knowledge import load_catalog
 from bot.render import json_out
@@ -48,7 +50,12 @@ def history(target: str, as_json: bool, limit: int) -> None:
 
 @click.command()
 @click.option("--since", "since_text", default="7d", show_default=True, help="7d, 24h, 2w or an ISO date.")
-@click.option("--region", "regions", multiple=True, help="Regions to compare (default: EXCHBOT_DIGEST_REGIONS).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Regions to compare, repeated or comma-separated: eu,de is two (default: EXCHBOT_DIGEST_REGIONS).",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON: {since, warnings, hosts: [...], rejudged: [...], regions}."
 )
@@ -60,8 +67,9 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
     now = common.clock().now()
     since = parse_since(since_text, now)
     catalog = load_catalog()
+    wanted = region_list_option(regions, catalog) or settings.digest_regions
     with make_store(settings) as store:
-        found = changes_since(store, catalog, now, since, regions or settings.digest_regions)
+        found = changes_since(store, catalog, now, since, wanted)
     warning = staleness(catalog.data_date, now.date(), settings.knowledge_max_age_days).warning
     if as_json:
         doc = json_out.changes_dict(
@@ -90,3 +98,21 @@ def changes(since_text: str, regions: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"  {r.host}: {r.summary}")
     for line in stale_lines(warning):
         click.echo(line)
+
+
+def region_list_option(values: tuple[str, ...], catalog: Catalog) -> tuple[str, ...]:
+    """``--region eu,de --region us`` -> three regions, each validated like ``exposure REGION``."""
+    out: list[str] = []
+    for value in values:
+        for item in (x.strip().lower() for x in value.split(",")):
+            if not item:
+                continue
+            try:
+                resolve_region(item, catalog)
+            except RegionError as exc:
+                raise click.BadParameter(str(exc), param_hint="--region") from None
+            if item not in out:
+                out.append(item)
+    if values and not out:
+        raise click.BadParameter("no region given", param_hint="--region")
+    return tuple(out)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import UserError
+from bot.cli.failure import UserError
 from bot.config import Settings
+from bot.redact import install_log_filter, redact
 
 if TYPE_CHECKING:
     from bot.slack.http_server import HttpServer
@@ -50,7 +51,7 @@ def _redact(text: str, settings: Settings) -> str:
     for secret in (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret):
         if secret:
             text = text.replace(secret, "***")
-    return text[:300]
+    return redact(text)[:300]
 
 
 @click.command()
@@ -95,6 +96,7 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
     if problems:
         raise UserError("cannot start the Slack app:\n  " + "\n  ".join(problems), 2)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_filter()  # secrets masked in every log line (bot.redact)
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
@@ -104,6 +106,7 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
     from bot.wiring import make_daily_scheduler, make_slack_client, make_slack_deps
 
     deps = make_slack_deps(settings)  # a missing knowledge folder is one line (ExchbotGroup)
+    deps.store.watchlist()  # open the database now: a fault stops the start (one line, exit 1)
     try:
         app = build_app(deps, make_slack_client(settings))
     except (AppConfigError, BoltError) as exc:

@@ -30,6 +30,7 @@ from typing import Any
 import requests
 import shodan
 
+from bot import redact
 from bot.ratelimit import RateLimiter
 
 Facet = tuple[str, int]
@@ -37,6 +38,7 @@ Facet = tuple[str, int]
 RATE_LIMIT_RETRIES = 8
 OTHER_RETRIES = 2
 MAX_BACKOFF = 30.0
+MAX_RETRY_WAIT = 20.0  # seconds one call may spend waiting between retries (a 429-only server gives up)
 
 
 class ShodanError(Exception):
@@ -138,6 +140,8 @@ def classify(message: str, *, status: int | None, cause: BaseException | None, t
             "Shodan denied access (403 Forbidden): this API plan lacks access to the "
             "API call (free keys cannot search; a membership or paid plan is needed)"
         )
+    if status is not None and 300 <= status < 400:
+        return ShodanError(f"Shodan answered with a redirect (HTTP {status}), which is not followed")
     if status == 401:
         return ShodanError(f"Shodan refused the request (HTTP 401): {msg}")
     if "rate limit" in low or status == 429:
@@ -200,6 +204,8 @@ class ShodanClient:
         self._last_status: int | None = None
         self._last_retry_after: float | None = None
         self._last_exc: BaseException | None = None
+        self._key = key  # masked in every error, even when a server echoes it (see _call)
+        redact.register([key])
         self._api = shodan.Shodan(key)  # honours SHODAN_API_URL
         if api_url:
             self._api.base_url = api_url.rstrip("/")
@@ -211,6 +217,7 @@ class ShodanClient:
             kwargs.setdefault("timeout", self.timeout)
             if kwargs["timeout"] is None:
                 kwargs["timeout"] = self.timeout
+            kwargs["allow_redirects"] = False  # a redirect would carry ?key= to another URL
             self.limiter.wait()
             self.requests += 1
             self._last_status = None
@@ -247,6 +254,7 @@ class ShodanClient:
     # -- plumbing --------------------------------------------------------------------------------
     def _call(self, fn: Callable[[], Any]) -> dict[str, Any]:
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 result = fn()
@@ -257,9 +265,11 @@ class ShodanClient:
                     cause=self._last_exc or exc.__context__,
                     timeout=self.timeout,
                 )
-                if attempt >= _retries_for(err):
-                    raise err from None
-                self._sleep(self._backoff(attempt))
+                delay = self._backoff(attempt)
+                if attempt >= _retries_for(err) or waited + delay > MAX_RETRY_WAIT:
+                    raise type(err)(redact.redact(str(err).replace(self._key, redact.MASK))) from None
+                waited += delay
+                self._sleep(delay)
                 attempt += 1
                 continue
             if not isinstance(result, dict):

@@ -108,7 +108,7 @@ class Prober:
         total = len(targets)
         try:
             while done_count < total:
-                while started - done_count < self.settings.concurrency * 2:
+                while started - done_count < max(1, self.settings.concurrency) * 2:
                     try:
                         i, t = next(it)
                     except StopIteration:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -45,6 +46,9 @@ def parse_target(text: str) -> Target:
     if not isinstance(text, str):
         raise TargetError(USAGE)
     raw = text.strip()
+    if has_unsafe_chars(raw):
+        # Terminal control sequences and bidi overrides could rewrite what the user sees.
+        raise TargetError(f"control or bidirectional characters are not accepted: {raw[:80]!a}")
     if not raw:
         raise TargetError(f"empty target: {USAGE}")
     if len(raw) > MAX_TARGET:
@@ -55,12 +59,35 @@ def parse_target(text: str) -> Target:
     return _build(raw, host, port)
 
 
+def has_unsafe_chars(text: str) -> bool:
+    """Control characters, format characters (bidi overrides, zero-width), line/paragraph separators."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for c in text)
+
+
+def _url_port(netloc: str) -> int:
+    """The port written in a URL's authority: absent means 443; ``:``, ``:0`` or ``:00000`` are errors."""
+    hostport = netloc.rsplit("@", 1)[-1]
+    if hostport.startswith("["):
+        rest = hostport[hostport.find("]") + 1 :]
+    else:
+        _, colon, port_text = hostport.partition(":")
+        rest = colon + port_text
+    if not rest:
+        return 443
+    if not rest.startswith(":"):
+        raise TargetError(f"unexpected text after ']': {USAGE}")
+    if rest == ":":
+        raise TargetError(f"empty port after ':': {USAGE}")
+    return _port(rest[1:])
+
+
 def _from_url(raw: str) -> Target:
     try:
         parts = urlsplit(raw)
-        port = parts.port
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError as exc:
         raise TargetError(f"malformed URL ({exc}): {USAGE}") from exc
+    port = _url_port(parts.netloc)
     if parts.scheme.lower() != "https":
         raise TargetError(f"only https:// URLs can be checked, not {parts.scheme}://")
     if parts.username or parts.password:
@@ -68,7 +95,7 @@ def _from_url(raw: str) -> Target:
     if not parts.hostname:
         raise TargetError(f"URL without a host: {USAGE}")
     host = parts.hostname
-    return _build(raw, host, port or 443)
+    return _build(raw, host, port)
 
 
 def _split_host_port(raw: str) -> tuple[str, int]:

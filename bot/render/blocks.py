@@ -3,7 +3,9 @@
 Two rules hold for every message built here:
 
 * **Escaping.** Text that comes from users, scanned hosts or Shodan goes through :func:`escape`
-  (``&`` ``<`` ``>`` become entities) before it is placed in any text field, ``text`` fallbacks
+  (``&`` ``<`` ``>`` become entities, a backtick ``'``, ``*`` ``_`` ``~`` are fenced by zero-width
+  spaces) or
+  :func:`code_span` before it is placed in any text field, ``text`` fallbacks
   included, so a header such as ``X-FEServer: <!channel>`` shows as text and pings nobody. Only the
   fixed wording of this module carries Slack markup (``*bold*``, emoji codes).
 * **Limits.** Slack rejects a whole message when one block breaks a limit, so everything is clipped:
@@ -70,9 +72,23 @@ _ENTITY_TAIL = re.compile(r"&[a-z]{0,4}$")
 # --------------------------------------------------------------------------------------------------
 
 
-def escape(text: object) -> str:
+def _entities(text: object) -> str:
     """Slack's three control characters as entities (``&`` first, so nothing is escaped twice)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_ZWSP = "\u200b"
+# ``*`` ``_`` ``~`` only where they could act: Slack formats them only at a word boundary, so
+# SHODAN_API_KEY or a*b stay as they are. A backtick pair makes a code span wherever it stands, so
+# a backtick becomes ' (as in code_span).
+_MARKUP = re.compile(r"(?<![A-Za-z0-9])[*_~]|[*_~](?![A-Za-z0-9])")
+
+
+def escape(text: object) -> str:
+    """Untrusted text made inert in mrkdwn: Slack's three control characters as entities, a backtick
+    as ``'``, and each of ``*`` ``_`` ``~`` where it could act between zero-width spaces, so it can
+    neither open nor close bold, italics or strike-through (mrkdwn has no backslash escape)."""
+    return _MARKUP.sub(lambda m: _ZWSP + m.group(0) + _ZWSP, _entities(text).replace("`", "'"))
 
 
 def clip(text: str, limit: int) -> str:
@@ -87,7 +103,8 @@ def clip(text: str, limit: int) -> str:
 def code_span(text: object, limit: int = MAX_VALUE_SHOWN) -> str:
     """Untrusted text as inline code: escaped, clipped, one line, no backtick to close the span."""
     flat = " ".join(str(text).split()).replace("`", "'")
-    return "`" + clip(escape(flat), limit) + "`" if flat else "(empty)"
+    # Inside a code span only a backtick (replaced) and Slack's control characters act.
+    return "`" + clip(_entities(flat), limit) + "`" if flat else "(empty)"
 
 
 def limit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:

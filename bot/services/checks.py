@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,11 @@ Progress = Callable[[int, int], None]
 
 
 class StoreFailed(RuntimeError):
-    """Results were produced but could not be stored."""
+    """Results were produced but could not be stored (the first cause is ``__cause__``)."""
+
+    def __init__(self, message: str, failures: int = 1) -> None:
+        super().__init__(message)
+        self.failures = failures  # batches that could not be stored
 
 
 @dataclass
@@ -45,7 +50,8 @@ class CheckService:
         unsaved: list[CheckResult] = []
         next_out = 0
         done = 0
-        store_error: Exception | None = None
+        errors: list[Exception] = []
+        lost = 0
         async for index, result in self.prober.check_many(targets):
             done += 1
             if progress:
@@ -53,15 +59,21 @@ class CheckService:
             waiting[index] = result
             unsaved.append(result)
             if len(unsaved) >= self.batch_size:
-                store_error = await self._save(unsaved, requested_by) or store_error
+                if error := await self._save(unsaved, requested_by):
+                    errors.append(error)
+                    lost += len(unsaved)
                 unsaved = []
             while next_out in waiting:
                 yield waiting.pop(next_out)
                 next_out += 1
-        if unsaved:
-            store_error = await self._save(unsaved, requested_by) or store_error
-        if store_error is not None:
-            raise StoreFailed(f"results could not be stored: {store_error}") from store_error
+        if unsaved and (error := await self._save(unsaved, requested_by)):
+            errors.append(error)
+            lost += len(unsaved)
+        if errors:
+            # Reported once, with a count: a full disk fails every batch the same way.
+            distinct = {str(e) for e in errors}
+            repeats = f" ({len(errors)} times)" if len(errors) > 1 and len(distinct) == 1 else ""
+            raise StoreFailed(f"{lost} results could not be stored: {errors[0]}{repeats}", len(errors)) from errors[0]
 
     async def check_all(self, targets: Sequence[Target], *, requested_by: str | None = None) -> list[CheckResult]:
         return [r async for r in self.run(targets, requested_by=requested_by)]
@@ -76,7 +88,8 @@ class CheckService:
             await asyncio.get_running_loop().run_in_executor(
                 self._writer, lambda: store.save_checks(batch, requested_by=requested_by, knowledge_version=version)
             )
-        except Exception as exc:  # reported once at the end; the results are still printed
-            log.error("storing %d results failed: %s", len(results), exc)
+        except Exception as exc:  # reported once at the end (with a count); the results are still printed
+            if not isinstance(exc, sqlite3.Error | OSError):
+                log.error("storing %d results failed: %s", len(results), exc)
             return exc
         return None

@@ -1,8 +1,9 @@
 """HTTP mode: Bolt's WSGI adapter under waitress, a production WSGI server.
 
 ``POST /slack/events`` carries slash commands, button clicks and events (Bolt verifies the
-``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401); ``GET /healthz``
-answers ``ok`` for load balancers, or 503 with the reason when the health function names a problem;
+``X-Slack-Signature`` HMAC and rejects requests older than 5 minutes with 401; ``bot.slack.guard``
+checks the same, and the body's shape, before Bolt parses anything); ``GET /healthz`` answers
+``ok`` for load balancers, or 503 with the reason when the health function names a problem;
 everything else is 404. Bodies over 1 MB are refused by waitress
 (Slack's payloads are a few kilobytes).
 
@@ -23,6 +24,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
+from bot.slack.guard import guarded
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -41,9 +44,15 @@ def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[b
     return [body]
 
 
-def wsgi_app(app: App | None, path: str = EVENTS_PATH, health: HealthFn | None = None) -> WSGIApp:
-    """Bolt at ``path`` (none when ``app`` is None: a health-only server) and ``GET /healthz``."""
-    bolt = SlackRequestHandler(app, path=path) if app is not None else None
+def wsgi_app(
+    app: App | None, path: str = EVENTS_PATH, health: HealthFn | None = None, signing_secret: str | None = None
+) -> WSGIApp:
+    """Bolt at ``path`` (none when ``app`` is None: a health-only server) and ``GET /healthz``.
+    Unsigned, stale or malformed requests are answered by the guard and never reach Bolt."""
+    bolt: WSGIApp | None = None
+    if app is not None:
+        secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", "") or "")
+        bolt = guarded(SlackRequestHandler(app, path=path), secret, path=path, max_body=MAX_BODY)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):

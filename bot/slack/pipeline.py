@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.render import blocks
 from bot.render.blocks import Message
+from bot.repeats import storage_errors
 from bot.slack import reply
 from bot.slack.deps import SlackDeps
 from bot.slack.parse import Help, Usage
@@ -79,6 +81,9 @@ def start(
             reply.respond(who, pending, client=None, replace_original=replace_original, timeout=deps.respond_timeout)
         try:
             result = work()
+        except sqlite3.Error as exc:  # one line per distinct fault, repeats counted (bot.repeats)
+            storage_errors.report(log, f"{command} failed: the history database {deps.store.path}: {exc}")
+            result = blocks.notice("exchbot's history database is unavailable; the error is in its log.", ":x:")
         except Exception:
             log.exception("%s failed", command)
             result = blocks.notice("Something went wrong on exchbot's side; the error is in its log.", ":x:")

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.redact import redact_json
 from bot.render.blocks import Message
 from bot.slack.requester import Requester
 
@@ -25,6 +26,7 @@ def respond(
     who: Requester, msg: Message, *, client: WebClient | None, replace_original: bool = True, timeout: float = 10.0
 ) -> bool:
     """Send ``msg`` to the requester; True when Slack accepted it one way or the other."""
+    msg = redact_json(msg)  # no secret leaves in a reply, whatever a server echoed into it
     if who.response_url:
         payload: dict[str, Any] = {**msg, "response_type": "ephemeral", "replace_original": replace_original}
         try:

@@ -4,11 +4,13 @@ payloads (each spells it differently), plus the allowlists and the audit row."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.repeats import storage_errors
 from bot.slack.deps import SlackDeps
 
 log = logging.getLogger(__name__)
@@ -84,5 +86,7 @@ def audit(deps: SlackDeps, who: Requester, command: str, text: str, outcome: str
             text=text,
             outcome=outcome,
         )
+    except sqlite3.Error as exc:  # a full disk fails every row: one line, repeats counted
+        storage_errors.report(log, f"audit rows could not be written to {deps.store.path}: {exc}")
     except Exception as exc:
         log.error("audit row for %s by %s could not be written: %s", command, who.user_id, exc)

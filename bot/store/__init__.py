@@ -19,16 +19,18 @@ from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
+from bot.redact import redact
 from bot.store import audit, checks, digests, job_runs, rejudgements, snapshots, watchlist
-from bot.store.connection import default_path, open_database
+from bot.store.connection import BUSY_TIMEOUT_S, default_path, open_database
 from bot.store.migrations import migrate
 
 __all__ = ["Store", "default_path"]
 
 
 class Store:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, lock_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self.lock_timeout = lock_timeout
         self._local = threading.local()
         self._lock = threading.Lock()
         self._migrated = False
@@ -38,13 +40,17 @@ class Store:
     def db(self) -> sqlite_utils.Database:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = open_database(self.path)
+            db = open_database(self.path, self.lock_timeout)
+            try:
+                with self._lock:
+                    if not self._migrated:
+                        migrate(db)
+                        self._migrated = True
+                    self._all.append(db)
+            except BaseException:  # not a database, read-only, ...: the next use fails the same way
+                db.close()
+                raise
             self._local.db = db
-            with self._lock:
-                self._all.append(db)
-                if not self._migrated:
-                    migrate(db)
-                    self._migrated = True
         return db
 
     def __enter__(self) -> Store:
@@ -136,7 +142,7 @@ class Store:
         digests.mark_posted(self.db, channel, day, ts, now)
 
     def digest_failed(self, channel: str, day: dt.date, error: str) -> None:
-        digests.mark_failed(self.db, channel, day, error)
+        digests.mark_failed(self.db, channel, day, redact(error))
 
     def digest_status(self, channel: str, day: dt.date) -> str | None:
         return digests.status(self.db, channel, day)

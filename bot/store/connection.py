@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # default longest wait for another process's lock (EXCHBOT_DB_LOCK_TIMEOUT)
 
 
 def default_path() -> Path:
@@ -25,15 +25,20 @@ def default_path() -> Path:
     return base / "exchbot" / "exchbot.db"
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """A connection in WAL mode; safe to use from the thread that opened it."""
+def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
+    """A connection in WAL mode; safe to use from the thread that opened it. Every wait for a lock
+    held by another connection ends after ``lock_timeout`` seconds ("database is locked")."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # reported like every other database fault
+            raise sqlite3.OperationalError(f"unable to open database file: {exc.strerror}") from exc
     # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=lock_timeout, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
     db = sqlite_utils.Database(conn, execute_plugins=False)
-    _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+    _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"), lock_timeout)
     # NORMAL is durable against a killed process in WAL mode; only power loss can drop the last commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -44,7 +49,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One logical write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks);
     sqlite-utils calls inside nest as savepoints. All or nothing."""
-    _retry_busy(lambda: db.conn.execute("BEGIN IMMEDIATE"))
+    _retry_busy(lambda: db.conn.execute("BEGIN IMMEDIATE"), _busy_timeout(db))
     try:
         yield db
     except BaseException:
@@ -55,18 +60,26 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         db.conn.execute("COMMIT")
 
 
-def _retry_busy(action: Callable[[], object], attempts: int = 8) -> None:
-    """Run ``action``, retrying "database is locked". SQLite's busy timeout covers most waits, but
-    in WAL mode some lock conflicts (e.g. a stale read snapshot) fail at once without it."""
+def _busy_timeout(db: sqlite_utils.Database) -> float:
+    row = db.conn.execute("PRAGMA busy_timeout").fetchone()
+    return float(row[0]) / 1000 if row else BUSY_TIMEOUT_S
+
+
+def _retry_busy(action: Callable[[], object], limit: float = BUSY_TIMEOUT_S, attempts: int = 8) -> None:
+    """Run ``action``, retrying "database is locked" until ``limit`` seconds have passed in all.
+    SQLite's busy timeout covers most waits, but in WAL mode some lock conflicts (e.g. a stale read
+    snapshot) fail at once without it."""
+    deadline = time.monotonic() + limit
     delay = 0.02
     for attempt in range(attempts):
         try:
             action()
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            left = deadline - time.monotonic()
+            if "locked" not in str(exc) or attempt == attempts - 1 or left <= 0:
                 raise
-            time.sleep(delay)
+            time.sleep(min(delay, left))
             delay = min(delay * 2, 1.0)
 
 

@@ -1,0 +1,62 @@
+"""The ``exchbot`` group's start-up: settings checked once before any command runs (a bad one is a
+usage error, exit 2), secrets registered for redaction, and database faults turned into one line
+(exit 1) that names the file and the cause."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import click
+
+from bot import redact
+from bot.cli.failure import UserError, database_failure
+from bot.config import SettingError, Settings
+from bot.knowledge import KnowledgeError
+from bot.services.checks import StoreFailed
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingError as exc:
+        raise UserError(str(exc), 2) from None
+    redact.register([settings.shodan_api_key, settings.slack_bot_token, settings.slack_app_token])
+    redact.register([settings.slack_signing_secret])
+    if settings.digest_regions != Settings.digest_regions:
+        _check_digest_regions(settings.digest_regions)
+    return settings
+
+
+def _check_digest_regions(regions: tuple[str, ...]) -> None:
+    from bot.core.exposure import RegionError, resolve_region
+    from bot.knowledge import KnowledgeError, load_catalog
+
+    try:
+        catalog = load_catalog()
+    except KnowledgeError:
+        return  # the command that needs the knowledge reports it
+    for name in regions:
+        try:
+            resolve_region(name, catalog)
+        except RegionError as exc:
+            raise UserError(f"EXCHBOT_DIGEST_REGIONS={','.join(regions)!a} is not accepted: {exc}", 2) from None
+
+
+class ExchbotGroup(click.Group):
+    """The command group: settings checked before any command, and errors of the layers below
+    turned into one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if any(a in ("-h", "--help") for a in [*getattr(ctx, "_protected_args", []), *ctx.args]):
+            return super().invoke(ctx)  # help needs no settings (and helps fix a bad one)
+        settings = load_settings()
+        try:
+            return super().invoke(ctx)
+        except KnowledgeError as exc:
+            raise UserError(str(exc)) from None
+        except StoreFailed as exc:
+            cause = exc.__cause__ or exc
+            raise database_failure(cause, settings.db_path, settings.db_lock_timeout) from None
+        except sqlite3.Error as exc:
+            raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None

@@ -1,0 +1,200 @@
+"""Database faults end every command with one line naming the file and the cause (exit 1), in real
+processes; lock waits are bounded by EXCHBOT_DB_LOCK_TIMEOUT; a failing store is reported once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.cli.failure import database_cause
+from bot.store import Store
+from tests.cli_proc import clean_env, exchbot, one_line_error
+
+READ_COMMANDS = [
+    ("history", "mail.example.com"),
+    ("changes",),
+    ("watch", "list"),
+    ("watch", "add", "mail.example.com"),
+    ("prune",),
+    ("digest", "--json"),
+]
+
+
+def _corrupt(path: Path) -> None:
+    store = Store(path)
+    store.watch_add("a.example", "a.example", __import__("datetime").datetime(2026, 1, 1))
+    store.close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the schema page
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a))
+@pytest.mark.parametrize("fault", ["directory", "not-a-database", "corrupt"])
+def test_database_faults_are_one_line(tmp_path: Path, fault: str, args: tuple[str, ...]) -> None:
+    db = tmp_path / "ex.db"
+    if fault == "directory":
+        db.mkdir()
+    elif fault == "not-a-database":
+        db.write_text("this is a text file, not SQLite\n" * 200)
+    else:
+        _corrupt(db)
+    proc = exchbot(*args, env=clean_env(EXCHBOT_DB=str(db)))
+    assert proc.returncode == 1, proc.stderr
+    line = one_line_error(proc)
+    assert str(db) in line
+    want = "is a directory" if fault == "directory" else "not a SQLite database, or corrupt"
+    assert want in line
+
+
+def test_check_reports_a_store_fault_once(tmp_path: Path) -> None:
+    db = tmp_path / "dir.db"
+    db.mkdir()
+    targets = "\n".join(f"127.0.0.1:{9 + i % 2}" for i in range(120))  # three batches of 50, all refused
+    proc = exchbot(
+        "check", "--allow-private", "--timeout", "1", "-f", "-", env=clean_env(EXCHBOT_DB=str(db)), stdin=targets
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(db) in lines[0] and "is a directory" in lines[0] and "(3 times)" in lines[0]
+    assert len(proc.stdout.strip().splitlines()) == 120  # the results are still printed
+
+
+def test_a_held_lock_fails_within_the_documented_bound(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    Store(db).watchlist()  # create and migrate
+    holder = sqlite3.connect(db)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        proc = exchbot(
+            "watch",
+            "add",
+            "mail.example.com",
+            env=clean_env(EXCHBOT_DB=str(db), EXCHBOT_DB_LOCK_TIMEOUT="0.5"),
+            timeout=60,
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 1
+    line = one_line_error(proc)
+    assert "locked by another process for more than 0.5 s" in line and "EXCHBOT_DB_LOCK_TIMEOUT" in line
+
+
+def test_read_only_and_disk_full_causes(tmp_path: Path) -> None:
+    db = tmp_path / "ro.db"
+    Store(db).watchlist()
+    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as info:
+        ro.execute("CREATE TABLE t (x)")
+    ro.close()
+    assert "read-only" in database_cause(info.value, db, 30)
+
+    full = sqlite3.connect(tmp_path / "full.db")
+    full.execute("CREATE TABLE t (x)")
+    pages = full.execute("PRAGMA page_count").fetchone()[0]
+    full.execute(f"PRAGMA max_page_count={pages}")
+    with pytest.raises(sqlite3.OperationalError) as info:
+        full.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    full.close()
+    assert database_cause(info.value, tmp_path / "full.db", 30) == "the disk is full"
+
+
+def test_a_full_disk_is_reported_once_with_a_count(tmp_path: Path, catalog: object) -> None:
+    """Every batch fails the same way: one StoreFailed naming the count, not one line per batch."""
+    from bot.clock import SystemClock
+    from bot.core.catalog import Catalog
+    from bot.probe.prober import Prober, ProbeSettings
+    from bot.probe.targets import parse_target
+    from bot.services.checks import CheckService, StoreFailed
+
+    assert isinstance(catalog, Catalog)
+    store = Store(tmp_path / "small.db")
+    store.watchlist()
+    pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.db.conn.execute(f"PRAGMA max_page_count={pages}")
+
+    async def refuse(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    prober = Prober(
+        catalog=catalog,
+        settings=ProbeSettings(timeout=1, concurrency=20, allow_private=True),
+        resolver=refuse,
+        clock=SystemClock(),
+    )
+    service = CheckService(prober=prober, store=store, batch_size=10)
+    service._writer.submit(lambda: None).result()
+    # The writer thread has its own connection: limit that one too.
+    service._writer.submit(lambda: store.db.conn.execute(f"PRAGMA max_page_count={pages}")).result()
+    targets = [parse_target(f"127.0.0.1:{9 + i % 2}") for i in range(35)]
+
+    async def run() -> int:
+        n = 0
+        async for _ in service.run(targets):
+            n += 1
+        return n
+
+    with pytest.raises(StoreFailed) as info:
+        asyncio.run(run())
+    store.close()
+    assert info.value.failures == 4
+    assert "35 results could not be stored" in str(info.value) and "(4 times)" in str(info.value)
+    assert database_cause(info.value.__cause__ or info.value, tmp_path / "small.db", 30) == "the disk is full"
+
+
+def test_repeated_errors_are_logged_once_with_a_count() -> None:
+    import logging
+
+    from bot.repeats import RepeatedErrors
+
+    now = [0.0]
+    lines: list[str] = []
+
+    class H(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("tests.repeats")
+    logger.addHandler(H())
+    logger.propagate = False
+    rep = RepeatedErrors(every=60, clock=lambda: now[0])
+    for _ in range(50):
+        rep.report(logger, "database or disk is full")
+    assert lines == ["database or disk is full"]
+    now[0] = 61
+    rep.report(logger, "database or disk is full")
+    assert lines[-1] == "database or disk is full (repeated 50 more times)"
+    rep.report(logger, "database is locked")
+    rep.report(logger, "database or disk is full")  # interleaved: still counted, not logged
+    rep.report(logger, "database is locked")
+    assert lines[-1] == "database is locked" and len(lines) == 3
+
+
+def test_slack_checks_on_a_broken_database_answer_and_log_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.fakes.slack_api import FakeSlack
+    from tests.slack_harness import SlackHarness
+
+    db = tmp_path / "dir.db"
+    db.mkdir()
+    caplog.set_level(logging.ERROR)
+    with FakeSlack() as fake, SlackHarness(fake, db) as app:
+        cards = []
+        for _ in range(4):
+            ack, name = app.command("/exchcheck", "127.0.0.1:9")
+            assert ack.status == 200
+            cards.append(app.final(name))
+    for card in cards:
+        assert "history database is unavailable" in card["text"]
+    messages = [r.getMessage() for r in caplog.records if "dir.db" in r.getMessage()]
+    assert "Traceback" not in caplog.text
+    assert len([m for m in messages if "/exchcheck failed" in m]) == 1  # the rest are counted
