@@ -115,7 +115,10 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
         reason = why_forbidden(ip)
         if reason:
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
-            raise Refused(f"refused: {host} resolves to {ip} ({reason}); use --allow-private for internal hosts")
+            # The hint to lift the guard depends on where the answer is shown (CLI flag or the
+            # admin's setting): renderers add it (bot.render.hints).
+            what = f"{ip} is" if literal is not None else f"{host} resolves to {ip}"
+            raise Refused(f"refused: {what} ({reason}), not a public address")
     return addresses[0]
 
 

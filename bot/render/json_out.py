@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.counts import kev_first, kev_ids, vulnerable_counts
 from bot.core.model import Assessment, CheckResult, CveVerdict
 
 
@@ -40,7 +41,9 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "eol_date": _iso(a.eol_date),
         "esu": a.esu,
         "families": dict(a.families),
-        "cves": [cve_dict(v) for v in a.cves],
+        "vulnerable_count": vulnerable_counts(a)[0],
+        "kev": kev_ids(a),  # the vulnerable CVEs that are known exploited (CISA KEV)
+        "cves": [cve_dict(v) for v in kev_first(a.cves)],  # known exploited first
         "advice": a.advice,
         "install": a.install,
         "notes": list(a.notes),

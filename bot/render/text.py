@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
+from bot.core.counts import assessment_counts_text, cve_label, vulnerable_counts, vulnerable_first
 from bot.core.model import Assessment, CheckResult
+from bot.render.hints import failure_text
 
 STATUS_TEXT = {
     "vulnerable": "VULNERABLE",
@@ -32,11 +34,11 @@ def yes_no(value: bool | None) -> str:
 
 def build_table(assessments: Sequence[Assessment]) -> str:
     """One row per input: the verdict at a glance."""
-    head = ["input", "product", "CU", "update", "EOL", *FAMILIES]
+    head = ["input", "product", "CU", "update", "EOL", "vulnerable", *FAMILIES]
     rows = [head]
     for a in assessments:
         if a.error:
-            rows.append([a.input, f"error: {a.error}", "", "", "", "", "", "", ""])
+            rows.append([a.input, f"error: {a.error}", *([""] * (len(head) - 2))])
             continue
         rows.append(
             [
@@ -45,6 +47,7 @@ def build_table(assessments: Sequence[Assessment]) -> str:
                 a.cu or "?",
                 a.update or "?",
                 yes_no(a.eol),
+                assessment_counts_text(a) or "?",
                 *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
             ]
         )
@@ -67,11 +70,13 @@ def assessment_details(a: Assessment) -> str:
     out.append(f"  EOL:       {eol}")
     for fam in FAMILIES:
         out.append(f"  {fam + ':':<14} {STATUS_TEXT[a.families[fam]]}")
-    vulnerable = [v for v in a.cves if v.status == "vulnerable"]
+    vulnerable = vulnerable_first(a)
     if vulnerable:
-        kev = sum(1 for v in vulnerable if v.kev)
-        ids = ", ".join(v.id for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
-        out.append(f"  vulnerable to {len(vulnerable)} CVEs ({kev} known exploited{kev_as_of(a.kev_date)}): {ids}")
+        kev = vulnerable_counts(a)[1]
+        ids = ", ".join(cve_label(v) for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
+        out.append(f"  vulnerable to {assessment_counts_text(a)}{kev_as_of(a.kev_date)}: {ids}")
+        if kev:
+            out.append(f"  known exploited (CISA KEV): {', '.join(v.id for v in vulnerable if v.kev)}")
     config = [v.id for v in a.cves if v.status == "unknown" and v.config_dependent]
     if config:
         out.append(f"  depends on configuration: {', '.join(config)}")
@@ -87,7 +92,7 @@ def assessment_details(a: Assessment) -> str:
 def check_line(r: CheckResult) -> str:
     """One line per target for batches."""
     if r.error:
-        return f"{r.target}: {r.error}"
+        return f"{r.target}: {failure_text(r.error, slack=False)}"
     a = r.assessment
     if a.build is None:
         what = {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
@@ -96,14 +101,15 @@ def check_line(r: CheckResult) -> str:
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
-    return f"{r.target}: {a.build} {name or '?'}; {eol}; {fams}{flag}"
+    cves = assessment_counts_text(a)
+    return f"{r.target}: {a.build} {name or '?'}; {eol}; {cves}; {fams}{flag}"
 
 
 def check_details(r: CheckResult) -> str:
     """Everything one check found."""
     head = f"{r.target} ({r.host}{', ' + r.address if r.address else ''}) checked {r.checked_at:%Y-%m-%d %H:%M:%S %Z}"
     if r.error:
-        return f"{head}\n  {r.error}"
+        return f"{head}\n  {failure_text(r.error, slack=False)}"
     out = [head]
     exch = {True: "yes", False: "no", None: "cannot tell (a front end hides it)"}[r.exchange]
     out.append(f"  Exchange:  {exch}")
