@@ -115,14 +115,73 @@ def test_check_card_verdict_at_a_glance(catalog: Catalog) -> None:
     assert fields["*End of life*"].startswith(":warning: *end of life* since 2025-10-14")
     assert fields["*Confidence*"].startswith("high")
     assert (fields["*CU*"], fields["*Update*"], fields["*Build*"]) == ("CU22", "Nov21SU", "`15.1.2375.17`")
-    assert msg["blocks"][1]["text"]["text"].startswith(
-        ":rotating_light: *At risk:* end of life; vulnerable to ProxyNotShell"
+    vulnerable = [v for v in r.assessment.cves if v.status == "vulnerable"]
+    kev = [v for v in vulnerable if v.kev]
+    assert vulnerable and kev  # the build is old enough for both
+    headline = msg["blocks"][1]["text"]["text"]
+    assert headline.startswith(
+        f":rotating_light: *At risk:* end of life; vulnerable to {len(vulnerable)} CVEs ({len(kev)} KEV), "
+        "including ProxyNotShell"
     )
+    # one consistent count: the field, the CVE list and the fallback say the same number
+    assert fields["*Vulnerable*"] == f"{len(vulnerable)} CVEs ({len(kev)} KEV)"
+    flat = " ".join(strings(msg))
+    assert f"*Vulnerable to {len(vulnerable)} CVEs ({len(kev)} KEV)*" in flat
+    assert f"vulnerable to {len(vulnerable)} CVEs ({len(kev)} KEV)" in msg["text"]
+    # every KEV CVE is named, marked, and listed before the others
+    cve_block = next(
+        b["text"]["text"] for b in msg["blocks"] if ":red_circle: *Vulnerable to" in b.get("text", {}).get("text", "")
+    )
+    listed = cve_block.split("\n")[0].rsplit(": ", 1)[1].split(", ")
+    assert listed[: len(kev[:10])] == [f"{v.id} [KEV]" for v in kev][:10]
+    assert all(v.id in cve_block for v in kev)
     actions = msg["blocks"][-1]
     assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
         (blocks.RECHECK, "mail.example.com"),
+        (blocks.SHARE, "mail.example.com"),
         (blocks.WATCH_ADD, "mail.example.com"),
     ]
+    assert [e["text"]["text"] for e in actions["elements"]] == ["Re-check", "Share in channel", "Watch"]
+
+
+def test_check_card_watch_button_reflects_state_and_is_absent_for_non_exchange(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, "15.1.2375.17")
+    watched = check_card.check_card(r, state=check_card.CardState(watched=True))
+    texts = [(e["action_id"], e["text"]["text"]) for e in watched["blocks"][-1]["elements"]]
+    assert (blocks.WATCH_REMOVE, "Watched ✓ · Remove") in texts
+    assert all(a != blocks.WATCH_ADD for a, _ in texts)
+    not_exchange = dataclasses.replace(
+        result(catalog, "www.example.com", T0, None), exchange=False, reachable=True, error=None
+    )
+    ids = [e["action_id"] for e in check_card.check_card(not_exchange)["blocks"][-1]["elements"]]
+    assert blocks.WATCH_ADD not in ids and blocks.WATCH_REMOVE not in ids and blocks.RECHECK in ids
+
+
+def test_evidence_is_cut_to_three_lines_with_a_show_evidence_button(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, "15.1.2375.17")
+    r = dataclasses.replace(r, evidence=tuple(Evidence(f"signal-{i}", "https://h/", f"value {i}") for i in range(9)))
+    msg = check_card.check_card(r)
+    flat = " ".join(strings(msg))
+    assert "signal-2" in flat and "signal-3" not in flat
+    assert "exchbot history" not in flat  # no pointer to a CLI a Slack user does not have
+    buttons = {e["action_id"]: e for e in msg["blocks"][-1]["elements"]}
+    assert buttons[blocks.SHOW_EVIDENCE]["text"]["text"] == "Show evidence (+6)"
+    full = check_card.evidence_card(
+        "mail.example.com", {"evidence": [{"signal": e.signal, "value": e.value} for e in r.evidence]}
+    )
+    assert_valid_message(full)
+    assert all(f"signal-{i}" in " ".join(strings(full)) for i in range(9))
+
+
+def test_config_dependent_cves_are_summarised_as_what_to_verify(catalog: Catalog) -> None:
+    newest = max((rel for rel in catalog.releases if rel.product == "Exchange SE"), key=lambda rel: rel.build)
+    r = result(catalog, "mail.example.com", T0, str(newest.build))
+    config = [v for v in r.assessment.cves if v.status == "unknown" and v.config_dependent]
+    assert config  # a fully patched SE host still depends on configuration
+    flat = " ".join(strings(check_card.check_card(r)))
+    assert f"*Verify the configuration* ({len(config)} CVEs depend on it): Extended Protection" in flat
+    assert "Health Checker" in flat
+    assert not any(v.id in flat for v in config)  # what to verify, not a list of ids
 
 
 def test_check_card_of_a_three_part_build_says_medium_confidence(catalog: Catalog) -> None:
@@ -137,9 +196,43 @@ def test_error_results_are_cards_with_buttons(catalog: Catalog) -> None:
     msg = check_card.check_card(r)
     assert_valid_message(msg)
     assert_no_markup(msg)
-    assert msg["blocks"][1]["text"]["text"].startswith(":x: *Could not check:* could not check: TLS handshake")
+    assert msg["blocks"][1]["text"]["text"].startswith(":x: *Could not check:* TLS handshake")
     assert msg["blocks"][-1]["type"] == "actions"
-    assert "could not check" in msg["text"]
+    flat = " ".join(strings(msg)).lower()
+    assert flat.count("could not check") == 2  # once on the card, once in the fallback text
+    assert "could not check: could not check" not in flat
+    assert "tls handshake failed" in flat  # a hint
+
+
+def test_unreachable_card_says_what_the_host_was_last_time(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com:8443", T0, None, error="could not check: no answer within 10 s")
+    last = CheckPoint(
+        "mail.example.com:8443",
+        T0 - dt.timedelta(days=2),
+        "15.1.2375.17",
+        "Exchange 2016",
+        "CU22",
+        "Nov21SU",
+        True,
+        {"ProxyNotShell": "vulnerable"},
+        True,
+        None,
+        vulnerable_count=87,
+        kev_count=5,
+    )
+    msg = check_card.check_card(r, SinceLast(previous_at=last.checked_at, last_answered=last))
+    assert_valid_message(msg)
+    text = msg["blocks"][2]["text"]["text"]
+    assert "*Last known* (2026-10-30 08:00 UTC): 15.1.2375.17 (Exchange 2016 CU22 Nov21SU)" in text
+    assert "end of life" in text and "vulnerable to ProxyNotShell" in text and "87 CVEs (5 KEV)" in text
+    assert "firewall" in text and "VPN" in text and "port 8443" in text
+
+
+def test_refusals_in_slack_name_the_admin_setting_not_a_flag(catalog: Catalog) -> None:
+    r = result(catalog, "10.0.0.5", T0, None, error="refused: 10.0.0.5 is private, not a public address")
+    flat = " ".join(strings(check_card.check_card(r)))
+    assert "EXCHBOT_ALLOW_PRIVATE" in flat and "--allow-private" not in flat
+    assert "resolves to" not in flat
 
 
 def test_since_last_check_lists_the_changes() -> None:

@@ -10,12 +10,14 @@ from bot.cli import common
 from bot.cli.common import host_key, parse_since
 from bot.config import Settings
 from bot.core.changes import CheckPoint, HostChange, host_changes
+from bot.core.counts import counts_text
 from bot.core.rejudge import Rejudgement
 from bot.core.staleness import staleness
 from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.digest import region_line
 from bot.render.exposure_text import exposure_changes_dict
+from bot.render.hints import failure_text
 from bot.render.text import STATUS_TEXT, stale_lines, yes_no
 from bot.services.digest import trends
 from bot.services.rejudge import rejudge_stored
@@ -31,6 +33,8 @@ def _point_dict(p: CheckPoint) -> dict[str, object]:
         "update": p.update,
         "eol": p.eol,
         "families": dict(p.families),
+        "vulnerable_count": p.vulnerable_count,
+        "kev_count": p.kev_count,
         "reachable": p.reachable,
         "exchange": p.exchange,
         "error": p.error,
@@ -89,6 +93,7 @@ def history(target: str, as_json: bool, limit: int) -> None:
     store = make_store(settings)
     try:
         points = store.history(key, limit)
+        similar = [] if points else store.similar_hosts(key)
     finally:
         store.close()
     warning = _stale_warning(settings)
@@ -97,12 +102,15 @@ def history(target: str, as_json: bool, limit: int) -> None:
         return
     if not points:
         click.echo(f"no checks of {key} stored yet")
+        if similar:
+            click.echo("stored checks exist for: " + ", ".join(similar) + f" (exchbot history {similar[0]})")
     for p in points:
         if p.error:
-            click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.error}")
+            click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {failure_text(p.error, slack=False)}")
             continue
         fams = " ".join(f"{f}={STATUS_TEXT.get(s, s)}" for f, s in p.families.items())
-        click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.label()} EOL={yes_no(p.eol)} {fams}")
+        cves = counts_text(p.vulnerable_count, p.kev_count)
+        click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.label()} EOL={yes_no(p.eol)} {cves + '; ' if cves else ''}{fams}")
     for line in stale_lines(warning):
         click.echo(line)
 

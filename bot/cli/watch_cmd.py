@@ -88,6 +88,8 @@ def watch_list(as_json: bool) -> None:
                                 "build": p[0].build,
                                 "eol": p[0].eol,
                                 "families": dict(p[0].families),
+                                "vulnerable_count": p[0].vulnerable_count,
+                                "kev_count": p[0].kev_count,
                                 "error": p[0].error,
                                 "rejudged": (
                                     {"knowledge_date": r.knowledge_date.isoformat(), "summary": r.summary}
@@ -108,7 +110,7 @@ def watch_list(as_json: bool) -> None:
         click.echo("the watchlist is empty: exchbot watch add TARGET")
     for w in entries:
         pts = latest[w.host]
-        state = "never checked" if not pts else (pts[0].error or pts[0].label())
+        state = "never checked" if not pts else text.point_state(pts[0])
         click.echo(f"{w.host}: {state}")
         r = rejudged[w.host]
         if r is not None:

@@ -47,6 +47,8 @@ def failure_hints(error: str | None, port: int | None = None) -> list[str]:
     hints: list[str] = []
     if "resolve" in reason or "dns" in reason:
         hints.append("check the spelling of the name; an internal name may resolve only inside your network or VPN")
+    elif "tls" in reason or "ssl" in reason or "certificate" in reason or "handshake" in reason:
+        hints.append("the TLS handshake failed: an old server, a proxy that needs a client certificate, or not HTTPS")
     elif "timed out" in reason or "no answer" in reason or "timeout" in reason:
         hints.append("a firewall may drop the connection, or the host is reachable only over a VPN")
         hints.append(
@@ -59,8 +61,6 @@ def failure_hints(error: str | None, port: int | None = None) -> list[str]:
             "nothing accepts connections on that port"
             + ("; Outlook on the web usually listens on 443" if port not in (None, 443) else "")
         )
-    elif "tls" in reason or "ssl" in reason or "certificate" in reason or "handshake" in reason:
-        hints.append("the TLS handshake failed: an old server, a proxy that needs a client certificate, or not HTTPS")
     else:
         hints.append("try again later; the host or the path to it may be down")
     return hints

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
-from bot.core.counts import assessment_counts_text, cve_label, vulnerable_counts, vulnerable_first
+from bot.core.changes import CheckPoint
+from bot.core.counts import assessment_counts_text, counts_text, cve_label, vulnerable_counts, vulnerable_first
 from bot.core.model import Assessment, CheckResult
 from bot.render.hints import failure_text
 
@@ -30,6 +31,19 @@ def stale_lines(warning: str | None) -> list[str]:
 
 def yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
+
+
+def point_state(p: CheckPoint) -> str:
+    """A stored check in one line: ``15.1.2375.17 (Exchange 2016 CU22 Nov21SU); EOL; 87 CVEs (5 KEV)``."""
+    if p.error or not p.reachable:
+        return failure_text(p.error or "no answer", slack=False)
+    parts = [p.label()]
+    if p.eol:
+        parts.append("EOL")
+    cves = counts_text(p.vulnerable_count, p.kev_count)
+    if cves:
+        parts.append(cves)
+    return "; ".join(parts)
 
 
 def build_table(assessments: Sequence[Assessment]) -> str:

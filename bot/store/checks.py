@@ -167,6 +167,18 @@ def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None
     return expand(db, json.loads(row[0])) if row else None
 
 
+def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[str]:
+    """Stored targets that are ``host`` with a port (or ``host`` without its port), for a hint
+    when ``history HOST`` finds nothing."""
+    bare = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() and not host.endswith("]") else host
+    like = bare.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+    rows = db.execute(
+        "SELECT host FROM targets WHERE (host LIKE ? ESCAPE '\\' OR host = ?) AND host != ? ORDER BY host LIMIT ?",
+        [like, bare, host, limit],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:
     ref = doc.pop("cves_ref", None)
     if ref is not None:
