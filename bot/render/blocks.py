@@ -45,6 +45,11 @@ WATCH_ADD = "exchbot_watch_add"
 WATCH_REMOVE = "exchbot_watch_remove"
 SHOW_EVIDENCE = "exchbot_show_evidence"
 SHARE = "exchbot_share"
+HOST_MENU = "exchbot_host_menu"  # overflow beside a watched host: value "recheck|HOST" or "remove|HOST"
+MENU_RECHECK, MENU_REMOVE = "recheck", "remove"
+WATCH_PAGE = "exchbot_watch_page"  # value: the page number
+HOME_PAGE = "exchbot_home_page"
+CHECK_HOST = "exchbot_check_host"
 
 STATUS_EMOJI = {
     "vulnerable": ":red_circle:",

@@ -22,12 +22,26 @@ from slack_sdk.errors import SlackApiError
 
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.render import blocks, check_card
-from bot.render.blocks import RECHECK, SHARE, SHOW_EVIDENCE, WATCH_ADD, WATCH_REMOVE, Message
+from bot.render.blocks import (
+    CHECK_HOST,
+    HOME_PAGE,
+    HOST_MENU,
+    MENU_RECHECK,
+    MENU_REMOVE,
+    RECHECK,
+    SHARE,
+    SHOW_EVIDENCE,
+    WATCH_ADD,
+    WATCH_PAGE,
+    WATCH_REMOVE,
+    Message,
+)
 from bot.slack import pipeline, reply
 from bot.slack.commands_check import check_message
-from bot.slack.commands_watch import watch_add, watch_remove
+from bot.slack.commands_watch import watch_add, watch_list, watch_remove
 from bot.slack.deps import SlackDeps
-from bot.slack.requester import Requester, audit, from_action
+from bot.slack.home import publish_home
+from bot.slack.requester import Requester, audit, from_action, refusal
 
 log = logging.getLogger(__name__)
 # Actions that send a new message below the card (the others replace it).
@@ -37,8 +51,21 @@ _BELOW = (WATCH_ADD, WATCH_REMOVE, SHOW_EVIDENCE, SHARE)
 def _value(body: dict[str, Any], action_id: str) -> str:
     for action in body.get("actions") or []:
         if isinstance(action, dict) and action.get("action_id") == action_id:
+            option = action.get("selected_option")  # an overflow menu
+            if isinstance(option, dict):
+                return str(option.get("value") or "")
             return str(action.get("value") or "")
     return ""
+
+
+def _page(value: str) -> int:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 5 else 1
+
+
+CHECK_HOW = (
+    "To check a host, type `/exchcheck mail.example.com` (or a host:port, an https:// URL or an IP address) "
+    "in any channel where exchbot is; only you see the answer until you share it."
+)
 
 
 def _thread_ts(body: dict[str, Any]) -> str | None:
@@ -83,6 +110,15 @@ def register(app: App, deps: SlackDeps) -> None:
         who = from_action(body)
         value = _value(body, action_id)
         command = f"button:{action_id}"
+        if action_id == HOST_MENU:  # "recheck|HOST" or "remove|HOST" from the menu beside a watched host
+            verb, _, value = value.partition("|")
+            action_id = {MENU_RECHECK: RECHECK, MENU_REMOVE: WATCH_REMOVE}.get(verb, "")
+            if not action_id:
+                audit(deps, who, command, verb, "usage:menu")
+                return
+            below = True
+        else:
+            below = action_id in _BELOW
         try:
             target = parse_target(value)
         except TargetError as exc:
@@ -118,15 +154,53 @@ def register(app: App, deps: SlackDeps) -> None:
             pending=pending,
             work=work,
             client=client,
-            replace_original=action_id not in _BELOW,
+            replace_original=not below,
         )
 
-    def listener(action_id: str) -> Callable[[Ack, dict[str, Any], WebClient], None]:
+    def simple(action_id: str, body: dict[str, Any], client: WebClient) -> None:
+        """Paging and "Check a host…": no host in the value, no probe."""
+        who = from_action(body)
+        value = _value(body, action_id)
+        command = f"button:{action_id}"
+        if action_id == HOME_PAGE:
+            why = refusal(deps.settings, who, home=True)
+            page = _page(value)
+
+            def republish() -> None:
+                publish_home(deps, client, who.user_id, page)
+
+            accepted = why is None and deps.jobs.submit(republish)
+            audit(deps, who, command, value, "accepted" if accepted else ("denied" if why else "busy"))
+            return
+        if action_id == WATCH_PAGE:
+            page = _page(value)
+            pipeline.start(
+                deps,
+                who,
+                command=command,
+                text=value,
+                ack=None,
+                pending=None,
+                work=lambda: watch_list(deps, page),
+                client=client,
+                replace_original=True,
+            )
+            return
+        reply.respond(
+            who, blocks.notice(CHECK_HOW, ":mag:"), client=client, replace_original=False, timeout=deps.respond_timeout
+        )
+        audit(deps, who, command, value, "help")
+
+    def listener(
+        action_id: str, run: Callable[[str, dict[str, Any], WebClient], None]
+    ) -> Callable[[Ack, dict[str, Any], WebClient], None]:
         def on_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()  # first: Slack shows an error on the button if this takes over 3 s
-            handle(action_id, body, client)
+            run(action_id, body, client)
 
         return on_click
 
-    for action_id in (RECHECK, WATCH_ADD, WATCH_REMOVE, SHOW_EVIDENCE, SHARE):
-        app.action(action_id)(listener(action_id))
+    for action_id in (RECHECK, WATCH_ADD, WATCH_REMOVE, SHOW_EVIDENCE, SHARE, HOST_MENU):
+        app.action(action_id)(listener(action_id, handle))
+    for action_id in (WATCH_PAGE, HOME_PAGE, CHECK_HOST):
+        app.action(action_id)(listener(action_id, simple))

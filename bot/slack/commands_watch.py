@@ -29,9 +29,9 @@ def watch_remove(deps: SlackDeps, target: Target) -> Message:
     return watch_cards.watch_changed(target.key, "remove", deps.store.watch_remove(target.key))
 
 
-def watch_list(deps: SlackDeps) -> Message:
+def watch_list(deps: SlackDeps, page: int = 1) -> Message:
     return watch_cards.watchlist_card(
-        watch_rows(deps.store, deps.catalog, deps.clock.now()), warning=knowledge_warning(deps)
+        watch_rows(deps.store, deps.catalog, deps.clock.now()), warning=knowledge_warning(deps), page=page
     )
 
 
@@ -57,7 +57,8 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         cmd = parsed
         if cmd.action == "list":
-            pending, work = "Reading the watchlist…", lambda: watch_list(deps)
+            page = cmd.page
+            pending, work = "Reading the watchlist…", lambda: watch_list(deps, page)
         elif cmd.action == "add":
             assert cmd.target is not None
             target = cmd.target

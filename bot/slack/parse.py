@@ -55,6 +55,7 @@ class ExposureCommand:
 class WatchCommand:
     action: Literal["add", "remove", "list"]
     target: Target | None = None
+    page: int = 1  # "/exchwatch list 2"
 
 
 def echo(text: str) -> str:
@@ -150,8 +151,10 @@ def parse_watch(text: str | None) -> WatchCommand | Help | Usage:
     verb = words[0].lower()
     verb = {"rm": "remove", "del": "remove", "delete": "remove", "ls": "list"}.get(verb, verb)
     if verb == "list":
+        if len(words) == 2 and words[1].isascii() and words[1].isdigit() and len(words[1]) < 5:
+            return WatchCommand("list", page=max(1, int(words[1])))
         if len(words) > 1:
-            return Usage("`list` takes no host", "too_many")
+            return Usage("`list` takes no host, only a page number (`/exchwatch list 2`)", "too_many")
         return WatchCommand("list")
     if verb not in ("add", "remove"):
         return Usage(f"unknown action {echo(words[0])!r}: use add, remove or list", "action")
