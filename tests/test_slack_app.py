@@ -17,7 +17,7 @@ import pytest
 
 from bot.probe.prober import failed_result
 from bot.probe.targets import Target
-from bot.render.blocks import RECHECK, WATCH_ADD
+from bot.render.blocks import RECHECK, SHARE, SHOW_EVIDENCE, WATCH_ADD
 from bot.slack.jobs import JobRunner, RateLimiter
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
@@ -153,7 +153,7 @@ def test_exchcheck_acks_at_once_then_the_card_replaces_the_ack(app: SlackHarness
     assert (field(card, "Product"), field(card, "CU"), field(card, "Update")) == ("Exchange 2016", "CU22", "Nov21SU")
     assert "first check of this host" in dump(card)
     assert any("*Advice*" in t for t in texts(card)) and any("*Evidence*" in t for t in texts(card))
-    assert buttons(card) == {RECHECK: host, WATCH_ADD: host}
+    assert buttons(card) == {RECHECK: host, SHOW_EVIDENCE: host, SHARE: host, WATCH_ADD: host}
     assert [(r["command"], r["text"], r["outcome"], r["user_id"], r["channel_id"]) for r in app.audit_rows(1)] == [
         ("/exchcheck", host, "accepted", "U0ALICE", "C0INCIDENT")
     ]
@@ -167,7 +167,13 @@ def test_hostile_header_values_are_escaped_and_ping_nobody(app: SlackHarness) ->
     card = app.final(name)
     every = texts(card)
     assert not any("<" in t or ">" in t for t in every), "raw < or > reached Slack"
-    dumped = dump(card)
+    # the full evidence comes behind "Show evidence", escaped the same way
+    ack, shown = app.click(SHOW_EVIDENCE, buttons(card)[SHOW_EVIDENCE])
+    assert ack.status == 200
+    evidence = app.final(shown)
+    assert evidence["replace_original"] is False  # below the card, which stays
+    assert not any("<" in t or ">" in t for t in texts(evidence)), "raw < or > reached Slack"
+    dumped = dump(card) + dump(evidence)
     assert "&lt;!channel&gt;" in dumped and "&lt;@U123&gt;" in dumped
     assert "&amp;lt;script&amp;gt;" in dumped  # the entity the server sent is shown, not decoded
 
@@ -195,7 +201,11 @@ def test_checks_from_slack_obey_the_ssrf_guard(make: Callable[..., SlackHarness]
         assert ack.status == 200
         card = app.final(name)
         assert "refused" in card["text"], card["text"]
-        assert card["blocks"][1]["text"]["text"].startswith(":x: *Could not check:*")
+        assert card["blocks"][1]["text"]["text"].startswith(":no_entry: *Not checked:* refused:")
+        flat = dump(card)
+        assert "EXCHBOT_ALLOW_PRIVATE" in flat and "--allow-private" not in flat  # Slack users have no flags
+        assert f"{target} resolves to {target}" not in flat  # an IP literal is not "resolved"
+        assert flat.lower().count("could not check") <= 1  # the fallback text only
         assert RECHECK in buttons(card)
 
 
@@ -292,7 +302,7 @@ def test_exchwatch_add_list_remove(app: SlackHarness) -> None:
     added = app.final(app.command("/exchwatch", f"add {host}")[1])
     assert "Watching" in added["text"]
     listed = app.final(app.command("/exchwatch", "list")[1])
-    assert listed["text"] == "Watchlist: 1 hosts, 1 at risk"
+    assert listed["text"] == "Watchlist: 1 hosts, 1 at risk, 1 with known-exploited CVEs"
     line = dump(listed)
     assert host in line and "*EOL*" in line and "vulnerable: ProxyNotShell" in line
     removed = app.final(app.command("/exchwatch", f"remove {host}")[1])

@@ -361,7 +361,7 @@ def test_watchlist_card() -> None:
     msg = watch_cards.watchlist_card(rows(4))
     assert_valid_message(msg)
     assert_no_markup(msg)
-    assert msg["text"] == "Watchlist: 4 hosts, 2 at risk"
+    assert msg["text"] == "Watchlist: 4 hosts, 2 at risk, 0 with known-exploited CVEs"
     flat = "\n".join(strings(msg))
     assert (
         "*h1.example.com* :rotating_light: 15.1.2375.17 (Exchange 2016 CU22 Nov21SU) · *EOL* · vulnerable: "
@@ -371,18 +371,83 @@ def test_watchlist_card() -> None:
     assert watch_cards.watchlist_card([])["text"] == "The watchlist is empty."
 
 
+def mixed_rows(n: int) -> list[WatchRow]:
+    """``n`` hosts named in alphabetical order, every fifth at risk with KEV CVEs, every seventh unreachable."""
+    out = []
+    for i in range(n):
+        host = f"h{i:03d}.example.com"
+        if i % 5 == 4:
+            p = dataclasses.replace(
+                point(host, "15.1.2375.17", True, "vulnerable"), vulnerable_count=80 + i, kev_count=5
+            )
+        elif i % 7 == 6:
+            p = point(host, None, None, "unknown", error="could not check: no answer within 10 s")
+        else:
+            p = dataclasses.replace(point(host, "15.2.2562.17", False, "patched"), vulnerable_count=0, kev_count=0)
+        out.append(WatchRow(host, T0, "slack:U1", p, None))
+    return out
+
+
+def host_sections(payload: dict[str, Any]) -> list[str]:
+    return [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "accessory" in b]
+
+
+@pytest.mark.parametrize("n", [65, 130])
+def test_watchlist_pages_at_risk_first_with_counts_and_buttons(n: int) -> None:
+    data = mixed_rows(n)
+    at_risk = [w.host for w in data if w.latest is not None and w.latest.kev_count]
+    unreachable = [w.host for w in data if w.latest is not None and not w.latest.answered]
+    msg = watch_cards.watchlist_card(data)
+    assert_valid_message(msg)
+    assert len(msg["blocks"]) <= blocks.MAX_BLOCKS
+    assert sum(len(t) for t in strings(msg)) < 9000  # not one 9,400-character wall
+    summary = msg["blocks"][1]["text"]["text"]
+    assert f"*{n}* hosts" in summary and f"*{len(at_risk)}* at risk" in summary
+    assert f"*{len(unreachable)}* could not be checked" in summary
+    shown = host_sections(msg)
+    assert len(shown) == watch_cards.PAGE_SIZE
+    # at-risk hosts first (most CVEs first), each with its count
+    expected = sorted(at_risk, key=lambda h: -int(h[1:4]))[: watch_cards.PAGE_SIZE]
+    assert [t.split("*")[1] for t in shown[: len(expected)]] == expected
+    assert all("CVEs (5 KEV)" in t for t in shown[: len(expected)])
+    assert all("could not check: could not check" not in t for t in strings(msg))
+    menus = [b["accessory"] for b in msg["blocks"] if "accessory" in b]
+    assert {o["value"].split("|")[0] for m in menus for o in m["options"]} == {"recheck", "remove"}
+    actions = next(b for b in msg["blocks"] if b.get("block_id") == "exchbot_watch_actions")
+    nxt = {e["action_id"]: e for e in actions["elements"]}
+    assert nxt[blocks.WATCH_PAGE]["value"] == "2"
+    assert nxt[blocks.WATCH_PAGE]["text"]["text"] == f"Next page ({n - watch_cards.PAGE_SIZE} more)"
+    assert blocks.CHECK_HOST in nxt
+    # every host appears on exactly one page
+    pages = -(-n // watch_cards.PAGE_SIZE)
+    seen = [
+        t.split("*")[1] for p in range(1, pages + 1) for t in host_sections(watch_cards.watchlist_card(data, page=p))
+    ]
+    assert sorted(seen) == sorted(w.host for w in data)
+    last = watch_cards.watchlist_card(data, page=pages)
+    ids = [e["action_id"] for b in last["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ids.count(blocks.WATCH_PAGE) == 1  # only "Previous"
+
+
 def test_a_huge_watchlist_fits() -> None:
     assert_valid_message(watch_cards.watchlist_card(rows(3000)))
 
 
-def test_home_view() -> None:
-    view = watch_cards.home_view(rows(500), knowledge_date=dt.date(2026, 10, 2))
+@pytest.mark.parametrize("n", [65, 500])
+def test_home_view(n: int) -> None:
+    view = watch_cards.home_view(mixed_rows(n), knowledge_date=dt.date(2026, 10, 2))
     assert view["type"] == "home"
     assert block_errors(view["blocks"], MAX_VIEW_BLOCKS) == []
     assert len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
     assert_no_markup(view)
     flat = "\n".join(strings(view))
-    assert "h1.example.com" in flat and "more: `/exchwatch list`" in flat and "2026-10-02" in flat
+    assert f"*{n}* hosts" in view["blocks"][1]["text"]["text"]
+    assert f"{n - watch_cards.HOME_PAGE_SIZE} more" in flat and "2026-10-02" in flat
+    top = max(i for i in range(n) if i % 5 == 4)  # at risk with the most CVEs
+    assert host_sections(view)[0].split("*")[1] == f"h{top:03d}.example.com"
+    assert f"{80 + top} CVEs (5 KEV)" in host_sections(view)[0]
+    ids = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert blocks.HOME_PAGE in ids and blocks.CHECK_HOST in ids
     empty = watch_cards.home_view([])
     assert "Nothing is watched yet" in "\n".join(strings(empty))
 

@@ -117,8 +117,8 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
             # The hint to lift the guard depends on where the answer is shown (CLI flag or the
             # admin's setting): renderers add it (bot.render.hints).
-            what = f"{ip} is" if literal is not None else f"{host} resolves to {ip}"
-            raise Refused(f"refused: {what} ({reason}), not a public address")
+            what = f"{ip} is" if literal is not None else f"{host} resolves to {ip},"
+            raise Refused(f"refused: {what} not a public address ({reason})")
     return addresses[0]
 
 

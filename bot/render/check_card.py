@@ -112,7 +112,10 @@ def _fallback(r: CheckResult) -> str:
         return f"{who}: {what}"
     eol = "end of life" if a.eol else ("supported" if a.eol is False else "support status unknown")
     count = assessment_counts_text(a)
+    named = [f for f in FAMILIES if a.families.get(f) == "vulnerable"]
     vul = f"; vulnerable to {count}" if vulnerable_counts(a)[0] else f"; {count}"
+    if named:
+        vul += f", including {', '.join(named)}"
     return f"{who}: {escape(product_name(a.product, a.cu, a.update) or 'Exchange')} ({escape(a.build)}), {eol}{vul}"
 
 
