@@ -12,12 +12,23 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from bot.probe.prober import failed_result
 from bot.probe.targets import Target
-from bot.render.blocks import RECHECK, SHARE, SHOW_EVIDENCE, WATCH_ADD
+from bot.render.blocks import (
+    CHECK_HOST,
+    HOME_PAGE,
+    HOST_MENU,
+    RECHECK,
+    SHARE,
+    SHOW_EVIDENCE,
+    WATCH_ADD,
+    WATCH_PAGE,
+    WATCH_REMOVE,
+)
 from bot.slack.jobs import JobRunner, RateLimiter
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
@@ -557,3 +568,119 @@ def test_a_crashing_job_still_answers(make: Callable[..., SlackHarness]) -> None
     card = app.final(app.command("/exchcheck", "mail.example.com")[1])
     assert "Something went wrong on exchbot's side" in card["text"] and "boom" not in dump(card)
     assert app.command("/exchcheck", "help")[0].status == 200
+
+
+# --------------------------------------------------------------------------------------------- answers people act on
+
+
+def raw_click(app: SlackHarness, action: dict[str, Any], *, container: dict[str, Any], response: str | None) -> Any:
+    """A block_actions payload with a free-form action and container (overflow menus, App Home, threads)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "api_app_id": app.fake.app_id,
+        "token": "legacy-verification-token",
+        "user": {"id": "U0ALICE", "username": "u0alice", "name": "u0alice", "team_id": "T0EXCHBOT"},
+        "team": {"id": "T0EXCHBOT", "domain": "exchbot-test"},
+        "container": container,
+        "trigger_id": "1337.44.x",
+        "actions": [{"block_id": "b", "type": "button", "action_ts": "1700000001.000200", **action}],
+    }
+    if response is not None:
+        payload["response_url"] = app.fake.response_url(response)
+    if container.get("channel_id"):
+        payload["channel"] = {"id": container["channel_id"], "name": "incident"}
+    return app.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+
+def test_share_in_channel_posts_the_answer_visibly_in_the_thread(app: SlackHarness, fake: FakeSlack) -> None:
+    host = app.host("exchange2016_cu22_nov21su")
+    card = app.final(app.command("/exchcheck", host)[1])
+    container = {
+        "type": "message",
+        "message_ts": "1700000000.000100",
+        "channel_id": "C0INCIDENT",
+        "is_ephemeral": True,
+        "thread_ts": "1700000000.000050",
+    }
+    reply = raw_click(app, {"action_id": SHARE, "value": buttons(card)[SHARE]}, container=container, response="share")
+    assert reply.status == 200
+    (post,) = fake.wait_for_calls("chat.postMessage")
+    assert post.ok and post.params["channel"] == "C0INCIDENT" and post.params["thread_ts"] == "1700000000.000050"
+    shared = fake.messages("C0INCIDENT")[-1]
+    text = dump(shared)
+    stored = app.store.latest_result(host)
+    assert stored is not None
+    assert f"{stored['vulnerable_count']} CVEs ({len(stored['kev'])} KEV)" in text
+    assert all(k in text for k in stored["kev"]) and "<@U0ALICE>" in text
+    confirm = app.final("share")
+    assert confirm["replace_original"] is False and "in this thread" in confirm["text"]
+
+
+def test_share_where_the_bot_is_not_a_member_says_so(app: SlackHarness, fake: FakeSlack) -> None:
+    fake.add_channel("C0OUTSIDE", "outside", is_member=False)
+    host = app.host("exchange_se_current")
+    app.final(app.command("/exchcheck", host, channel="C0OUTSIDE")[1])
+    _ack, name = app.click(SHARE, host, channel="C0OUTSIDE")
+    assert "/invite" in app.final(name)["text"]
+
+
+def test_watch_button_reflects_state_and_remove_works(app: SlackHarness) -> None:
+    host = app.host("exchange2016_cu22_nov21su")
+    first = app.final(app.command("/exchcheck", host)[1])
+    assert WATCH_ADD in buttons(first) and WATCH_REMOVE not in buttons(first)
+    _ack, name = app.click(WATCH_ADD, host)
+    assert "Watching" in app.final(name)["text"]
+    again = app.final(app.command("/exchcheck", host)[1])
+    assert buttons(again).get(WATCH_REMOVE) == host and WATCH_ADD not in buttons(again)
+    assert any(
+        e["text"]["text"] == "Watched ✓ · Remove"
+        for b in again["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    _ack, name = app.click(WATCH_REMOVE, host)
+    assert "Stopped watching" in app.final(name)["text"]
+    assert app.store.watchlist() == []
+    other = app.final(app.command("/exchcheck", app.host("not_exchange"))[1])
+    assert WATCH_ADD not in buttons(other) and WATCH_REMOVE not in buttons(other)
+
+
+def _watch_many(app: SlackHarness, n: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for i in range(n):
+        app.store.watch_add(f"h{i:03d}.example.com", f"h{i:03d}.example.com", now, added_by="test")
+
+
+def test_watchlist_pages_through_the_real_app(app: SlackHarness, fake: FakeSlack) -> None:
+    _watch_many(app, 70)
+    listed = app.final(app.command("/exchwatch", "list")[1])
+    assert "70" in listed["blocks"][1]["text"]["text"]
+    assert buttons(listed)[WATCH_PAGE] == "2"
+    _ack, name = app.click(WATCH_PAGE, "2")
+    page2 = app.final(name)
+    assert page2["replace_original"] is True and "Hosts 21–40 of 70" in dump(page2)
+    typed = app.final(app.command("/exchwatch", "list 4")[1])
+    assert "Hosts 61–70 of 70" in dump(typed)
+    for msg in (listed, page2, typed):
+        assert len(msg["blocks"]) <= 50
+    # the menu beside a host removes it
+    menu = {"action_id": HOST_MENU, "type": "overflow", "selected_option": {"value": "remove|h005.example.com"}}
+    raw_click(app, menu, container={"type": "message", "channel_id": "C0INCIDENT", "is_ephemeral": True}, response="m")
+    assert "Stopped watching" in app.final("m")["text"]
+    assert len(app.store.watchlist()) == 69
+
+
+def test_app_home_pages_and_check_a_host_from_the_home(app: SlackHarness, fake: FakeSlack) -> None:
+    _watch_many(app, 65)
+    app.event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0ALICE", "tab": "home", "event_ts": "1.0"})
+    fake.wait_for_calls("views.publish")
+    view = fake.home_views["U0ALICE"]
+    assert len(view["blocks"]) <= 100 and "*65* hosts" in dump(view)
+    assert "25 more" in dump(view)
+    home = {"type": "view", "view_id": "V0HOME"}
+    raw_click(app, {"action_id": HOME_PAGE, "value": "2"}, container=home, response=None)
+    until(lambda: "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"]))
+    assert "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"])
+    raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=home, response=None)
+    (dm,) = fake.wait_for_calls("chat.postMessage")
+    assert dm.params["channel"] == "U0ALICE" and "/exchcheck" in dump(dm.params)
