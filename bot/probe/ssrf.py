@@ -16,6 +16,8 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.probe.targets import TargetError, normalise_host
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
@@ -146,5 +148,9 @@ def parse_pins(items: Sequence[str]) -> dict[str, str]:
             raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS") from exc
         if not sep or not host.strip():
             raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS")
-        pins[host.strip()] = addr
+        try:  # bücher.test is looked up as xn--bcher-kva.test: pin it under that name
+            name = normalise_host(host.strip())
+        except TargetError as exc:
+            raise ValueError(f"--resolve {item!r}: {exc}") from exc
+        pins[name] = addr
     return pins

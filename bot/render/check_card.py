@@ -38,7 +38,7 @@ from bot.render.blocks import (
     when,
 )
 from bot.render.config_checks import config_summary
-from bot.render.hints import failure_hints, failure_reason, failure_text, is_refusal, private_hint
+from bot.render.hints import domain_hint, failure_hints, failure_reason, failure_text, is_refusal, private_hint
 from bot.render.text import kev_as_of
 
 # --------------------------------------------------------------------------------------------------
@@ -222,6 +222,9 @@ def check_card(
     blocks: list[Block] = [header(f"Exchange check: {escape(r.host)}"), section(_headline(r))]
     if r.error:
         blocks.append(section("\n".join(_unreachable_lines(r, since))))
+    hint = domain_hint(r.host) if (r.error and not is_refusal(r.error)) or r.exchange is False else None
+    if hint:
+        blocks.append(section(f":bulb: {escape(hint)}"))
     if not r.error and a.build is not None:
         blocks.append(
             fields_section(

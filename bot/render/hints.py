@@ -64,3 +64,15 @@ def failure_hints(error: str | None, port: int | None = None) -> list[str]:
     else:
         hints.append("try again later; the host or the path to it may be down")
     return hints
+
+
+def domain_hint(host: str) -> str | None:
+    """For a bare domain (two labels, no port): the host names Exchange usually answers at."""
+    name = host.rsplit(":", 1)[0] if ":" in host and not host.startswith("[") else host
+    labels = name.split(".")
+    if len(labels) != 2 or not all(labels) or name.replace(".", "").isdigit() or ":" in host:
+        return None
+    return (
+        f"{name} looks like a domain, not a server: Outlook on the web usually answers at "
+        f"mail.{name} or autodiscover.{name}"
+    )

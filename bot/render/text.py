@@ -9,7 +9,7 @@ from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
 from bot.core.counts import assessment_counts_text, counts_text, cve_label, vulnerable_counts, vulnerable_first
 from bot.core.model import Assessment, CheckResult
-from bot.render.hints import failure_text
+from bot.render.hints import domain_hint, failure_hints, failure_text
 
 STATUS_TEXT = {
     "vulnerable": "VULNERABLE",
@@ -123,7 +123,8 @@ def check_details(r: CheckResult) -> str:
     """Everything one check found."""
     head = f"{r.target} ({r.host}{', ' + r.address if r.address else ''}) checked {r.checked_at:%Y-%m-%d %H:%M:%S %Z}"
     if r.error:
-        return f"{head}\n  {failure_text(r.error, slack=False)}"
+        hints = [*failure_hints(r.error), *filter(None, [domain_hint(r.host)])]
+        return "\n".join([head, f"  {failure_text(r.error, slack=False)}", *(f"  hint:      {h}" for h in hints)])
     out = [head]
     exch = {True: "yes", False: "no", None: "cannot tell (a front end hides it)"}[r.exchange]
     out.append(f"  Exchange:  {exch}")
