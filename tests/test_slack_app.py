@@ -269,10 +269,10 @@ def test_exposure_answers_from_shodan(app: SlackHarness, shodan: FakeShodan) -> 
     # eu = DE 3 + 2, FR 1: 2016 x4 (EOL), SE x2; the RTM server is certainly vulnerable to all four
     assert field(card, "Total") == "6"
     assert field(card, "End of life") == "4"
-    assert field(card, "EOL or certainly vulnerable") == "4"
+    assert field(card, "At risk (end of life or vulnerable)") == "4"
     dumped = dump(card)
-    assert "• *ProxyNotShell*: 1 certainly vulnerable, 3 cannot tell" in dumped
-    assert "• *ProxyLogon*: 1 certainly vulnerable, 0 cannot tell" in dumped
+    assert "• *ProxyNotShell*: 1 vulnerable, 3 cannot tell from the build" in dumped
+    assert "• *ProxyLogon*: 1 vulnerable, 0 cannot tell from the build" in dumped
     assert "• Exchange 2016: 4" in dumped and "• Exchange SE: 2" in dumped
     assert "Data: Shodan" in dumped and "new snapshot" in dumped
     assert card["text"].startswith("Exchange exposure eu: 6 banners")
@@ -290,6 +290,8 @@ def test_exposure_chart_on_request_is_uploaded_to_the_channel(
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=15)[0]
     assert upload.channel == "C0CHARTS" and upload.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert upload.filename == "exchbot-exposure-eu.png"
+    assert "posted in <#C0CHARTS>" in dump(card)  # the ephemeral card says where the public chart went
+    assert upload.title is not None and upload.title.endswith("(one snapshot so far)")
 
 
 def test_exposure_failure_is_a_message_not_a_crash(make: Callable[..., SlackHarness]) -> None:

@@ -304,12 +304,26 @@ def test_exposure_card_totals_and_deltas() -> None:
     fields = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for b in msg["blocks"] for f in b.get("fields", [])}
     assert fields["*Total*"] == "120 (-4)"
     assert fields["*End of life*"] == "80 (-10)"
-    assert fields["*EOL or certainly vulnerable*"] == "82 (-9)"
+    assert fields["*At risk (end of life or vulnerable)*"] == "82 (-9)"
     flat = "\n".join(strings(msg))
     assert "• Exchange 2016: 80 (-10)" in flat and "• Exchange SE: 30 (+6)" in flat
-    assert "• *ProxyShell*: 5 (-1) certainly vulnerable, 40 (±0) cannot tell" in flat
+    assert "• *ProxyShell*: 5 (-1) vulnerable, 40 (±0) cannot tell from the build" in flat
+    assert "certainly" not in flat  # plain labels
     assert "Data: Shodan" in flat and "snapshot 2026-11-01 08:00 UTC" in flat
+    assert "_From the count snapshot of 2026-11-01 08:00 UTC" in flat  # the snapshot used, named
+    assert "count snapshot of 2026-11-01 08:00 UTC" in msg["text"]
     assert "changes since 2026-10-25 08:00 UTC" in flat
+
+
+def test_exposure_card_shows_top_countries_and_where_the_chart_went() -> None:
+    msg = exposure_card.exposure_card(exposure_result(by_country={"DE": 70, "FR": 45, "IT": 5}))
+    flat = "\n".join(strings(msg))
+    assert "*Top countries* (banners)\nde 70 · fr 45 · it 5" in flat
+    posted = exposure_card.with_chart_note(msg, True, "C0INCIDENT")
+    assert_valid_message(posted)
+    assert "posted in <#C0INCIDENT>" in "\n".join(strings(posted))
+    failed = exposure_card.with_chart_note(msg, False, "C0INCIDENT")
+    assert "could not be posted" in "\n".join(strings(failed))
 
 
 def test_exposure_card_escapes_shodan_text_and_respects_limits() -> None:
