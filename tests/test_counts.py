@@ -91,3 +91,31 @@ def test_cli_build_json_and_history_hint(catalog: Catalog, tmp_path: Path) -> No
     assert "exchbot history mail.example.com:43753" in hist.stdout
     with_port = run(["history", "mail.example.com:43753"], tmp_path / "a.db")
     assert f"{doc['vulnerable_count']} CVEs ({len(doc['kev'])} KEV)" in with_port.stdout
+
+
+def test_digest_names_counts_and_says_failures_once() -> None:
+    import dataclasses
+    import datetime as dt
+
+    from bot.core.changes import CheckPoint
+    from bot.core.digest import Digest, WatchState
+    from bot.render.digest import digest_message, digest_text
+
+    fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "vulnerable"}
+    risky = CheckPoint("a.example", T0, "15.1.2375.17", "Exchange 2016", "CU22", "Nov21SU", True, fams, True, None)
+    risky = dataclasses.replace(risky, vulnerable_count=87, kev_count=5)
+    d = Digest(
+        day=T0.date(),
+        since=T0 - dt.timedelta(days=1),
+        generated_at=T0,
+        patched=(),
+        newly_vulnerable=(),
+        became_eol=(),
+        build_changed=(),
+        unreachable=(),
+        reachable_again=(),
+        watch=(WatchState("a.example", risky, None),),
+        regions=(),
+    )
+    assert "87 CVEs (5 KEV)" in digest_text(d)
+    assert "87 CVEs (5 KEV)" in json.dumps(digest_message(d))
