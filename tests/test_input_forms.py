@@ -132,3 +132,16 @@ def test_the_card_for_an_unreachable_bare_domain_hints_at_the_mail_host(catalog:
 
     card = check_card.check_card(result(catalog, "contoso.test", T0, None, error="could not check: no answer"))
     assert "mail.contoso.test or autodiscover.contoso.test" in json.dumps(card)
+
+
+def test_cli_exposure_suggests_a_code_for_a_country_name(tmp_path: object) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SHODAN_API_KEY"} | {"EXCHBOT_DB": f"{tmp_path}/x.db"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "exposure", "germany"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 2
+    assert "did you mean `de` (Germany)? Try `exchbot exposure de`" in proc.stderr

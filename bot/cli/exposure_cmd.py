@@ -10,6 +10,7 @@ import click
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.exposure import RegionError
+from bot.core.region_names import suggestion_text
 from bot.exposure.client import ShodanError, make_client
 from bot.knowledge import KnowledgeError, load_catalog
 from bot.render import json_out
@@ -86,7 +87,8 @@ def exposure(region: str, as_json: bool, refresh: bool, deep: bool, max_credits:
             progress=_Progress(settings.shodan_rps),
         )
     except RegionError as exc:
-        raise click.BadParameter(str(exc), param_hint="REGION") from None
+        hint = suggestion_text(region, catalog, example="exchbot exposure {}")
+        raise click.BadParameter(f"{exc}; {hint}" if hint else str(exc), param_hint="REGION") from None
     except ShodanError as exc:
         _fail(f"{exc} (no snapshot recorded)")
         return

@@ -64,3 +64,33 @@ def suggest(text: str, catalog: Catalog, limit: int = 3) -> list[str]:
         return [exact.lower()]
     close = difflib.get_close_matches(_fold(text), list(names), n=limit, cutoff=0.75)
     return [names[c].lower() for c in close]
+
+
+def region_suggestion(text: str, catalog: Catalog) -> str | None:
+    """For a region text that did not resolve (``germany``, ``united kingdom``, ``de germny``): the
+    region text that probably was meant (``de``, ``gb``, ``de,de``), or None."""
+    words = text.replace(",", " ").split()
+    if not words:
+        return None
+    whole = suggest(" ".join(words), catalog)
+    if whole and len(words) > 1:
+        return whole[0]
+    codes: list[str] = []
+    for item in words:
+        if item.lower() in catalog.regions or item.upper() in catalog.countries:
+            codes.append(item.lower())
+            continue
+        found = suggest(item, catalog)
+        if not found:
+            return None
+        codes.append(found[0])
+    return ",".join(dict.fromkeys(codes))
+
+
+def suggestion_text(text: str, catalog: Catalog, *, example: str) -> str | None:
+    """``did you mean `de` (Germany)? Try `/exposure de``` (``example`` with ``{}`` for the codes)."""
+    codes = region_suggestion(text, catalog)
+    if not codes:
+        return None
+    names = ", ".join(catalog.countries.get(c.upper(), c) for c in codes.split(","))
+    return f"did you mean `{codes}` ({names})? Try `{example.format(codes)}`"

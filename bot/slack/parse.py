@@ -18,7 +18,7 @@ from typing import Literal
 
 from bot.core.catalog import Catalog
 from bot.core.exposure import RegionError, resolve_region
-from bot.core.region_names import suggest
+from bot.core.region_names import suggestion_text
 from bot.probe.targets import Target, TargetError, email_hint, parse_target
 
 MAX_TEXT = 300  # characters of command text; a target is at most 300 (targets.MAX_TARGET)
@@ -179,24 +179,8 @@ def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help
 
 def _did_you_mean(words: list[str], items: list[str], catalog: Catalog) -> str | None:
     """``exposure germany`` -> "did you mean `de`?" (country names, also of several words)."""
-    whole = suggest(" ".join(words).replace(",", " "), catalog)
-    if whole and len(items) > 1:
-        codes = whole[:1]
-    else:
-        codes = []
-        for item in items:
-            if item.lower() in catalog.regions or item.upper() in catalog.countries:
-                codes.append(item.lower())
-                continue
-            found = suggest(item, catalog)
-            if not found:
-                return None
-            codes.append(found[0])
-    if not codes:
-        return None
-    names = ", ".join(catalog.countries.get(c.upper(), c) for c in codes)
-    code = ",".join(codes)
-    return f"unknown region {echo(' '.join(words))!r}: did you mean `{code}` ({names})? Try `/exposure {code}`"
+    hint = suggestion_text(" ".join(items), catalog, example="/exposure {}")
+    return f"unknown region {echo(' '.join(words))!r}: {hint}" if hint else None
 
 
 def parse_watch(text: str | None) -> WatchCommand | Help | Usage:
