@@ -12,13 +12,24 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from bot.probe.prober import failed_result
 from bot.probe.targets import Target
 from bot.ratelimit import per_user_limiter
-from bot.render.blocks import RECHECK, WATCH_ADD
+from bot.render.blocks import (
+    CHECK_HOST,
+    HOME_PAGE,
+    HOST_MENU,
+    RECHECK,
+    SHARE,
+    SHOW_EVIDENCE,
+    WATCH_ADD,
+    WATCH_PAGE,
+    WATCH_REMOVE,
+)
 from bot.slack.workers import JobRunner
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
@@ -154,7 +165,7 @@ def test_exchcheck_acks_at_once_then_the_card_replaces_the_ack(app: SlackHarness
     assert (field(card, "Product"), field(card, "CU"), field(card, "Update")) == ("Exchange 2016", "CU22", "Nov21SU")
     assert "first check of this host" in dump(card)
     assert any("*Advice*" in t for t in texts(card)) and any("*Evidence*" in t for t in texts(card))
-    assert buttons(card) == {RECHECK: host, WATCH_ADD: host}
+    assert buttons(card) == {RECHECK: host, SHOW_EVIDENCE: host, SHARE: host, WATCH_ADD: host}
     assert [(r["command"], r["text"], r["outcome"], r["user_id"], r["channel_id"]) for r in app.audit_rows(1)] == [
         ("/exchcheck", host, "accepted", "U0ALICE", "C0INCIDENT")
     ]
@@ -168,7 +179,13 @@ def test_hostile_header_values_are_escaped_and_ping_nobody(app: SlackHarness) ->
     card = app.final(name)
     every = texts(card)
     assert not any("<" in t or ">" in t for t in every), "raw < or > reached Slack"
-    dumped = dump(card)
+    # the full evidence comes behind "Show evidence", escaped the same way
+    ack, shown = app.click(SHOW_EVIDENCE, buttons(card)[SHOW_EVIDENCE])
+    assert ack.status == 200
+    evidence = app.final(shown)
+    assert evidence["replace_original"] is False  # below the card, which stays
+    assert not any("<" in t or ">" in t for t in texts(evidence)), "raw < or > reached Slack"
+    dumped = dump(card) + dump(evidence)
     assert "&lt;!channel&gt;" in dumped and "&lt;@U123&gt;" in dumped
     assert "&amp;lt;script&amp;gt;" in dumped  # the entity the server sent is shown, not decoded
 
@@ -196,7 +213,11 @@ def test_checks_from_slack_obey_the_ssrf_guard(make: Callable[..., SlackHarness]
         assert ack.status == 200
         card = app.final(name)
         assert "refused" in card["text"], card["text"]
-        assert card["blocks"][1]["text"]["text"].startswith(":x: *Could not check:*")
+        assert card["blocks"][1]["text"]["text"].startswith(":no_entry: *Not checked:* refused:")
+        flat = dump(card)
+        assert "EXCHBOT_ALLOW_PRIVATE" in flat and "--allow-private" not in flat  # Slack users have no flags
+        assert f"{target} resolves to {target}" not in flat  # an IP literal is not "resolved"
+        assert flat.lower().count("could not check") <= 1  # the fallback text only
         assert RECHECK in buttons(card)
 
 
@@ -249,10 +270,10 @@ def test_exposure_answers_from_shodan(app: SlackHarness, shodan: FakeShodan) -> 
     # eu = DE 3 + 2, FR 1: 2016 x4 (EOL), SE x2; the RTM server is certainly vulnerable to all four
     assert field(card, "Total") == "6"
     assert field(card, "End of life") == "4"
-    assert field(card, "EOL or certainly vulnerable") == "4"
+    assert field(card, "At risk (end of life or vulnerable)") == "4"
     dumped = dump(card)
-    assert "• *ProxyNotShell*: 1 certainly vulnerable, 3 cannot tell" in dumped
-    assert "• *ProxyLogon*: 1 certainly vulnerable, 0 cannot tell" in dumped
+    assert "• *ProxyNotShell*: 1 vulnerable, 3 cannot tell from the build" in dumped
+    assert "• *ProxyLogon*: 1 vulnerable, 0 cannot tell from the build" in dumped
     assert "• Exchange 2016: 4" in dumped and "• Exchange SE: 2" in dumped
     assert "Data: Shodan" in dumped and "new snapshot" in dumped
     assert card["text"].startswith("Exchange exposure eu: 6 banners")
@@ -270,6 +291,8 @@ def test_exposure_chart_on_request_is_uploaded_to_the_channel(
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=15)[0]
     assert upload.channel == "C0CHARTS" and (upload.data or b"")[:8] == b"\x89PNG\r\n\x1a\n"
     assert upload.filename == "exchbot-exposure-eu.png"
+    assert "posted in <#C0CHARTS>" in dump(card)  # the ephemeral card says where the public chart went
+    assert upload.title is not None and upload.title.endswith("(one snapshot so far)")
 
 
 def test_exposure_failure_is_a_message_not_a_crash(make: Callable[..., SlackHarness]) -> None:
@@ -293,7 +316,7 @@ def test_exchwatch_add_list_remove(app: SlackHarness) -> None:
     added = app.final(app.command("/exchwatch", f"add {host}")[1])
     assert "Watching" in added["text"]
     listed = app.final(app.command("/exchwatch", "list")[1])
-    assert listed["text"] == "Watchlist: 1 hosts, 1 at risk"
+    assert listed["text"] == "Watchlist: 1 hosts, 1 at risk, 1 with known-exploited CVEs"
     line = dump(listed)
     assert host in line and "*EOL*" in line and "vulnerable: ProxyNotShell" in line
     removed = app.final(app.command("/exchwatch", f"remove {host}")[1])
@@ -548,3 +571,119 @@ def test_a_crashing_job_still_answers(make: Callable[..., SlackHarness]) -> None
     card = app.final(app.command("/exchcheck", "mail.example.com")[1])
     assert "Something went wrong on exchbot's side" in card["text"] and "boom" not in dump(card)
     assert app.command("/exchcheck", "help")[0].status == 200
+
+
+# --------------------------------------------------------------------------------------------- answers people act on
+
+
+def raw_click(app: SlackHarness, action: dict[str, Any], *, container: dict[str, Any], response: str | None) -> Any:
+    """A block_actions payload with a free-form action and container (overflow menus, App Home, threads)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "api_app_id": app.fake.app_id,
+        "token": "legacy-verification-token",
+        "user": {"id": "U0ALICE", "username": "u0alice", "name": "u0alice", "team_id": "T0EXCHBOT"},
+        "team": {"id": "T0EXCHBOT", "domain": "exchbot-test"},
+        "container": container,
+        "trigger_id": "1337.44.x",
+        "actions": [{"block_id": "b", "type": "button", "action_ts": "1700000001.000200", **action}],
+    }
+    if response is not None:
+        payload["response_url"] = app.fake.response_url(response)
+    if container.get("channel_id"):
+        payload["channel"] = {"id": container["channel_id"], "name": "incident"}
+    return app.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+
+def test_share_in_channel_posts_the_answer_visibly_in_the_thread(app: SlackHarness, fake: FakeSlack) -> None:
+    host = app.host("exchange2016_cu22_nov21su")
+    card = app.final(app.command("/exchcheck", host)[1])
+    container = {
+        "type": "message",
+        "message_ts": "1700000000.000100",
+        "channel_id": "C0INCIDENT",
+        "is_ephemeral": True,
+        "thread_ts": "1700000000.000050",
+    }
+    reply = raw_click(app, {"action_id": SHARE, "value": buttons(card)[SHARE]}, container=container, response="share")
+    assert reply.status == 200
+    (post,) = fake.wait_for_calls("chat.postMessage")
+    assert post.ok and post.params["channel"] == "C0INCIDENT" and post.params["thread_ts"] == "1700000000.000050"
+    shared = fake.messages("C0INCIDENT")[-1]
+    text = dump(shared)
+    stored = app.store.latest_result(host)
+    assert stored is not None
+    assert f"{stored['vulnerable_count']} CVEs ({len(stored['kev'])} KEV)" in text
+    assert all(k in text for k in stored["kev"]) and "<@U0ALICE>" in text
+    confirm = app.final("share")
+    assert confirm["replace_original"] is False and "in this thread" in confirm["text"]
+
+
+def test_share_where_the_bot_is_not_a_member_says_so(app: SlackHarness, fake: FakeSlack) -> None:
+    fake.add_channel("C0OUTSIDE", "outside", is_member=False)
+    host = app.host("exchange_se_current")
+    app.final(app.command("/exchcheck", host, channel="C0OUTSIDE")[1])
+    _ack, name = app.click(SHARE, host, channel="C0OUTSIDE")
+    assert "/invite" in app.final(name)["text"]
+
+
+def test_watch_button_reflects_state_and_remove_works(app: SlackHarness) -> None:
+    host = app.host("exchange2016_cu22_nov21su")
+    first = app.final(app.command("/exchcheck", host)[1])
+    assert WATCH_ADD in buttons(first) and WATCH_REMOVE not in buttons(first)
+    _ack, name = app.click(WATCH_ADD, host)
+    assert "Watching" in app.final(name)["text"]
+    again = app.final(app.command("/exchcheck", host)[1])
+    assert buttons(again).get(WATCH_REMOVE) == host and WATCH_ADD not in buttons(again)
+    assert any(
+        e["text"]["text"] == "Watched ✓ · Remove"
+        for b in again["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    _ack, name = app.click(WATCH_REMOVE, host)
+    assert "Stopped watching" in app.final(name)["text"]
+    assert app.store.watchlist() == []
+    other = app.final(app.command("/exchcheck", app.host("not_exchange"))[1])
+    assert WATCH_ADD not in buttons(other) and WATCH_REMOVE not in buttons(other)
+
+
+def _watch_many(app: SlackHarness, n: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for i in range(n):
+        app.store.watch_add(f"h{i:03d}.example.com", f"h{i:03d}.example.com", now, added_by="test")
+
+
+def test_watchlist_pages_through_the_real_app(app: SlackHarness, fake: FakeSlack) -> None:
+    _watch_many(app, 70)
+    listed = app.final(app.command("/exchwatch", "list")[1])
+    assert "70" in listed["blocks"][1]["text"]["text"]
+    assert buttons(listed)[WATCH_PAGE] == "2"
+    _ack, name = app.click(WATCH_PAGE, "2")
+    page2 = app.final(name)
+    assert page2["replace_original"] is True and "Hosts 21–40 of 70" in dump(page2)
+    typed = app.final(app.command("/exchwatch", "list 4")[1])
+    assert "Hosts 61–70 of 70" in dump(typed)
+    for msg in (listed, page2, typed):
+        assert len(msg["blocks"]) <= 50
+    # the menu beside a host removes it
+    menu = {"action_id": HOST_MENU, "type": "overflow", "selected_option": {"value": "remove|h005.example.com"}}
+    raw_click(app, menu, container={"type": "message", "channel_id": "C0INCIDENT", "is_ephemeral": True}, response="m")
+    assert "Stopped watching" in app.final("m")["text"]
+    assert len(app.store.watchlist()) == 69
+
+
+def test_app_home_pages_and_check_a_host_from_the_home(app: SlackHarness, fake: FakeSlack) -> None:
+    _watch_many(app, 65)
+    app.event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0ALICE", "tab": "home", "event_ts": "1.0"})
+    fake.wait_for_calls("views.publish")
+    view = fake.home_views["U0ALICE"]
+    assert len(view["blocks"]) <= 100 and "*65* hosts" in dump(view)
+    assert "25 more" in dump(view)
+    home = {"type": "view", "view_id": "V0HOME"}
+    raw_click(app, {"action_id": HOME_PAGE, "value": "2"}, container=home, response=None)
+    until(lambda: "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"]))
+    assert "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"])
+    raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=home, response=None)
+    (dm,) = fake.wait_for_calls("chat.postMessage")
+    assert dm.params["channel"] == "U0ALICE" and "/exchcheck" in dump(dm.params)

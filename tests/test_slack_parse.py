@@ -92,7 +92,7 @@ def test_check_help(text: str) -> None:
 
 def test_tokens_undo_slack_entities_and_links() -> None:
     assert tokens("a &amp; b") == ["a", "&", "b"]
-    assert tokens("<https://x.example|x.example> y") == ["x.example", "y"]
+    assert tokens("<https://x.example|x.example> y") == ["https://x.example", "y"]  # the URL part, not the label
     assert tokens(None) == []
 
 

@@ -13,6 +13,7 @@ from bot.cli.common import SnapshotProgress
 from bot.cli.failure import UserError, database_failure
 from bot.config import Settings
 from bot.core.exposure import RegionError
+from bot.core.region_names import suggestion_text
 from bot.exposure.client import ShodanError
 from bot.knowledge import load_catalog
 from bot.render import json_out
@@ -95,7 +96,8 @@ def show(
                 asn=asn,
             )
     except RegionError as exc:
-        raise click.BadParameter(str(exc), param_hint="REGION") from None
+        hint = suggestion_text(region, catalog, example="exchbot exposure {}")
+        raise click.BadParameter(f"{exc}; {hint}" if hint else str(exc), param_hint="REGION") from None
     except ShodanError as exc:
         raise UserError(f"{exc} (no snapshot recorded)") from None
     except KeyboardInterrupt:

@@ -8,13 +8,15 @@ from bot.cli import common
 from bot.cli.common import parse_since, target_arg
 from bot.config import Settings
 from bot.core.catalog import Catalog
+from bot.core.counts import counts_text
 from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import staleness
 from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.digest import region_line
+from bot.render.hints import failure_text
 from bot.render.text import STATUS_TEXT, stale_lines, yes_no
-from bot.services.history import changes_since, host_history
+from bot.services.history import changes_since, host_history, similar_targets
 from bot.wiring import make_store
 
 
@@ -32,18 +34,22 @@ def history(target: str, as_json: bool, limit: int) -> None:
     settings = Settings.from_env()
     with make_store(settings) as store:
         points = host_history(store, key, limit)
+        similar = [] if points else similar_targets(store, key)
     warning = _stale_warning(settings)
     if as_json:
         click.echo(json_out.dumps([json_out.point_dict(p) for p in points]))
         return
     if not points:
         click.echo(f"no checks of {key} stored yet")
+        if similar:
+            click.echo("stored checks exist for: " + ", ".join(similar) + f" (exchbot history {similar[0]})")
     for p in points:
         if p.error:
-            click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.error}")
+            click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {failure_text(p.error, slack=False)}")
             continue
         fams = " ".join(f"{f}={STATUS_TEXT.get(s, s)}" for f, s in p.families.items())
-        click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.label()} EOL={yes_no(p.eol)} {fams}")
+        cves = counts_text(p.vulnerable_count, p.kev_count)
+        click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.label()} EOL={yes_no(p.eol)} {cves + '; ' if cves else ''}{fams}")
     for line in stale_lines(warning):
         click.echo(line)
 

@@ -61,7 +61,7 @@ def watch_list(as_json: bool) -> None:
     if not entries:
         click.echo("the watchlist is empty: exchbot watch add TARGET")
     for w, p, r in entries:
-        state = "never checked" if p is None else (p.error or p.label())
+        state = "never checked" if p is None else text.point_state(p)
         click.echo(f"{w.host}: {state}")
         if r is not None:
             click.echo(f"  re-judged with the knowledge of {r.knowledge_date}: {r.summary}")

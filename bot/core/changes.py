@@ -41,6 +41,8 @@ class CheckPoint:
     error: str | None
     check_id: int | None = None
     exchange: bool | None = None
+    vulnerable_count: int | None = None  # CVEs with status vulnerable (None: not stored)
+    kev_count: int | None = None  # of them, known exploited (CISA KEV)
 
     @property
     def answered(self) -> bool:

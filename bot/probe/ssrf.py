@@ -16,6 +16,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.probe.dns import default_client
+from bot.probe.targets import TargetError, normalise_host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -110,7 +111,10 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
         reason = why_forbidden(ip)
         if reason:
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
-            raise Refused(f"refused: {host} resolves to {ip} ({reason}); use --allow-private for internal hosts")
+            # The hint to lift the guard depends on where the answer is shown (CLI flag or the
+            # admin's setting): renderers add it (bot.render.hints).
+            what = f"{ip} is" if literal is not None else f"{host} resolves to {ip},"
+            raise Refused(f"refused: {what} not a public address ({reason})")
     return addresses[0]
 
 
@@ -138,5 +142,9 @@ def parse_pins(items: Sequence[str]) -> dict[str, str]:
             raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS") from exc
         if not sep or not host.strip():
             raise ValueError(f"--resolve {item!r}: expected HOST:ADDRESS")
-        pins[host.strip()] = addr
+        try:  # bücher.test is looked up as xn--bcher-kva.test: pin it under that name
+            name = normalise_host(host.strip())
+        except TargetError as exc:
+            raise ValueError(f"--resolve {item!r}: {exc}") from exc
+        pins[name] = addr
     return pins

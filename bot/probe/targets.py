@@ -42,7 +42,24 @@ class Target:
         return host if self.port == 443 else f"{host}:{self.port}"
 
 
+_EMAIL = re.compile(r"^(?:mailto:)?[^@\s/:]+@([^@\s/:]+\.[^@\s/:]+)$", re.IGNORECASE)
+
+
+def email_hint(text: str) -> str | None:
+    """For an e-mail address: which host names to try instead; None for anything else."""
+    m = _EMAIL.match(text.strip())
+    if not m:
+        return None
+    domain = m.group(1).lower().rstrip(".")
+    return (
+        f"that is an e-mail address; exchbot checks a mail server. "
+        f"Try its host name, often mail.{domain} or autodiscover.{domain}"
+    )
+
+
 def parse_target(text: str) -> Target:
+    """A target from what a user typed; ``host/path`` is read like ``https://host/path`` (the path
+    is dropped: exchbot probes its own paths)."""
     if not isinstance(text, str):
         raise TargetError(USAGE)
     raw = text.strip()
@@ -53,8 +70,13 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"empty target: {USAGE}")
     if len(raw) > MAX_TARGET:
         raise TargetError(f"target too long ({len(raw)} characters): {USAGE}")
+    hint = email_hint(raw)
+    if hint:
+        raise TargetError(hint)
     if "://" in raw:
         return _from_url(raw)
+    if "/" in raw and not raw.startswith("/"):
+        return _from_url("https://" + raw, raw)
     host, port = _split_host_port(raw)
     return _build(raw, host, port)
 
@@ -81,7 +103,7 @@ def _url_port(netloc: str) -> int:
     return _port(rest[1:])
 
 
-def _from_url(raw: str) -> Target:
+def _from_url(raw: str, typed: str | None = None) -> Target:
     try:
         parts = urlsplit(raw)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
@@ -95,7 +117,7 @@ def _from_url(raw: str) -> Target:
     if not parts.hostname:
         raise TargetError(f"URL without a host: {USAGE}")
     host = parts.hostname
-    return _build(raw, host, port)
+    return _build(typed or raw, host, port)
 
 
 def _split_host_port(raw: str) -> tuple[str, int]:
@@ -124,6 +146,11 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise TargetError(f"port {port} out of range 1-65535")
     return port
+
+
+def normalise_host(host: str) -> str:
+    """A host name as the key uses it (lower-case IDNA ASCII) or an IP literal; raises TargetError."""
+    return _build(host, host, 443).host
 
 
 def _build(raw: str, host: str, port: int) -> Target:

@@ -39,11 +39,19 @@ MAX_CONTEXT = 10
 MAX_BUTTON_TEXT = 75
 MAX_VALUE = 2000
 MAX_TEXT = 3000  # the fallback ``text``: Slack allows more, but a notification needs one line or two
-MAX_EVIDENCE = 8
+MAX_EVIDENCE = 3  # evidence lines on a card; the rest behind "Show evidence"
 MAX_VALUE_SHOWN = 160  # characters of one evidence value
 
 RECHECK = "exchbot_recheck"
 WATCH_ADD = "exchbot_watch_add"
+WATCH_REMOVE = "exchbot_watch_remove"
+SHOW_EVIDENCE = "exchbot_show_evidence"
+SHARE = "exchbot_share"
+HOST_MENU = "exchbot_host_menu"  # overflow beside a watched host: value "recheck|HOST" or "remove|HOST"
+MENU_RECHECK, MENU_REMOVE = "recheck", "remove"
+WATCH_PAGE = "exchbot_watch_page"  # value: the page number
+HOME_PAGE = "exchbot_home_page"
+CHECK_HOST = "exchbot_check_host"
 
 STATUS_EMOJI = {
     "vulnerable": ":red_circle:",
@@ -237,13 +245,13 @@ def change_summary(change: HostChange) -> str:
 
 
 def check_buttons(host: str) -> Block:
-    """Re-check and Add to watchlist, for the check card and error cards."""
+    """Re-check and Watch, for error cards (the check card builds its own row)."""
     return {
         "type": "actions",
         "block_id": "exchbot_check_actions",
         "elements": [
             button("Re-check", RECHECK, host, style="primary"),
-            button("Add to watchlist", WATCH_ADD, host),
+            button("Watch", WATCH_ADD, host),
         ],
     }
 

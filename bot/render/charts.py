@@ -64,13 +64,15 @@ def trend_points(
 
 def exposure_trend(points: Sequence[TrendPoint], region: str, unit: str = "banners") -> Chart:
     title = f"Exchange exposure in {region}: Shodan snapshots"
+    if len(points) == 1:
+        title += " (one snapshot so far)"
     fig, ax = plt.subplots(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     try:
         xs = [float(mdates.date2num(p.at)) for p in points]  # type: ignore[no-untyped-call]
         for label, ys, style in (
             ("total", [p.total for p in points], "-o"),
             ("end-of-life", [p.eol for p in points], "-s"),
-            ("certainly vulnerable", [p.vulnerable for p in points], "-^"),
+            ("vulnerable", [p.vulnerable for p in points], "-^"),
         ):
             ax.plot(xs, ys, style, label=label)
         ax.set_title(title)
@@ -83,6 +85,9 @@ def exposure_trend(points: Sequence[TrendPoint], region: str, unit: str = "banne
         ax.set_ylim(bottom=0)
         if not points:
             ax.text(0.5, 0.5, "no snapshots yet", ha="center", va="center", transform=ax.transAxes)
+        elif len(points) == 1:  # a day either side, not an axis spanning years around one point
+            ax.set_xlim(xs[0] - 1, xs[0] + 1)
+            ax.text(0.5, 0.9, "one snapshot so far", ha="center", va="center", transform=ax.transAxes)
         png = _png(fig)
     finally:
         plt.close(fig)

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.changes import HostChange
+from bot.core.counts import counts_text
 from bot.core.digest import Digest, RegionTrend
 from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
+from bot.render.hints import failure_text
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("patched", "Patched"),
@@ -25,28 +27,56 @@ def _signed(n: int) -> str:
     return f"{n:+d}" if n else "±0"
 
 
+def snapshot_name(mode: str, at: object) -> str:
+    """``count snapshot of 2026-11-01 08:00 UTC``: which data an answer used."""
+    when = at.strftime("%Y-%m-%d %H:%M UTC") if hasattr(at, "strftime") else str(at)
+    kind = {"count": "count", "deep": "deep (per-banner)"}.get(mode, mode)
+    return f"{kind} snapshot of {when}"
+
+
 def region_line(t: RegionTrend) -> str:
     r = t.latest
-    vuln = max((v.get("vulnerable", 0) for v in r.families.values()), default=0)
-    line = (
-        f"{r.region}: {r.total} {r.unit}, {r.eol} end-of-life, {r.at_risk} at risk "
-        f"(largest family: {vuln} certainly vulnerable), snapshot {r.snapshot_at:%Y-%m-%d}"
-    )
+    worst = max(((f, v.get("vulnerable", 0)) for f, v in r.families.items()), key=lambda fv: fv[1], default=("", 0))
+    line = f"{r.region}: {r.total:,} {r.unit}; {r.eol:,} end-of-life; {r.at_risk:,} end-of-life or vulnerable"
+    if worst[1]:
+        line += f" (most often vulnerable to {worst[0]}: {worst[1]:,})"
+    line += f"; {snapshot_name(r.mode, r.snapshot_at)}"
     c = t.changes
     if c is not None and t.baseline_at is not None:
         line += (
-            f"; since {t.baseline_at:%Y-%m-%d}: total {_signed(c.total)}, EOL {_signed(c.eol)}, "
-            f"at risk {_signed(c.at_risk)}"
+            f"; since {t.baseline_at:%Y-%m-%d}: total {_signed(c.total)}, end-of-life {_signed(c.eol)}, "
+            f"end-of-life or vulnerable {_signed(c.at_risk)}"
         )
     elif c is None:
         line += "; no earlier snapshot to compare"
     return line
 
 
+def _unit_note(trends: Sequence[RegionTrend]) -> str:
+    units = {t.latest.unit for t in trends}
+    if units == {"hosts"}:
+        return "Data: Shodan; counts are unique hosts (deep snapshots)."
+    if units == {"banners"}:
+        return "Data: Shodan; counts are banners (services), not unique hosts."
+    return "Data: Shodan; count snapshots count banners (services), deep snapshots unique hosts."
+
+
+def _risk_text(w: WatchState) -> str:
+    p = w.latest
+    parts = list(w.reasons)
+    if p is not None and p.answered and p.vulnerable_count:
+        parts.append(counts_text(p.vulnerable_count, p.kev_count))
+    return ", ".join(parts)
+
+
 def _watch_line(w: WatchState) -> str:
     p = w.latest
-    state = p.label() if p is not None and p.answered else ("not checked yet" if p is None else (p.error or ""))
-    reasons = ", ".join(w.reasons)
+    state = (
+        p.label()
+        if p is not None and p.answered
+        else ("not checked yet" if p is None else failure_text(p.error or "no answer", slack=False))
+    )
+    reasons = _risk_text(w)
     since = f", last change {w.last_change_at:%Y-%m-%d}" if w.last_change_at else ""
     return f"{w.host}: {state}" + (f" [{reasons}]" if reasons else "") + since
 
@@ -73,7 +103,7 @@ def digest_text(d: Digest) -> str:
     for t in d.regions:
         out.append(f"Region {region_line(t)}")
     if d.regions:
-        out.append("Data: Shodan (counts are banners, not unique hosts).")
+        out.append(_unit_note(d.regions))
     if d.knowledge_warning:
         out.append(f"Warning: {d.knowledge_warning}")
     return "\n".join(out)
@@ -106,7 +136,7 @@ def digest_message(d: Digest) -> dict[str, Any]:
         )
     risky = d.still_at_risk
     if d.watch:
-        lines = [f"• `{escape(w.host)}`: {escape(', '.join(w.reasons))}" for w in risky[:LIST_MAX]]
+        lines = [f"• `{escape(w.host)}`: {escape(_risk_text(w))}" for w in risky[:LIST_MAX]]
         more = f"\n… and {len(risky) - LIST_MAX} more" if len(risky) > LIST_MAX else ""
         body = "\n".join(lines) + more if risky else "none"
         blocks.append(section(f"*Still at risk* ({len(risky)} of {len(d.watch)} watched)\n{body}"))
@@ -114,7 +144,7 @@ def digest_message(d: Digest) -> dict[str, Any]:
         blocks.append(section("The watchlist is empty: `/exchwatch add HOST`."))
     if d.regions:
         blocks.append(section("*Regional exposure*\n" + "\n".join(f"• {escape(region_line(t))}" for t in d.regions)))
-        blocks.append(context(["Data: Shodan; counts are banners (services), not unique hosts."]))
+        blocks.append(context([escape(_unit_note(d.regions))]))
     if d.knowledge_warning:
         blocks.append(section(f":warning: {escape(d.knowledge_warning)}"))
     return message(escape(digest_text(d)), blocks)

@@ -15,12 +15,14 @@ from bot.render.blocks import (
     escape,
     fields_section,
     header,
+    limit_blocks,
     message,
     product_name,
     section,
     sections,
     when,
 )
+from bot.render.digest import snapshot_name
 from bot.render.exposure_text import TOP_NAMES, eol_range
 
 # --------------------------------------------------------------------------------------------------
@@ -32,7 +34,7 @@ def _family_count_line(fam: str, counts: Mapping[str, int], delta: Mapping[str, 
     vul, unk = counts.get("vulnerable", 0), counts.get("unknown", 0)
     dv = delta_text(delta.get("vulnerable", 0)) if delta is not None else ""
     du = delta_text(delta.get("unknown", 0)) if delta is not None else ""
-    return f"• *{escape(fam)}*: {vul:,}{dv} certainly vulnerable, {unk:,}{du} cannot tell"
+    return f"• *{escape(fam)}*: {vul:,}{dv} vulnerable, {unk:,}{du} cannot tell from the build"
 
 
 def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
@@ -51,18 +53,27 @@ def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
                 if r.previous_snapshot_at
                 else "; no earlier snapshot to compare with"
             )
+            + f"\n_From the {escape(snapshot_name(r.mode, r.snapshot_at))}"
+            + (" (stored, reused)_" if r.reused else " (taken now)_")
         ),
         fields_section(
             [
                 f"*Total*\n{r.total:,}{delta_text(c.total if c else None)}",
                 f"*End of life*\n{eol_range(r)}{delta_text(c.eol if c else None)}",
-                f"*EOL or certainly vulnerable*\n{r.at_risk:,}{delta_text(c.at_risk if c else None)}",
-                f"*Pre-2013 or build hidden*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
+                f"*At risk (end of life or vulnerable)*\n{r.at_risk:,}{delta_text(c.at_risk if c else None)}",
+                f"*Pre-2013 or no build shown*\n{r.unknown_version:,}{delta_text(c.unknown_version if c else None)}",
                 f"*Unattributed* (no country)\n{r.unattributed:,}"
                 + (" (included)" if r.unattributed_included else " (not included)"),
             ]
         ),
     ]
+    if r.by_country:
+        top_countries = sorted(r.by_country.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+        blocks.append(
+            section(
+                f"*Top countries* ({unit})\n" + " · ".join(f"{escape(code.lower())} {n:,}" for code, n in top_countries)
+            )
+        )
     fam_lines = [_family_count_line(f, counts, c.families.get(f) if c else None) for f, counts in r.families.items()]
     blocks.extend(sections(fam_lines, title="*Exploit families* (counted from the visible builds)"))
     products = [
@@ -101,6 +112,19 @@ def exposure_card(r: ExposureResult, *, warning: str | None = None) -> Message:
     )
     text = (
         f"Exchange exposure {region}: {r.total:,} {unit}, {r.eol:,} end of life, "
-        f"{r.at_risk:,} EOL or certainly vulnerable (Data: {escape(r.data_source)}, {when(r.snapshot_at)})"
+        f"{r.at_risk:,} at risk (Data: {escape(r.data_source)}, {escape(snapshot_name(r.mode, r.snapshot_at))})"
     )
     return message(text, blocks)
+
+
+def with_chart_note(card: Message, posted: bool, channel: str) -> Message:
+    """The ephemeral card says where the (public) trend chart went, or that it could not be posted."""
+    ch = escape(channel)
+    note = (
+        f":bar_chart: The trend chart was posted in <#{ch}> where everyone in the channel can see it."
+        if posted and ch.isalnum()
+        else ":warning: The trend chart could not be posted in this channel (is exchbot a member, with files:write?)."
+    )
+    blocks = [*card["blocks"]]
+    blocks.insert(min(2, len(blocks)), section(note))
+    return {**card, "blocks": limit_blocks(blocks)}

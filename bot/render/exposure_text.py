@@ -73,9 +73,9 @@ def exposure_text(r: ExposureResult) -> str:
     lines += [
         "",
         f"End-of-life: {eol_range(r)}{hidden}{_delta(c.eol if c else None)}",
-        f"End-of-life or certainly vulnerable: {r.at_risk:,}{_delta(c.at_risk if c else None)}",
+        f"At risk (end of life or vulnerable to a named family): {r.at_risk:,}{_delta(c.at_risk if c else None)}",
         "",
-        f"  {'family':<14} {'certainly vulnerable':>22} {'cannot tell':>22}",
+        f"  {'family':<14} {'vulnerable':>22} {'cannot tell':>22}",
     ]
     for fam, counts in r.families.items():
         lines.append(_family_line(fam, counts, c.families.get(fam) if c else None))

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.core.changes import CheckPoint, HostChange
+from bot.core.counts import kev_first, kev_ids, vulnerable_counts
 from bot.core.digest import Digest, RegionTrend
 from bot.core.exposure import BuildExposure, ExposureChanges, ExposureResult
 from bot.core.model import Assessment, CheckResult, CveVerdict
@@ -73,7 +74,9 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "eol_date": _iso(a.eol_date),
         "esu": a.esu,
         "families": dict(a.families),
-        "cves": [cve_dict(v) for v in a.cves],
+        "vulnerable_count": vulnerable_counts(a)[0],
+        "kev": kev_ids(a),  # the vulnerable CVEs that are known exploited (CISA KEV)
+        "cves": [cve_dict(v) for v in kev_first(a.cves)],  # known exploited first
         "advice": a.advice,
         "install": a.install,
         "notes": list(a.notes),
@@ -192,6 +195,8 @@ def point_dict(p: CheckPoint) -> dict[str, Any]:
         "update": p.update,
         "eol": p.eol,
         "families": dict(p.families),
+        "vulnerable_count": p.vulnerable_count,
+        "kev_count": p.kev_count,
         "reachable": p.reachable,
         "exchange": p.exchange,
         "error": p.error,
@@ -285,6 +290,8 @@ def watched_dict(w: WatchedEntry, latest: CheckPoint | None, rejudged: Rejudgeme
                 "build": latest.build,
                 "eol": latest.eol,
                 "families": dict(latest.families),
+                "vulnerable_count": latest.vulnerable_count,
+                "kev_count": latest.kev_count,
                 "error": latest.error,
                 "rejudged": (
                     {"knowledge_date": rejudged.knowledge_date.isoformat(), "summary": rejudged.summary}
@@ -328,6 +335,8 @@ def digest_dict(d: Digest) -> dict[str, Any]:
                 "reasons": list(w.reasons),
                 "build": w.latest.build if w.latest else None,
                 "last_change": timestamp(w.last_change_at),
+                "vulnerable_count": w.latest.vulnerable_count if w.latest else None,
+                "kev_count": w.latest.kev_count if w.latest else None,
             }
             for w in d.still_at_risk
         ],
@@ -351,6 +360,8 @@ def digest_dict(d: Digest) -> dict[str, Any]:
                 "eol": t.latest.eol,
                 "at_risk": t.latest.at_risk,
                 "snapshot_at": timestamp(t.latest.snapshot_at),
+                "mode": t.latest.mode,
+                "unit": t.latest.unit,
                 "baseline_at": timestamp(t.baseline_at),
                 "changes": None
                 if t.changes is None

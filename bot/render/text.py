@@ -6,8 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
+from bot.core.changes import CheckPoint
+from bot.core.counts import assessment_counts_text, counts_text, cve_label, vulnerable_counts, vulnerable_first
 from bot.core.judge import alert_labels, alerts
 from bot.core.model import Assessment, CheckResult
+from bot.render.hints import domain_hint, failure_hints, failure_text
 
 STATUS_TEXT = {
     "vulnerable": "VULNERABLE",
@@ -31,13 +34,26 @@ def yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+def point_state(p: CheckPoint) -> str:
+    """A stored check in one line: ``15.1.2375.17 (Exchange 2016 CU22 Nov21SU); EOL; 87 CVEs (5 KEV)``."""
+    if p.error or not p.reachable:
+        return failure_text(p.error or "no answer", slack=False)
+    parts = [p.label()]
+    if p.eol:
+        parts.append("EOL")
+    cves = counts_text(p.vulnerable_count, p.kev_count)
+    if cves:
+        parts.append(cves)
+    return "; ".join(parts)
+
+
 def build_table(assessments: Sequence[Assessment]) -> str:
     """One row per input: the verdict at a glance."""
-    head = ["input", "product", "CU", "update", "EOL", *FAMILIES]
+    head = ["input", "product", "CU", "update", "EOL", "vulnerable", *FAMILIES]
     rows = [head]
     for a in assessments:
         if a.error:
-            rows.append([a.input, f"error: {a.error}", "", "", "", "", "", "", ""])
+            rows.append([a.input, f"error: {a.error}", *([""] * (len(head) - 2))])
             continue
         rows.append(
             [
@@ -46,6 +62,7 @@ def build_table(assessments: Sequence[Assessment]) -> str:
                 a.cu or "?",
                 a.update or "?",
                 yes_no(a.eol),
+                assessment_counts_text(a) or "?",
                 *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
             ]
         )
@@ -68,11 +85,13 @@ def assessment_details(a: Assessment) -> str:
     out.append(f"  EOL:       {eol}")
     for fam in FAMILIES:
         out.append(f"  {fam + ':':<14} {STATUS_TEXT[a.families[fam]]}")
-    vulnerable = [v for v in a.cves if v.status == "vulnerable"]
+    vulnerable = vulnerable_first(a)
     if vulnerable:
-        kev = sum(1 for v in vulnerable if v.kev)
-        ids = ", ".join(v.id for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
-        out.append(f"  vulnerable to {len(vulnerable)} CVEs ({kev} known exploited{kev_as_of(a.kev_date)}): {ids}")
+        kev = vulnerable_counts(a)[1]
+        ids = ", ".join(cve_label(v) for v in vulnerable[:8]) + (" ..." if len(vulnerable) > 8 else "")
+        out.append(f"  vulnerable to {assessment_counts_text(a)}{kev_as_of(a.kev_date)}: {ids}")
+        if kev:
+            out.append(f"  known exploited (CISA KEV): {', '.join(v.id for v in vulnerable if v.kev)}")
     config = [v.id for v in a.cves if v.status == "unknown" and v.config_dependent]
     if config:
         out.append(f"  depends on configuration: {', '.join(config)}")
@@ -88,7 +107,7 @@ def assessment_details(a: Assessment) -> str:
 def check_line(r: CheckResult) -> str:
     """One line per target for batches; disagreeing signals or a possible honeypot lead it."""
     if r.error:
-        return f"{r.target}: {r.error}"
+        return f"{r.target}: {failure_text(r.error, slack=False)}"
     labels = alert_labels(r.warnings)
     lead = f"{r.target}: {'; '.join(labels).upper()}:" if labels else f"{r.target}:"
     return f"{lead} {_verdict_text(r)}"
@@ -102,14 +121,16 @@ def _verdict_text(r: CheckResult) -> str:
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
-    return f"{a.build} {name or '?'}; {eol}; {fams}{flag}"
+    cves = assessment_counts_text(a)
+    return f"{a.build} {name or '?'}; {eol}; {cves}; {fams}{flag}"
 
 
 def check_details(r: CheckResult) -> str:
     """Everything one check found."""
     head = f"{r.target} ({r.host}{', ' + r.address if r.address else ''}) checked {r.checked_at:%Y-%m-%d %H:%M:%S %Z}"
     if r.error:
-        return f"{head}\n  {r.error}"
+        hints = [*failure_hints(r.error), *filter(None, [domain_hint(r.host)])]
+        return "\n".join([head, f"  {failure_text(r.error, slack=False)}", *(f"  hint:      {h}" for h in hints)])
     out = [head]
     first = alerts(r.warnings)
     out.extend(f"  ALERT:     {w}" for w in first)  # said first, not as the last line

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
+from bot.core.counts import counts_text
 from bot.core.watch import WatchState
 from bot.render.blocks import (
+    CHECK_HOST,
+    HOME_PAGE,
+    HOST_MENU,
     MAX_HOME_BLOCKS,
+    MENU_RECHECK,
+    MENU_REMOVE,
+    WATCH_PAGE,
     Block,
     Message,
+    button,
     change_summary,
     context,
     date_text,
@@ -22,13 +31,18 @@ from bot.render.blocks import (
     limit_blocks,
     message,
     section,
-    sections,
     when,
 )
+from bot.render.hints import failure_text
 
 # --------------------------------------------------------------------------------------------------
 # Watchlist (message and App Home)
 # --------------------------------------------------------------------------------------------------
+
+
+PAGE_SIZE = 20  # hosts per /exchwatch list page (one section each, within 50 blocks)
+HOME_PAGE_SIZE = 40  # hosts per App Home page (within 100 blocks)
+MAX_MENU_VALUE = 150  # Slack's limit for an overflow option value
 
 
 def point_verdict(p: CheckPoint | None) -> str:
@@ -36,20 +50,79 @@ def point_verdict(p: CheckPoint | None) -> str:
     if p is None:
         return ":white_circle: never checked"
     if not p.answered:
-        return f":x: could not be checked: {escape(p.error or 'no answer')}"
+        return f":x: {escape(failure_text(p.error or 'no answer', slack=True))}"
     if p.build is None:
         return (
             ":grey_question: "
             + {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[p.exchange]
         )
     vulnerable = [f for f in FAMILIES if p.families.get(f) == "vulnerable"]
-    risk = bool(p.eol) or bool(vulnerable)
     parts = [escape(p.label())]
     if p.eol:
         parts.append("*EOL*")
+    cves = counts_text(p.vulnerable_count, p.kev_count)
+    if cves and p.vulnerable_count:
+        parts.append(escape(cves))
     if vulnerable:
         parts.append("vulnerable: " + ", ".join(vulnerable))
-    return (":rotating_light: " if risk else ":large_green_circle: ") + " · ".join(parts)
+    return (":rotating_light: " if point_at_risk(p) else ":large_green_circle: ") + " · ".join(parts)
+
+
+def point_at_risk(p: CheckPoint | None) -> bool:
+    """End of life, vulnerable to a named family, or to a known-exploited CVE."""
+    if p is None or not p.answered:
+        return False
+    return bool(p.eol) or any(s == "vulnerable" for s in p.families.values()) or bool(p.kev_count)
+
+
+def _rank(w: WatchState) -> tuple[int, int, str]:
+    """At risk first (most KEV, then most CVEs), then unreachable, never checked, the rest."""
+    p = w.latest
+    if point_at_risk(p):
+        assert p is not None
+        return (0, -((p.kev_count or 0) * 10_000 + (p.vulnerable_count or 0)), w.host)
+    if p is not None and not p.answered:
+        return (1, 0, w.host)
+    if p is None:
+        return (2, 0, w.host)
+    return (3, 0, w.host)
+
+
+def ordered(rows: Sequence[WatchState]) -> list[WatchState]:
+    return sorted(rows, key=_rank)
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    hosts: int
+    at_risk: int
+    unreachable: int
+    never_checked: int
+    vulnerable_cves: int  # summed over hosts
+    kev_hosts: int  # hosts vulnerable to a known-exploited CVE
+
+    def text(self) -> str:
+        parts = [
+            f"*{self.hosts}* host{'s' if self.hosts != 1 else ''}",
+            f":rotating_light: *{self.at_risk}* at risk",
+            f":fire: *{self.kev_hosts}* with known-exploited CVEs",
+            f":x: *{self.unreachable}* could not be checked",
+        ]
+        if self.never_checked:
+            parts.append(f":white_circle: *{self.never_checked}* never checked")
+        return " · ".join(parts)
+
+
+def summarise(rows: Sequence[WatchState]) -> WatchSummary:
+    points = [w.latest for w in rows]
+    return WatchSummary(
+        hosts=len(rows),
+        at_risk=sum(1 for p in points if point_at_risk(p)),
+        unreachable=sum(1 for p in points if p is not None and not p.answered),
+        never_checked=sum(1 for p in points if p is None),
+        vulnerable_cves=sum((p.vulnerable_count or 0) for p in points if p is not None and p.answered),
+        kev_hosts=sum(1 for p in points if p is not None and p.answered and (p.kev_count or 0) > 0),
+    )
 
 
 def _watch_line(w: WatchState) -> str:
@@ -68,41 +141,88 @@ def _watch_line(w: WatchState) -> str:
     return line
 
 
+def _host_menu(host: str) -> Block | None:
+    """Re-check and Remove for one host, as an overflow menu (None if the host key is too long)."""
+    options = [("Re-check", f"{MENU_RECHECK}|{host}"), ("Remove from watchlist", f"{MENU_REMOVE}|{host}")]
+    if any(len(v) > MAX_MENU_VALUE for _t, v in options):
+        return None
+    return {
+        "type": "overflow",
+        "action_id": HOST_MENU,
+        "options": [{"text": {"type": "plain_text", "text": t}, "value": v} for t, v in options],
+    }
+
+
+def _host_block(w: WatchState) -> Block:
+    block = section(_watch_line(w))
+    menu = _host_menu(w.host)
+    if menu is not None:
+        block["accessory"] = menu
+    return block
+
+
 def _stale_block(warning: str | None) -> list[Block]:
     return [section(f":warning: {escape(warning)}")] if warning else []
 
 
-def watchlist_card(rows: Sequence[WatchState], *, warning: str | None = None) -> Message:
+def _page(rows: Sequence[WatchState], page: int, size: int) -> tuple[list[WatchState], int, int]:
+    """(rows of ``page``, the page actually shown, number of pages); pages count from 1."""
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
+    return list(rows[(page - 1) * size : page * size]), page, pages
+
+
+def _page_buttons(action_id: str, page: int, pages: int, remaining: int) -> list[Block]:
+    buttons = []
+    if page > 1:
+        buttons.append(button("← Previous", action_id, str(page - 1)))
+    if page < pages:
+        buttons.append(button(f"Next page ({remaining} more)", action_id, str(page + 1)))
+    return buttons
+
+
+def watchlist_card(rows: Sequence[WatchState], *, warning: str | None = None, page: int = 1) -> Message:
+    """``/exchwatch list``: counts at the top, at-risk hosts first, one page of hosts with a menu each."""
     if not rows:
         return message(
             "The watchlist is empty.",
             [
                 section(
                     "The watchlist is empty. Add a host with `/exchwatch add mail.example.com` "
-                    "or the *Add to watchlist* button under a check."
+                    "or the *Watch* button under a check."
                 )
             ],
         )
-    at_risk = sum(
-        1
-        for w in rows
-        if w.latest is not None
-        and w.latest.answered
-        and (w.latest.eol or any(s == "vulnerable" for s in w.latest.families.values()))
-    )
-    blocks = [
+    summary = summarise(rows)
+    shown, page, pages = _page(ordered(rows), page, PAGE_SIZE)
+    first = (page - 1) * PAGE_SIZE
+    remaining = len(rows) - first - len(shown)
+    blocks: list[Block] = [
         header(f"Watchlist: {len(rows)} host{'s' if len(rows) != 1 else ''}"),
-        *sections([_watch_line(w) for w in rows]),
+        section(summary.text()),
         *_stale_block(warning),
-        context(
-            [f"{at_risk} at risk (EOL or vulnerable) · re-checked daily · `/exchwatch remove HOST` to stop watching"]
-        ),
+        *(_host_block(w) for w in shown),
     ]
-    return message(f"Watchlist: {len(rows)} hosts, {at_risk} at risk", blocks)
+    if pages > 1:
+        blocks.append(
+            context(
+                [f"Hosts {first + 1}–{first + len(shown)} of {len(rows)} (page {page} of {pages}); {remaining} more"]
+            )
+        )
+    elements = [
+        *_page_buttons(WATCH_PAGE, page, pages, remaining),
+        button("Check a host…", CHECK_HOST, "check"),
+    ]
+    blocks.append({"type": "actions", "block_id": "exchbot_watch_actions", "elements": elements})
+    blocks.append(context(["At risk first · re-checked daily · the menu beside a host re-checks or removes it"]))
+    return message(
+        f"Watchlist: {len(rows)} hosts, {summary.at_risk} at risk, {summary.kev_hosts} with known-exploited CVEs",
+        blocks,
+    )
 
 
 def watch_changed(host: str, action: str, done: bool) -> Message:
-    """Result of ``/exchwatch add|remove`` or the *Add to watchlist* button."""
+    """Result of ``/exchwatch add|remove`` or the *Watch* button."""
     h = escape(host)
     texts = {
         ("add", True): f":eyes: Watching *{h}*: it is re-checked daily and reported in the digest.",
@@ -120,8 +240,9 @@ def home_view(
     knowledge_date: dt.date | None = None,
     note: str | None = None,
     warning: str | None = None,
+    page: int = 1,
 ) -> dict[str, Any]:
-    """The App Home tab: the watchlist with each host's latest verdict and last-change date."""
+    """The App Home tab: counts, then the watched hosts at risk first, a page at a time, with buttons."""
     blocks: list[Block] = [header("exchbot: watched Exchange servers")]
     if note:
         blocks.append(section(escape(note)))
@@ -130,15 +251,28 @@ def home_view(
         blocks.append(
             section(
                 "Nothing is watched yet. In any channel: `/exchwatch add mail.example.com`, "
-                "or press *Add to watchlist* under a check."
+                "or press *Watch* under a check."
             )
         )
-    shown = rows[: MAX_HOME_BLOCKS - 6]
-    for w in shown:
-        blocks.append(section(_watch_line(w)))
-    if len(rows) > len(shown):
-        blocks.append(context([f"…and {len(rows) - len(shown)} more: `/exchwatch list`"]))
+    else:
+        blocks.append(section(summarise(rows).text()))
+        shown, page, pages = _page(ordered(rows), page, HOME_PAGE_SIZE)
+        first = (page - 1) * HOME_PAGE_SIZE
+        remaining = len(rows) - first - len(shown)
+        blocks.extend(_host_block(w) for w in shown)
+        if pages > 1:
+            blocks.append(context([f"Hosts {first + 1}–{first + len(shown)} of {len(rows)}; {remaining} more"]))
+        nav = _page_buttons(HOME_PAGE, page, pages, remaining)
+        if nav:
+            blocks.append({"type": "actions", "block_id": "exchbot_home_pages", "elements": nav})
     blocks.append(divider())
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "exchbot_home_actions",
+            "elements": [button("Check a host…", CHECK_HOST, "check", style="primary")],
+        }
+    )
     blocks.append(
         context(
             [

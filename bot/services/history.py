@@ -29,6 +29,12 @@ def host_history(store: Store, host: str, limit: int) -> list[CheckPoint]:
     return store.history(host, limit)
 
 
+def similar_targets(store: Store, host: str) -> list[str]:
+    """Stored targets of the same host on another port (``history mail.example.com`` when only
+    ``mail.example.com:8443`` was checked)."""
+    return store.similar_hosts(host)
+
+
 def collect_host_changes(points: Mapping[str, Sequence[CheckPoint]], since: dt.datetime) -> list[HostChange]:
     """Every host's changes after ``since``, in time order."""
     out: list[HostChange] = []

@@ -31,7 +31,8 @@ def since_last(deps: SlackDeps, result: CheckResult) -> SinceLast:
     if not earlier:
         return SinceLast(previous_at=None)
     changes = host_changes(points, since=result.checked_at)
-    return SinceLast(previous_at=earlier[0].checked_at, changes=tuple(changes))
+    answered = next((p for p in earlier if p.answered), None)
+    return SinceLast(previous_at=earlier[0].checked_at, changes=tuple(changes), last_answered=answered)
 
 
 def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
@@ -46,7 +47,14 @@ def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
     except Exception as exc:  # history is a bonus: the verdict still goes out
         log.error("history of %s could not be read: %s", result.host, exc)
         since = None
-    return check_card.check_card(result, since, knowledge_date=deps.catalog.data_date)
+    try:
+        watched = any(w.host == result.host for w in deps.store.watchlist())
+    except Exception as exc:
+        log.error("watchlist could not be read: %s", exc)
+        watched = False
+    return check_card.check_card(
+        result, since, knowledge_date=deps.catalog.data_date, state=check_card.CardState(watched=watched)
+    )
 
 
 def register(app: App, deps: SlackDeps) -> None:

@@ -35,9 +35,11 @@ def exposure_message(deps: SlackDeps, region: str, chart_to: tuple[WebClient, st
     except (OSError, sqlite3.Error) as exc:
         log.error("exposure %s: %s", region, exc, exc_info=True)
         return blocks.error_card(f"Could not get the exposure of {region}", "the history database is unavailable")
+    card = exposure_card.exposure_card(result, warning=knowledge_warning(deps))
     if chart_to is not None:
-        upload_trend_chart(deps, result.region, frozenset(result.countries), result.unit, *chart_to)
-    return exposure_card.exposure_card(result, warning=knowledge_warning(deps))
+        posted = upload_trend_chart(deps, result.region, frozenset(result.countries), result.unit, *chart_to)
+        card = exposure_card.with_chart_note(card, posted, chart_to[1])
+    return card
 
 
 def upload_trend_chart(

@@ -29,9 +29,11 @@ def watch_remove(deps: SlackDeps, target: Target) -> Message:
     return watch_cards.watch_changed(target.key, "remove", watch_service.remove(deps.store, target))
 
 
-def watch_list(deps: SlackDeps) -> Message:
+def watch_list(deps: SlackDeps, page: int = 1) -> Message:
     return watch_cards.watchlist_card(
-        watch_service.states(deps.store, catalog=deps.catalog, now=deps.clock.now()), warning=knowledge_warning(deps)
+        watch_service.states(deps.store, catalog=deps.catalog, now=deps.clock.now()),
+        warning=knowledge_warning(deps),
+        page=page,
     )
 
 
@@ -45,7 +47,8 @@ def register(app: App, deps: SlackDeps) -> None:
         if cmd is None:
             return
         if cmd.action == "list":
-            pending, work = "Reading the watchlist…", lambda: watch_list(deps)
+            page = cmd.page
+            pending, work = "Reading the watchlist…", lambda: watch_list(deps, page)
         elif cmd.action == "add":
             assert cmd.target is not None
             target = cmd.target

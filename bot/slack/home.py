@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 EVENT = "app_home_opened"
 
 
-def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
+def publish_home(deps: SlackDeps, client: WebClient, user_id: str, page: int = 1) -> bool:
     who = Requester(user_id=user_id, user_name=None, channel_id=None, team_id=None, response_url=None)
     why = refusal(deps.settings, who, home=True)
     if why:
@@ -31,6 +31,7 @@ def publish_home(deps: SlackDeps, client: WebClient, user_id: str) -> bool:
             watch_service.states(deps.store, catalog=deps.catalog, now=deps.clock.now()),
             knowledge_date=deps.catalog.data_date,
             warning=knowledge_warning(deps),
+            page=page,
         )
     try:
         client.views_publish(user_id=user_id, view=view)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from bot.core.catalog import Catalog
 from bot.core.exposure import RegionError, resolve_region
+from bot.core.region_names import suggestion_text
 from bot.probe.targets import Target, TargetError, parse_target
 
 MAX_TEXT = 300  # characters of command text; a target is at most 300 (targets.MAX_TARGET)
@@ -57,6 +58,7 @@ class ExposureCommand:
 class WatchCommand:
     action: Literal["add", "remove", "list"]
     target: Target | None = None
+    page: int = 1  # "/exchwatch list 2"
 
 
 def echo(text: str) -> str:
@@ -74,9 +76,13 @@ def _unwrap(item: str) -> str | Usage:
     if item.lower().startswith("mailto:"):  # an e-mail address: its domain's servers are discovered
         return item.partition("|")[2] or item[len("mailto:") :]
     url, _, label = item.partition("|")
-    # The label is what the user typed and saw (Slack links bare host names as http://NAME|NAME);
-    # without one, the URL itself was typed: its scheme stays, so http:// is refused by parse_target.
-    return label or url
+    # The URL part is what Slack parsed (the label may be cut or reformatted). Slack links a bare
+    # host name as http://NAME|NAME: the user typed no scheme, so none is kept; a typed http:// stays
+    # and is refused by parse_target.
+    scheme, sep, rest = url.partition("://")
+    if sep and label and scheme.lower() == "http" and not label.lower().startswith("http://"):
+        return rest.rstrip("/")
+    return url
 
 
 def tokens(text: str | None) -> list[str] | Usage:
@@ -102,6 +108,30 @@ def tokens(text: str | None) -> list[str] | Usage:
     return joined.split()
 
 
+FLAG_HELP = {
+    "--allow-private": (
+        "Slack commands take no flags: internal hosts can be checked only if the exchbot administrator "
+        "sets EXCHBOT_ALLOW_PRIVATE=1"
+    ),
+    "--refresh": (
+        "Slack commands take no flags: /exposure answers from a snapshot at most a few hours old "
+        "(the snapshot's time is on the card); a fresh one is taken with `exchbot exposure REGION --refresh` "
+        "on the command line"
+    ),
+    "--json": "Slack commands take no flags: JSON output is for the command line (`exchbot ... --json`)",
+}
+
+
+def _flag(words: list[str], command: str, allowed: frozenset[str] = frozenset()) -> Usage | None:
+    """A helpful answer for the first command-line flag typed into a Slack command (None if none)."""
+    for w in words:
+        if w.startswith("--") and w.lower() not in HELP_WORDS and w.lower() not in allowed:
+            flag = w.lower().split("=", 1)[0]
+            text = FLAG_HELP.get(flag, f"Slack commands take no flags ({echo(w)!r}): type `{command} help`")
+            return Usage(text, "flag")
+    return None
+
+
 def _target(word: str) -> Target | Usage:
     try:
         return parse_target(word)
@@ -117,6 +147,9 @@ def parse_check(text: str | None) -> CheckCommand | Help | Usage:
         return Usage("which server? Give one host name, IP address, host:port or https:// URL", "empty")
     if len(words) == 1 and words[0].lower() in HELP_WORDS:
         return Help()
+    flagged = _flag(words, "/exchcheck")
+    if flagged:
+        return flagged
     if len(words) > 1:
         return Usage(f"one server per command (got {len(words)} words: {echo(' '.join(words))!r})", "too_many")
     if "@" in words[0] and "://" not in words[0]:
@@ -143,7 +176,10 @@ def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help
         return words
     if len(words) == 1 and words[0].lower() in HELP_WORDS:
         return Help()
-    chart = len(words) > 1 and words[-1].lower() in ("chart", "graph", "trend")
+    flagged = _flag(words, "/exposure", frozenset({"--chart"}))
+    if flagged:
+        return flagged
+    chart = len(words) > 1 and words[-1].lower() in ("chart", "graph", "trend", "--chart")
     if chart:
         words = words[:-1]
     # "de, fr" and "de fr" mean "de,fr"
@@ -151,8 +187,16 @@ def parse_exposure(text: str | None, catalog: Catalog) -> ExposureCommand | Help
     try:
         name, _codes = resolve_region(",".join(items), catalog)
     except RegionError as exc:
-        return Usage(str(exc) if items else f"which region? {exc}", "region" if items else "empty")
+        if not items:
+            return Usage(f"which region? {exc}", "empty")
+        return Usage(_did_you_mean(words, items, catalog) or str(exc), "region")
     return ExposureCommand(name, chart)
+
+
+def _did_you_mean(words: list[str], items: list[str], catalog: Catalog) -> str | None:
+    """``exposure germany`` -> "did you mean `de`?" (country names, also of several words)."""
+    hint = suggestion_text(" ".join(items), catalog, example="/exposure {}")
+    return f"unknown region {echo(' '.join(words))!r}: {hint}" if hint else None
 
 
 def parse_watch(text: str | None) -> WatchCommand | Help | Usage:
@@ -161,11 +205,16 @@ def parse_watch(text: str | None) -> WatchCommand | Help | Usage:
         return words
     if not words or (len(words) == 1 and words[0].lower() in HELP_WORDS):
         return Help()
+    flagged = _flag(words, "/exchwatch")
+    if flagged:
+        return flagged
     verb = words[0].lower()
     verb = {"rm": "remove", "del": "remove", "delete": "remove", "ls": "list"}.get(verb, verb)
     if verb == "list":
+        if len(words) == 2 and words[1].isascii() and words[1].isdigit() and len(words[1]) < 5:
+            return WatchCommand("list", page=max(1, int(words[1])))
         if len(words) > 1:
-            return Usage("`list` takes no host", "too_many")
+            return Usage("`list` takes no host, only a page number (`/exchwatch list 2`)", "too_many")
         return WatchCommand("list")
     if verb not in ("add", "remove"):
         return Usage(f"unknown action {echo(words[0])!r}: use add, remove or list", "action")

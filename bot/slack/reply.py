@@ -41,7 +41,15 @@ def respond(
 
 
 def post_ephemeral(who: Requester, msg: Message, *, client: WebClient | None) -> bool:
-    """The fallback: an ephemeral message in the channel (needs chat:write and the bot in the channel)."""
+    """The fallback: an ephemeral message in the channel (needs chat:write and the bot in the channel);
+    without a channel (a button in the App Home) a direct message from the app."""
+    if client is not None and not who.channel_id and who.user_id.startswith(("U", "W")):
+        try:
+            client.chat_postMessage(channel=who.user_id, text=msg["text"], blocks=msg.get("blocks"))
+        except Exception as exc:
+            log.warning("direct message to %s failed: %s", who.user_id, type(exc).__name__)
+            return False
+        return True
     if client is None or not who.channel_id or who.user_id == "unknown":
         return False
     try:

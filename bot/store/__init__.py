@@ -78,6 +78,9 @@ class Store:
     def latest_result(self, host: str) -> dict[str, Any] | None:
         return checks.latest_result(self.db, host)
 
+    def similar_hosts(self, host: str, limit: int = 5) -> list[str]:
+        return checks.similar_hosts(self.db, host, limit)
+
     def points_since(self, since: dt.datetime) -> dict[str, list[CheckPoint]]:
         return checks.points_since(self.db, since)
 

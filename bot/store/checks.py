@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
+from bot.core.counts import kev_first
 from bot.core.model import CheckResult
 from bot.render.json_out import check_dict, cve_dict, dumps
 from bot.store.connection import inserted_id, write_transaction
@@ -18,7 +19,12 @@ from bot.store.connection import inserted_id, write_transaction
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
 _POINT_COLUMNS = (
     "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
-    "proxytoken, proxynotshell, reachable, exchange, error"
+    "proxytoken, proxynotshell, reachable, exchange, error, vulnerable_cves, "
+    # KEV count: from the result (newer rows carry "kev"), else from the stored per-CVE verdicts.
+    "CASE WHEN build IS NULL THEN NULL WHEN vulnerable_cves = 0 THEN 0 ELSE coalesce("
+    "json_array_length(json_extract(result_json, '$.kev')), "
+    "(SELECT count(*) FROM verdict_sets vs, json_each(vs.cves_json) j WHERE vs.id = checks.verdict_set_id "
+    "AND json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev'))) END"
 )
 
 
@@ -76,7 +82,7 @@ def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[st
     if key not in cache:
         db.execute(
             "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
-            [key[0], key[1], dumps([cve_dict(v) for v in a.cves], indent=None)],
+            [key[0], key[1], dumps([cve_dict(v) for v in kev_first(a.cves)], indent=None)],
         )
         row = db.execute("SELECT id FROM verdict_sets WHERE build = ? AND knowledge_version = ?", list(key)).fetchone()
         cache[key] = int(row[0])
@@ -118,7 +124,7 @@ def save_checks(
 
 
 def _point(row: tuple[Any, ...]) -> CheckPoint:
-    (cid, host, checked_at, build, product, cu, update, eol, pl, ps, pt, pns, reachable, exchange, error) = row
+    (cid, host, checked_at, build, product, cu, update, eol, pl, ps, pt, pns, reachable, exchange, error, nv, nk) = row
     return CheckPoint(
         host=host,
         checked_at=dt.datetime.fromisoformat(checked_at),
@@ -134,6 +140,8 @@ def _point(row: tuple[Any, ...]) -> CheckPoint:
         error=error,
         check_id=cid,
         exchange=None if exchange is None else bool(exchange),
+        vulnerable_count=None if build is None or nv is None else int(nv),
+        kev_count=None if nk is None else int(nk),
     )
 
 
@@ -157,6 +165,18 @@ def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None
         "SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1", [host]
     ).fetchone()
     return expand(db, json.loads(row[0])) if row else None
+
+
+def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[str]:
+    """Stored targets that are ``host`` with a port (or ``host`` without its port), for a hint
+    when ``history HOST`` finds nothing."""
+    bare = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() and not host.endswith("]") else host
+    like = bare.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+    rows = db.execute(
+        "SELECT host FROM targets WHERE (host LIKE ? ESCAPE '\\' OR host = ?) AND host != ? ORDER BY host LIMIT ?",
+        [like, bare, host, limit],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:

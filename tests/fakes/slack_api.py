@@ -582,6 +582,12 @@ class FakeSlack:
             else:
                 self._delays[method] = min(seconds, self.max_delay)
 
+    def enable_socket_mode(self, url: Callable[[], str]) -> None:
+        """Answer ``apps.connections.open`` with ``url()`` (a WebSocket endpoint, e.g.
+        :class:`tests.fakes.slack_socket.FakeSocketServer`); without this the method is unknown."""
+        with self._lock:
+            self._methods["apps.connections.open"] = lambda params, warnings: {"ok": True, "url": url()}
+
     def add_channel(
         self,
         channel_id: str,
@@ -673,7 +679,9 @@ class FakeSlack:
         call.token = token
         if token is None:
             return _Reply(200, {"ok": False, "error": "not_authed"})
-        if not token.startswith("xoxb-") or token in self.invalid_tokens:
+        # apps.connections.open takes the app-level token (xapp-), every other method the bot token.
+        prefix = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        if not token.startswith(prefix) or token in self.invalid_tokens:
             return _Reply(200, {"ok": False, "error": "invalid_auth"})
 
         try:

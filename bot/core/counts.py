@@ -1,0 +1,55 @@
+"""How many CVEs an answer is vulnerable to, and which of them are known exploited (CISA KEV). Pure.
+
+Every view says the same thing the same way: ``N CVEs (K KEV)``, with the known-exploited ones
+listed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.core.model import Assessment, CveVerdict
+
+
+def vulnerable_counts(assessment: Assessment) -> tuple[int, int]:
+    """(vulnerable_count, kev_count): CVEs with status vulnerable, and those of them known exploited."""
+    vulnerable = [v for v in assessment.cves if v.status == "vulnerable"]
+    return len(vulnerable), sum(1 for v in vulnerable if v.kev)
+
+
+def kev_ids(assessment: Assessment) -> list[str]:
+    """Ids of the vulnerable CVEs that are known exploited, in catalogue order."""
+    return [v.id for v in assessment.cves if v.status == "vulnerable" and v.kev]
+
+
+def kev_first(cves: Iterable[CveVerdict]) -> list[CveVerdict]:
+    """Known-exploited vulnerable CVEs first, then other known-exploited ones, then the rest;
+    otherwise the order is kept."""
+    return sorted(cves, key=lambda v: 0 if (v.kev and v.status == "vulnerable") else (1 if v.kev else 2))
+
+
+def vulnerable_first(assessment: Assessment) -> list[CveVerdict]:
+    """The vulnerable CVEs, known-exploited ones first."""
+    return kev_first(v for v in assessment.cves if v.status == "vulnerable")
+
+
+def counts_text(vulnerable: int | None, kev: int | None) -> str:
+    """``N CVEs (K KEV)``; ``no vulnerable CVEs`` for zero; empty when unknown."""
+    if vulnerable is None:
+        return ""
+    if vulnerable == 0:
+        return "no vulnerable CVEs"
+    noun = "CVE" if vulnerable == 1 else "CVEs"
+    return f"{vulnerable} {noun} ({kev or 0} KEV)"
+
+
+def assessment_counts_text(assessment: Assessment) -> str:
+    """:func:`counts_text` of an assessment; empty when it has no build (nothing was judged)."""
+    if assessment.build is None or assessment.error:
+        return ""
+    return counts_text(*vulnerable_counts(assessment))
+
+
+def cve_label(v: CveVerdict) -> str:
+    """A CVE id, marked when it is known exploited: ``CVE-2021-26855 [KEV]``."""
+    return f"{v.id} [KEV]" if v.kev else v.id

@@ -1,0 +1,122 @@
+"""CVE and KEV counts travel with every answer: JSON, the build table, one-line checks, history, watch list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.core.catalog import Catalog
+from bot.core.counts import counts_text, kev_first, kev_ids, vulnerable_counts
+from bot.render import json_out, text
+from bot.store import Store
+from tests.helpers import T0, result
+
+OLD = "15.2.1748.36"  # Exchange 2019 CU13 (as in the issue): vulnerable to later CVEs, some known exploited
+
+
+def test_vulnerable_counts_and_kev_ids(catalog: Catalog) -> None:
+    a = result(catalog, "h", T0, OLD).assessment
+    vulnerable = [v for v in a.cves if v.status == "vulnerable"]
+    kev = [v.id for v in vulnerable if v.kev]
+    assert vulnerable_counts(a) == (len(vulnerable), len(kev)) and kev
+    assert kev_ids(a) == kev
+    ordered = kev_first(a.cves)
+    assert [v.id for v in ordered[: len(kev)]] == kev
+    assert sorted(v.id for v in ordered) == sorted(v.id for v in a.cves)
+    assert counts_text(35, 1) == "35 CVEs (1 KEV)" and counts_text(1, 0) == "1 CVE (0 KEV)"
+    assert counts_text(0, 0) == "no vulnerable CVEs" and counts_text(None, None) == ""
+
+
+def test_json_has_vulnerable_count_and_kev_first(catalog: Catalog) -> None:
+    r = result(catalog, "h", T0, OLD)
+    doc = json_out.check_dict(r)
+    vulnerable = [c for c in doc["cves"] if c["status"] == "vulnerable"]
+    assert doc["vulnerable_count"] == len(vulnerable)
+    assert doc["kev"] == [c["id"] for c in vulnerable if c["kev"]] and doc["kev"]
+    assert [c["id"] for c in doc["cves"][: len(doc["kev"])]] == doc["kev"]  # KEV first
+
+
+def test_build_table_and_check_line_show_the_count(catalog: Catalog) -> None:
+    r = result(catalog, "mail.example.com", T0, OLD)
+    n, k = vulnerable_counts(r.assessment)
+    table = text.build_table([r.assessment])
+    assert "vulnerable" in table.splitlines()[0] and f"{n} CVEs ({k} KEV)" in table.splitlines()[2]
+    assert f"; {n} CVEs ({k} KEV); " in text.check_line(r)
+    details = text.assessment_details(r.assessment)
+    assert "[KEV]" in details and f"known exploited (CISA KEV): {', '.join(kev_ids(r.assessment))}" in details
+
+
+def test_one_failure_prefix_in_text(catalog: Catalog) -> None:
+    r = result(catalog, "h", T0, None, error="could not check: could not check: no answer within 10 s")
+    assert text.check_line(r) == "h: could not check: no answer within 10 s"
+    refused = result(catalog, "10.0.0.5", T0, None, error="refused: 10.0.0.5 is not a public address (private)")
+    assert "--allow-private" in text.check_line(refused)  # the CLI hint in the CLI
+
+
+def test_stored_points_carry_counts(catalog: Catalog, tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.db")
+    try:
+        r = result(catalog, "mail.example.com:8443", T0, OLD)
+        store.save_checks([r], knowledge_version=catalog.version)
+        (p,) = store.history("mail.example.com:8443")
+        assert (p.vulnerable_count, p.kev_count) == vulnerable_counts(r.assessment)
+        assert f"{p.vulnerable_count} CVEs ({p.kev_count} KEV)" in text.point_state(p)
+        assert store.similar_hosts("mail.example.com") == ["mail.example.com:8443"]
+        assert store.similar_hosts("mail%example.com") == []
+    finally:
+        store.close()
+
+
+def run(args: list[str], db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EXCHBOT_DB": str(db)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def test_cli_build_json_and_history_hint(catalog: Catalog, tmp_path: Path) -> None:
+    proc = run(["build", "--json", OLD], tmp_path / "a.db")
+    (doc,) = json.loads(proc.stdout)
+    assert doc["vulnerable_count"] > 0 and doc["kev"] and doc["cves"][0]["id"] == doc["kev"][0]
+    store = Store(tmp_path / "a.db")
+    try:
+        store.save_checks([result(catalog, "mail.example.com:43753", T0, OLD)], knowledge_version=catalog.version)
+    finally:
+        store.close()
+    hist = run(["history", "mail.example.com"], tmp_path / "a.db")
+    assert "no checks of mail.example.com" in hist.stdout
+    assert "exchbot history mail.example.com:43753" in hist.stdout
+    with_port = run(["history", "mail.example.com:43753"], tmp_path / "a.db")
+    assert f"{doc['vulnerable_count']} CVEs ({len(doc['kev'])} KEV)" in with_port.stdout
+
+
+def test_digest_names_counts_and_says_failures_once() -> None:
+    import dataclasses
+    import datetime as dt
+
+    from bot.core.changes import CheckPoint
+    from bot.core.digest import Digest
+    from bot.core.watch import WatchState
+    from bot.render.digest import digest_message, digest_text
+
+    fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "vulnerable"}
+    risky = CheckPoint("a.example", T0, "15.1.2375.17", "Exchange 2016", "CU22", "Nov21SU", True, fams, True, None)
+    risky = dataclasses.replace(risky, vulnerable_count=87, kev_count=5)
+    d = Digest(
+        day=T0.date(),
+        since=T0 - dt.timedelta(days=1),
+        generated_at=T0,
+        patched=(),
+        newly_vulnerable=(),
+        became_eol=(),
+        build_changed=(),
+        unreachable=(),
+        reachable_again=(),
+        watch=(WatchState("a.example", None, None, risky, None),),
+        regions=(),
+    )
+    assert "87 CVEs (5 KEV)" in digest_text(d)
+    assert "87 CVEs (5 KEV)" in json.dumps(digest_message(d))
