@@ -37,7 +37,10 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     )
 
 
-def make_check_service(settings: Settings, store: Store | None = None) -> CheckService:
+def make_check_service(settings: Settings, store: Store | None = None, *, persist: bool = True) -> CheckService:
+    """``persist=False``: results are not stored (``check --no-store``)."""
+    if not persist:
+        return CheckService(prober=make_prober(settings), store=None)
     return CheckService(prober=make_prober(settings), store=store if store is not None else make_store(settings))
 
 

@@ -29,6 +29,10 @@ class Refused(Exception):
     """The target resolves to an address the guard refuses (or does not resolve at all)."""
 
 
+class Forbidden(Refused):
+    """The guard refused the address: nothing was attempted (not an observation of the host)."""
+
+
 def why_forbidden(ip: IPAddress) -> str | None:
     """A short reason if connecting to ``ip`` is refused by default, else None."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -111,11 +115,11 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
         try:
             ip = ipaddress.ip_address(addr)
         except ValueError as exc:
-            raise Refused(f"resolver returned a non-address {addr!r}") from exc
+            raise Forbidden(f"resolver returned a non-address {addr!r}") from exc
         reason = why_forbidden(ip)
         if reason:
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
-            raise Refused(f"refused: {host} resolves to {ip} ({reason}); use --allow-private for internal hosts")
+            raise Forbidden(f"refused: {host} resolves to {ip} ({reason}); use --allow-private for internal hosts")
     return addresses[0]
 
 
