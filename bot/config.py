@@ -70,6 +70,7 @@ class Settings:
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
     knowledge_max_age_days: int = 35  # older knowledge: every answer warns (one Patch Tuesday + margin)
+    unreachable_days: int = 3  # the digest lists watched hosts unreachable this long (EXCHBOT_UNREACHABLE_DAYS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +101,7 @@ class Settings:
             max_concurrent_jobs=_int(e, "EXCHBOT_MAX_JOBS", 8),
             resolve=_pins(e.get("EXCHBOT_RESOLVE", "")),
             knowledge_max_age_days=_whole_days(e, "EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS", 35),
+            unreachable_days=_whole_days(e, "EXCHBOT_UNREACHABLE_DAYS", 3),
         )
 
 

@@ -30,6 +30,7 @@ def digest(as_json: bool, channel: str | None) -> None:
             settings.digest_regions,
             settings.digest_tz,
             max_age_days=settings.knowledge_max_age_days,
+            unreachable_days=settings.unreachable_days,
         )
         if as_json:
             click.echo(json_out.dumps(digest_dict(d)))

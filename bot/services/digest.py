@@ -31,6 +31,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 WINDOW = dt.timedelta(hours=24)
 HISTORY_FOR_LAST_CHANGE = 500
+DEFAULT_UNREACHABLE_DAYS = 3  # EXCHBOT_UNREACHABLE_DAYS
 
 
 class DigestPostFailed(RuntimeError):
@@ -53,6 +54,7 @@ def compose(
     tz: str = "UTC",
     *,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    unreachable_days: int = DEFAULT_UNREACHABLE_DAYS,
 ) -> Digest:
     """Today's digest. Hosts judged under other knowledge are re-judged first (no probing); what
     that changed for watched hosts in the window is its own section."""
@@ -64,10 +66,15 @@ def compose(
     rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in set(watched))
     latest: dict[str, CheckPoint | None] = {}
     last_changes: dict[str, dt.datetime | None] = {}
+    down_since: dict[str, dt.datetime | None] = {}
+    never_reached: list[str] = []
     for host in watched:
         hist = store.history(host, HISTORY_FOR_LAST_CHANGE)
         latest[host] = hist[0] if hist else None
         last_changes[host] = last_change_at(list(reversed(hist))) if hist else None
+        down_since[host] = _down_since(hist)
+        if hist and not any(p.answered for p in hist):
+            never_reached.append(host)
     return build_digest(
         day=day,
         since=since,
@@ -79,7 +86,20 @@ def compose(
         regions=trends(store, catalog, now, regions, since),
         rejudged=rejudged,
         knowledge_warning=staleness(catalog.data_date, now.date(), max_age_days).warning,
+        unreachable_since=down_since,
+        unreachable_days=unreachable_days,
+        never_reached=never_reached,
     )
+
+
+def _down_since(history_newest_first: list[CheckPoint]) -> dt.datetime | None:
+    """The first failed check of the current run of failures (None when the newest check answered)."""
+    since = None
+    for p in history_newest_first:
+        if p.answered:
+            break
+        since = p.checked_at
+    return since
 
 
 def trends(
