@@ -39,9 +39,9 @@ def exchbot() -> list[str]:
 
 
 def env_for(db: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "EXCHBOT_DB": str(db), **extra}
+    env = {**os.environ, "EXCHBOT_DB": str(db)}
     env.pop("EXCHBOT_ALLOW_PRIVATE", None)
-    return env
+    return {**env, **extra}
 
 
 def run(args: list[str], db: Path, stdin: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
