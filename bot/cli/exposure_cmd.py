@@ -42,7 +42,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-@click.command()
+@click.command(
+    epilog=(
+        "\b\nExamples:"
+        "\n  exchbot exposure eu"
+        "\n  exchbot exposure de --json"
+        "\n  exchbot exposure world --deep --max-credits 20"
+    )
+)
 @click.argument("region")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (and nothing else) on stdout.")
 @click.option("--refresh", is_flag=True, help="Take a new snapshot even if a stored one is younger than the TTL.")

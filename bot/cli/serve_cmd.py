@@ -52,7 +52,7 @@ def _fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-@click.command()
+@click.command(epilog="\b\nExamples:\n  exchbot serve\n  exchbot serve --http --host 0.0.0.0 --port 3000")
 @click.option(
     "--http",
     "http_mode",
