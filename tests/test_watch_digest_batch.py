@@ -20,6 +20,9 @@ from bot.render.csv_out import HEADER, row, split_key
 from bot.render.digest import digest_dict, digest_message, digest_text
 from bot.services import digest as digest_service
 from bot.store import Store
+from bot.store import checks as stored
+from bot.store.connection import open_database
+from bot.store.migrations import migrate
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.helpers import result
 from tests.test_cli_batch import pins, run, target
@@ -241,3 +244,27 @@ def test_fail_on_summary_and_exit_code(catalog: Catalog) -> None:
     assert exit_code(s) == 3
     assert exit_code(summarise([eol, down], total=2)) == 1
     assert s.text().startswith("2 checked: ") and "1 end-of-life" in s.text() and "1 line skipped" in s.text()
+
+
+def test_migration_forgets_refusals_stored_by_older_versions(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "old.db"
+    db = open_database(path)
+    migrate(db, upto=6)
+    host = "mail.example.com"
+    ok = result(catalog, host, DAY - 2 * HOUR, "15.2.2562.53")
+    refused = result(
+        catalog, host, DAY - HOUR, None, error=f"refused: {host} resolves to 10.0.0.5 (private); use --allow-private"
+    )
+    down = result(catalog, host, DAY - 3 * HOUR, None, error="could not check: no answer within 10 s")
+    stored.save_checks(db, [down, ok])
+    db.execute(  # as an older version stored it: the refusal row itself
+        "INSERT INTO checks (host, target, checked_at, reachable, error, result_json) VALUES (?, ?, ?, 0, ?, '{}')",
+        [host, host, stored.iso(refused.checked_at), refused.assessment.error or refused.error],
+    )
+    db.conn.commit()
+    migrate(db)
+    rows = db.execute("SELECT error FROM checks ORDER BY checked_at").fetchall()
+    assert [r[0] for r in rows] == ["could not check: no answer within 10 s", None]
+    last = db.execute("SELECT last_check_id FROM targets WHERE host = ?", [host]).fetchone()[0]
+    assert last == db.execute("SELECT id FROM checks WHERE error IS NULL").fetchone()[0]
+    db.close()
