@@ -15,6 +15,7 @@ from bot.cli.target_lines import read_targets
 from bot.config import Settings
 from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
+from bot.store import Store
 from bot.wiring import make_check_service
 
 CHECK_EPILOG = """\b
@@ -109,9 +110,8 @@ def check(
     raise SystemExit(code)
 
 
-def _close(store: object, out: TextIO) -> None:
-    close = getattr(store, "close", None)
-    if callable(close):
-        close()
+def _close(store: Store | None, out: TextIO) -> None:
+    if store is not None:
+        store.close()
     if out is not sys.stdout:
         out.close()
