@@ -234,6 +234,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHBOT_DNS_SERVERS", "dns_servers", DNS_SERVERS, (), "name servers for every lookup (default: system's)"),
     Setting("EXCHBOT_BACKUP_DIR", "backup_dir", DIRECTORY, None, "`serve` writes one dated backup a day here"),
     Setting("EXCHBOT_BACKUP_KEEP", "backup_keep", int_range(1, 10_000), 7, "daily backups kept"),
+    Setting(
+        "EXCHBOT_UNREACHABLE_DAYS",
+        "unreachable_days",
+        int_range(1, 3650, " days"),
+        3,
+        "the digest lists watched hosts unreachable this long",
+    ),
     Setting("EXCHBOT_HEALTH_PORT", "health_port", int_range(1, 65_535), None, "Socket Mode: GET /healthz port"),
 )
 
@@ -269,6 +276,7 @@ class Settings:
     backup_dir: Path | None = None  # daily backups of `serve` go here (off when unset)
     backup_keep: int = 7  # newest daily backups kept
     health_port: int | None = None  # Socket Mode: serve GET /healthz on this port
+    unreachable_days: int = 3  # the digest lists watched hosts unreachable this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

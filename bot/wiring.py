@@ -60,7 +60,8 @@ def make_discover_service(settings: Settings, prober: Prober | None = None) -> D
     return DiscoverService(dns=make_dns(settings), prober=prober or make_prober(settings))
 
 
-def make_check_service(settings: Settings, store: Store, clock: Clock | None = None) -> CheckService:
+def make_check_service(settings: Settings, store: Store | None, clock: Clock | None = None) -> CheckService:
+    """``store=None``: results are not stored (``check --no-store``)."""
     return CheckService(prober=make_prober(settings, clock), store=store)
 
 

@@ -51,7 +51,8 @@ def test_control_and_bidi_characters_are_refused_and_shown_escaped(text: str) ->
 
 def test_cli_never_echoes_raw_control_characters(tmp_path: Path) -> None:
     file = tmp_path / "targets.txt"
-    file.write_text("ok.example\n" + "\n".join(UNSAFE) + "\n", encoding="utf-8")
+    # Only unsafe lines: each is skipped and named (escaped), and no valid line is left (exit 2).
+    file.write_text("\n".join(UNSAFE) + "\n", encoding="utf-8")
     env = clean_env(EXCHBOT_DB=str(tmp_path / "x.db"))
     for args in (["check", "-f", str(file)], ["check", UNSAFE[0]], ["history", UNSAFE[1]], ["watch", "add", UNSAFE[0]]):
         proc = exchbot(*args, env=env)

@@ -19,7 +19,17 @@ from bot.cli.status_cmd import status
 from bot.cli.watch_cmd import prune, watch
 
 
-@click.group(cls=ExchbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ExchbotGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "\b\nExamples:"
+        "\n  exchbot check mail.example.com"
+        "\n  exchbot check -f hosts.txt --csv -o out.csv --fail-on at-risk"
+        "\n  exchbot watch add -f hosts.txt && exchbot watch run"
+        "\n\nRun 'exchbot COMMAND --help' for a command's options and examples."
+    ),
+)
 @click.version_option(__version__, prog_name="exchbot")
 def main() -> None:
     """Is this Exchange server end-of-life or open to a known exploit?"""

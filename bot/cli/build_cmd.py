@@ -14,7 +14,7 @@ from bot.knowledge import load_catalog
 from bot.render import json_out, text
 
 
-@click.command()
+@click.command(epilog="\b\nExamples:\n  exchbot build 15.2.1544.11\n  exchbot build 15.1.2507.72 15.2.2562.53 --json")
 @click.argument("builds", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one assessment per input.")
 @click.option(

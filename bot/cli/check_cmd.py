@@ -2,46 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import sys
+from typing import TextIO
 
 import click
 
-from bot.cli.common import CheckProgress
+from bot.cli.batch_output import make_sink
+from bot.cli.batch_run import finish, run_batch
 from bot.cli.discover_cmd import check_with_addresses, split_addresses
-from bot.cli.failure import database_cause
-from bot.cli.target_input import target_lines
+from bot.cli.output_options import chosen_format, open_output, output_options
+from bot.cli.target_lines import read_targets
 from bot.config import Settings
-from bot.core.model import CheckResult
+from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
-from bot.probe.targets import Target, TargetError, parse_target
-from bot.render import json_out, text
-from bot.services.checks import CheckService, StoreFailed
+from bot.store import Store
 from bot.wiring import make_check_service, make_store
 
-MAX_TARGETS = 100_000
+CHECK_EPILOG = """\b
+Examples:
+  exchbot check mail.example.com
+  exchbot check -f hosts.txt --jsonl > results.jsonl
+  exchbot check -f hosts.txt --csv -o results.csv --fail-on at-risk
+  exchbot check -f - --no-store --json < third-party.txt
 
-
-def read_targets(args: tuple[str, ...], file: str | None) -> list[Target]:
-    raw = list(args)
-    if file:
-        for line in target_lines(file):
-            raw.append(line)
-            if len(raw) > MAX_TARGETS:
-                break
-    if not raw:
-        raise click.UsageError("give at least one TARGET or -f FILE")
-    if len(raw) > MAX_TARGETS:
-        raise click.UsageError(f"at most {MAX_TARGETS} targets per run")
-    targets, bad = [], []
-    for item in raw:
-        try:
-            targets.append(parse_target(item))
-        except TargetError as exc:
-            bad.append(f"{item[:80]!r}: {exc}")
-    if bad:
-        raise click.UsageError("invalid target(s):\n  " + "\n  ".join(bad[:20]))
-    return targets
+\b
+Exit codes: 0 all checked, nothing matched --fail-on; 1 some host could not be checked;
+2 usage error (or no valid line in -f FILE); 3 a result matched --fail-on;
+130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM (what completed is written and stored).
+"""
 
 
 def _parse_pins(pins: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -51,16 +40,17 @@ def _parse_pins(pins: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         raise click.BadParameter(str(exc), param_hint="--resolve") from exc
 
 
-@click.command()
+@click.command(epilog=CHECK_EPILOG)
 @click.argument("targets", nargs=-1)
 @click.option(
     "-f",
     "--file",
     "file",
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Read targets from FILE, one per line ('-' for stdin, '#' starts a comment).",
+    help="Read targets from FILE, one per line ('-' for stdin, '#' starts a comment); bad lines are skipped.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object, or an array for several targets.")
+@output_options
+@click.option("--no-store", is_flag=True, help="Do not store the results (ad hoc checks of third-party hosts).")
 @click.option("--allow-private", is_flag=True, help="Allow private, loopback and link-local addresses.")
 @click.option("--timeout", type=click.FloatRange(0.5, 300), help="Seconds per host, everything included [10].")
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Hosts checked at once [20].")
@@ -75,20 +65,28 @@ def check(
     targets: tuple[str, ...],
     file: str | None,
     as_json: bool,
+    jsonl: bool,
+    as_csv: bool,
+    output: str | None,
+    fail_on: tuple[FailOn, ...],
+    no_store: bool,
     allow_private: bool,
     timeout: float | None,
     concurrency: int | None,
     pins: tuple[str, ...],
 ) -> None:
-    """Find a live Exchange server's build and exposure, with plain GETs only.
+    """Find live Exchange servers' builds and exposure, with plain GETs only.
 
     TARGET: hostname, IP, host:port, https://host[:port], or a mail address (its domain's
-    Exchange servers are discovered and checked, as by `exchbot discover`). Exits 0 when every
-    target was checked, 1 when any could not be, 2 on a usage error. Every result is stored
-    (EXCHBOT_DB).
+    Exchange servers are discovered and checked, as by `exchbot discover`). Results print as they
+    complete (the --json array alone keeps input order); progress and a summary go to stderr.
+    Every result is stored (EXCHBOT_DB) unless --no-store; refusals of the address guard never are.
     """
+    fmt = chosen_format(as_json, jsonl, as_csv)
     queries, targets = split_addresses(targets)  # mail addresses: discovery (bot/cli/discover_cmd.py)
-    parsed = read_targets(targets, file) if targets or file or not queries else []
+    wanted = read_targets(targets, file) if targets or file or not queries else None
+    for s in wanted.skipped if wanted else ():
+        click.echo(str(s), err=True)
     settings = Settings.from_env()
     settings = dataclasses.replace(
         settings,
@@ -98,39 +96,29 @@ def check(
         resolve=settings.resolve + _parse_pins(pins),
     )
     if queries:
-        raise SystemExit(1 if check_with_addresses(settings, queries, parsed, as_json) else 0)
-    with make_store(settings) as store:
-        failures = asyncio.run(_run(make_check_service(settings, store), parsed, as_json))
-    if failures:
-        raise SystemExit(1)
+        plain = list(wanted.targets) if wanted else []
+        raise SystemExit(1 if check_with_addresses(settings, queries, plain, fmt == "json") else 0)
+    assert wanted is not None
+    out = open_output(output, fmt)
+    single = len(wanted.targets) == 1 and not wanted.skipped
+    sink = make_sink(fmt, out, single=single)
+    service = make_check_service(settings, None if no_store else make_store(settings))
+    outcome = run_batch(service, wanted.targets, sink)
+    code = finish(
+        outcome,
+        sink,
+        total=len(wanted.targets),
+        skipped=len(wanted.skipped),
+        fail_on=fail_on,
+        stored=not no_store,
+        summary=not single,
+        close=lambda: _close(service.store, out),
+    )
+    raise SystemExit(code)
 
 
-async def _run(service: CheckService, targets: list[Target], as_json: bool) -> int:
-    failures = 0
-    single = len(targets) == 1
-    first = True
-    if as_json and not single:
-        click.echo("[")
-    try:
-        async for result in service.run(targets, progress=CheckProgress(len(targets))):
-            failures += result.error is not None
-            _emit(result, as_json, single, first)
-            first = False
-    except StoreFailed as exc:
-        store = service.store
-        where = f"database {str(store.path)!a}: " if store is not None else ""
-        cause = database_cause(exc.__cause__ or exc, store.path, store.lock_timeout) if store is not None else ""
-        click.echo(f"exchbot: {where}{cause}; {exc}", err=True)
-        failures += 1
-    finally:
-        if as_json and not single:
-            click.echo("\n]")
-    return failures
-
-
-def _emit(result: CheckResult, as_json: bool, single: bool, first: bool) -> None:
-    if as_json:
-        doc = json_out.dumps(json_out.check_dict(result), indent=2 if single else None)
-        click.echo(doc if single else ("  " if first else ",\n  ") + doc, nl=single)
-    else:
-        click.echo(text.check_details(result) if single else text.check_line(result))
+def _close(store: Store | None, out: TextIO) -> None:
+    if store is not None:
+        store.close()
+    if out is not sys.stdout:
+        out.close()

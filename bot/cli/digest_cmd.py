@@ -14,7 +14,7 @@ from bot.services import digest as digest_service
 from bot.wiring import make_slack_client, make_store
 
 
-@click.command()
+@click.command(epilog="\b\nExamples:\n  exchbot digest\n  exchbot digest --json\n  exchbot digest --post C0123456789")
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
 @click.option("--post", "channel", metavar="CHANNEL", help="Post it to this Slack channel (once per day).")
 def digest(as_json: bool, channel: str | None) -> None:
@@ -30,6 +30,7 @@ def digest(as_json: bool, channel: str | None) -> None:
             settings.digest_regions,
             settings.digest_tz,
             max_age_days=settings.knowledge_max_age_days,
+            unreachable_days=settings.unreachable_days,
         )
         if as_json:
             click.echo(json_out.dumps(json_out.digest_dict(d)))

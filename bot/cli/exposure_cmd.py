@@ -42,7 +42,16 @@ def exposure() -> None:
     """
 
 
-@exposure.command("show")
+@exposure.command(
+    "show",
+    epilog=(
+        "\b\nExamples:"
+        "\n  exchbot exposure eu"
+        "\n  exchbot exposure de --json"
+        "\n  exchbot exposure world --deep --max-credits 20"
+        "\n  exchbot exposure hosts de --csv"
+    ),
+)
 @click.argument("region")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (and nothing else) on stdout.")
 @click.option("--refresh", is_flag=True, help="Take a new snapshot even if a stored one is younger than the TTL.")

@@ -24,7 +24,11 @@ def _stale_warning(settings: Settings) -> str | None:
     return staleness(load_catalog().data_date, common.clock().now().date(), settings.knowledge_max_age_days).warning
 
 
-@click.command()
+@click.command(
+    epilog=(
+        "\b\nExamples:\n  exchbot history mail.example.com\n  exchbot history mail.example.com:8443 --json --limit 10"
+    )
+)
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, newest first.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
@@ -54,7 +58,14 @@ def history(target: str, as_json: bool, limit: int) -> None:
         click.echo(line)
 
 
-@click.command()
+@click.command(
+    epilog=(
+        "\b\nExamples:"
+        "\n  exchbot changes"
+        "\n  exchbot changes --since 24h --json"
+        "\n  exchbot changes --since 2026-11-01 --region eu"
+    )
+)
 @click.option("--since", "since_text", default="7d", show_default=True, help="7d, 24h, 2w or an ISO date.")
 @click.option(
     "--region",

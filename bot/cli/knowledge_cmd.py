@@ -12,7 +12,7 @@ from bot.render import json_out
 from bot.render.knowledge import knowledge_dict, knowledge_text
 
 
-@click.command()
+@click.command(epilog="\b\nExamples:\n  exchbot knowledge\n  exchbot knowledge --json")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def knowledge(as_json: bool) -> None:
     """The knowledge in use: data date and age, counts, KEV catalogue date, newest build per

@@ -54,7 +54,7 @@ def _redact(text: str, settings: Settings) -> str:
     return redact(text)[:300]
 
 
-@click.command()
+@click.command(epilog="\b\nExamples:\n  exchbot serve\n  exchbot serve --http --host 0.0.0.0 --port 3000")
 @click.option(
     "--http",
     "http_mode",

@@ -15,6 +15,15 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # 100,000 targets with room for comments
 
 def target_lines(file: str, *, max_line: int = MAX_LINE_BYTES, max_total: int = MAX_FILE_BYTES) -> Iterator[str]:
     """The non-empty, comment-stripped lines of ``file``; raises click.UsageError past a bound."""
+    for _, text in numbered_lines(file, max_line=max_line, max_total=max_total):
+        yield text
+
+
+def numbered_lines(
+    file: str, *, max_line: int = MAX_LINE_BYTES, max_total: int = MAX_FILE_BYTES
+) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the non-empty, comment-stripped lines of ``file``; raises
+    click.UsageError past a bound."""
     try:
         stream: BinaryIO = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as exc:
@@ -33,7 +42,7 @@ def target_lines(file: str, *, max_line: int = MAX_LINE_BYTES, max_total: int = 
                 raise click.UsageError(f"{name} is larger than {max_total // (1024 * 1024)} MiB")
             text = line.decode("utf-8", errors="replace").split("#", 1)[0].strip()
             if text:
-                yield text
+                yield number, text
     except OSError as exc:
         raise click.UsageError(f"cannot read {name}: {exc.strerror}") from None
     finally:

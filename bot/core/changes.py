@@ -22,6 +22,7 @@ ChangeKind = Literal[
     "eol_changed",
     "unreachable",
     "reachable_again",
+    "flapped",  # went unreachable and came back within one digest window (reported once)
 ]
 
 

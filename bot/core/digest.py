@@ -8,7 +8,7 @@ show up in the digest channel. Changes come from :mod:`bot.core.changes`, the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.catalog import Catalog
@@ -35,6 +35,16 @@ class RegionTrend:
 
 
 @dataclass(frozen=True)
+class LongUnreachable:
+    """A watched host that could not be checked since ``since`` (at least N days)."""
+
+    host: str
+    since: dt.datetime
+    error: str | None
+    never_reachable: bool
+
+
+@dataclass(frozen=True)
 class Digest:
     day: dt.date
     since: dt.datetime
@@ -50,6 +60,10 @@ class Digest:
     # Watched hosts whose latest build the knowledge now in use judges differently (no new check).
     rejudged: tuple[Rejudgement, ...] = ()
     knowledge_warning: str | None = None  # the knowledge is older than EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS
+    flapped: tuple[HostChange, ...] = ()  # down and back up within the window: once, not twice
+    long_unreachable: tuple[LongUnreachable, ...] = ()  # unreachable for EXCHBOT_UNREACHABLE_DAYS or more
+    unreachable_days: int = 0
+    never_reachable: int = 0  # watched hosts checked but never reached (no verdict to be at risk with)
 
     @property
     def still_at_risk(self) -> tuple[WatchState, ...]:
@@ -64,6 +78,7 @@ class Digest:
             + self.build_changed
             + self.unreachable
             + self.reachable_again
+            + self.flapped
         )
 
     @property
@@ -108,20 +123,37 @@ def build_digest(
     regions: Sequence[RegionTrend],
     rejudged: Sequence[Rejudgement] = (),
     knowledge_warning: str | None = None,
+    unreachable_since: Mapping[str, dt.datetime | None] | None = None,
+    unreachable_days: int = 0,
+    never_reached: Collection[str] = (),
 ) -> Digest:
     """``points``: checks per host since ``since`` (plus the baseline before it), as
-    :meth:`Store.points_since` returns them; only the hosts in ``watch`` are reported."""
+    :meth:`Store.points_since` returns them; only the hosts in ``watch`` are reported.
+    ``unreachable_since``: since when each watched host could not be checked (None: reachable);
+    those down for ``unreachable_days`` or more get their own section. ``never_reached``: watched
+    hosts checked but never reached (counted: they have no verdict to be at risk with)."""
     watched_set = {w.host for w in watch}
     changes: list[HostChange] = []
     for host, pts in points.items():
         if host in watched_set:
-            changes.extend(host_changes(pts, since))
+            changes.extend(merge_flaps(host_changes(pts, since)))
     changes.sort(key=lambda c: (c.host, c.at))
 
     def kind(*kinds: str) -> tuple[HostChange, ...]:
         return tuple(c for c in changes if c.kind in kinds)
 
     became_eol = tuple(c for c in changes if c.kind == "eol_changed" and c.after == "yes")
+    watch = tuple(sorted(watch, key=lambda w: w.host))
+    down = unreachable_since or {}
+    never = set(never_reached) & watched_set
+    long_unreachable = tuple(
+        LongUnreachable(w.host, t, w.latest.error, w.host in never)
+        for w in watch
+        if w.latest is not None
+        and not w.latest.answered
+        and (t := down.get(w.host)) is not None
+        and now - t >= dt.timedelta(days=unreachable_days)
+    )
     return Digest(
         day=day,
         since=since,
@@ -132,8 +164,32 @@ def build_digest(
         build_changed=kind("build_changed"),
         unreachable=kind("unreachable"),
         reachable_again=kind("reachable_again"),
-        watch=tuple(sorted(watch, key=lambda w: w.host)),
+        flapped=kind("flapped"),
+        long_unreachable=long_unreachable,
+        unreachable_days=unreachable_days,
+        never_reachable=len(never),
+        watch=watch,
         regions=tuple(regions),
         rejudged=tuple(r for r in rejudged if r.host in watched_set and r.changed),
         knowledge_warning=knowledge_warning,
     )
+
+
+def merge_flaps(changes: Sequence[HostChange]) -> list[HostChange]:
+    """One host's changes in the window with "went unreachable" and "reachable again" merged into
+    one "flapped" entry: a host that went down and came back appears once, not in two sections."""
+    down = [c for c in changes if c.kind == "unreachable"]
+    up = [c for c in changes if c.kind == "reachable_again"]
+    if not down or not up:
+        return list(changes)
+    rest = [c for c in changes if c.kind not in ("unreachable", "reachable_again")]
+    last = max(down + up, key=lambda c: c.at)
+    now_state = f"back up: {up[-1].after}" if last.kind == "reachable_again" else f"down again: {down[-1].after}"
+    times = len(down)
+    summary = (
+        f"flapped: went down {times} time{'s' if times != 1 else ''} ({down[0].after or 'no answer'}); {now_state}"
+    )
+    flap = HostChange(
+        last.host, last.at, "flapped", summary, before=down[0].before, after=last.after, check_id=last.check_id
+    )
+    return sorted([*rest, flap], key=lambda c: c.at)

@@ -77,6 +77,9 @@ class CheckResult:
     checked_at: dt.datetime
     error: str | None
     address: str | None = None  # the IP actually connected to
+    # False when nothing was sent to the host (the SSRF guard refused it): not an observation of
+    # the host, so it is never stored and never shows up in changes, the digest or the watch views.
+    attempted: bool = True
 
     @property
     def checked(self) -> bool:

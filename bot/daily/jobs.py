@@ -49,6 +49,7 @@ def digest_job(
             settings.digest_regions,
             settings.digest_tz,
             max_age_days=settings.knowledge_max_age_days,
+            unreachable_days=settings.unreachable_days,
         )
         outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
         log.info("digest for %s in %s: %s", day, channel, outcome.reason)

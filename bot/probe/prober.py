@@ -24,7 +24,7 @@ from bot.core.judge import judge
 from bot.core.model import CheckResult, Evidence
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, stamp_check
 from bot.probe.fetch import NO_ANSWER, CertFacts, Session, SessionFactory, http1_sessions
-from bot.probe.ssrf import Refused, Resolver, pick_address, system_resolver
+from bot.probe.ssrf import Forbidden, Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class Prober:
                 address = await pick_address(
                     target.host, target.port, resolver=self.resolver, allow_private=self.settings.allow_private
                 )
+        except Forbidden as exc:  # nothing was sent: not an observation of the host
+            return self._failed(target, started, str(exc), attempted=False)
         except Refused as exc:
             return self._failed(target, started, str(exc))
         except TimeoutError:
@@ -223,8 +225,10 @@ class Prober:
             address=address,
         )
 
-    def _failed(self, target: Target, started: dt.datetime, error: str, address: str | None = None) -> CheckResult:
-        return failed_result(target.raw, target.key, started, error, self.catalog, address=address)
+    def _failed(
+        self, target: Target, started: dt.datetime, error: str, address: str | None = None, *, attempted: bool = True
+    ) -> CheckResult:
+        return failed_result(target.raw, target.key, started, error, self.catalog, address=address, attempted=attempted)
 
 
 def _answered(r: Response) -> bool:
@@ -244,7 +248,14 @@ def _needs_fallback(obs: Observations) -> bool:
 
 
 def failed_result(
-    raw: str, host: str, at: dt.datetime, error: str, catalog: Catalog, address: str | None = None
+    raw: str,
+    host: str,
+    at: dt.datetime,
+    error: str,
+    catalog: Catalog,
+    address: str | None = None,
+    *,
+    attempted: bool = True,
 ) -> CheckResult:
     assessment = unknown_assessment(raw, catalog)
     return CheckResult(
@@ -258,6 +269,7 @@ def failed_result(
         checked_at=at,
         error=error,
         address=address,
+        attempted=attempted,
     )
 
 

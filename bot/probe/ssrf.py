@@ -31,6 +31,10 @@ class Refused(Exception):
     """The target resolves to an address the guard refuses (or does not resolve at all)."""
 
 
+class Forbidden(Refused):
+    """The guard refused the address: nothing was attempted (not an observation of the host)."""
+
+
 def why_forbidden(ip: IPAddress) -> str | None:
     """A short reason if connecting to ``ip`` is refused by default, else None."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -107,14 +111,14 @@ async def pick_address(host: str, port: int, *, resolver: Resolver, allow_privat
         try:
             ip = ipaddress.ip_address(addr)
         except ValueError as exc:
-            raise Refused(f"resolver returned a non-address {addr!r}") from exc
+            raise Forbidden(f"resolver returned a non-address {addr!r}") from exc
         reason = why_forbidden(ip)
         if reason:
             # Any forbidden answer refuses the name: DNS rebinding can rotate between answers.
             # The hint to lift the guard depends on where the answer is shown (CLI flag or the
             # admin's setting): renderers add it (bot.render.hints).
             what = f"{ip} is" if literal is not None else f"{host} resolves to {ip},"
-            raise Refused(f"refused: {what} not a public address ({reason})")
+            raise Forbidden(f"refused: {what} not a public address ({reason})")
     return addresses[0]
 
 

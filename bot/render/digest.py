@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.changes import HostChange
 from bot.core.counts import counts_text
-from bot.core.digest import Digest, RegionTrend
+from bot.core.digest import Digest, LongUnreachable, RegionTrend
 from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
 from bot.render.hints import failure_text
@@ -19,6 +19,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("build_changed", "Build changed"),
     ("unreachable", "Went unreachable"),
     ("reachable_again", "Reachable again"),
+    ("flapped", "Flapped (down and back up)"),
 )
 LIST_MAX = 15  # lines per section before "... and N more"
 
@@ -81,6 +82,20 @@ def _watch_line(w: WatchState) -> str:
     return f"{w.host}: {state}" + (f" [{reasons}]" if reasons else "") + since
 
 
+def _down_line(u: LongUnreachable) -> str:
+    what = "never reachable" if u.never_reachable else "unreachable"
+    return f"{u.host}: {what} since {u.since:%Y-%m-%d} ({u.error or 'no answer'})"
+
+
+def _down_title(d: Digest) -> str:
+    return f"Unreachable for {d.unreachable_days} days or more ({len(d.long_unreachable)})"
+
+
+def _risk_title(d: Digest) -> str:
+    never = f"; {d.never_reachable} never reachable" if d.never_reachable else ""
+    return f"Still at risk ({len(d.still_at_risk)} of {len(d.watch)} watched{never})"
+
+
 def digest_text(d: Digest) -> str:
     out = [f"exchbot digest for {d.day:%Y-%m-%d} (changes since {d.since:%Y-%m-%d %H:%M %Z})"]
     if d.all_quiet:
@@ -97,8 +112,13 @@ def digest_text(d: Digest) -> str:
         out += [f"  {r.host}: {r.summary}" for r in d.rejudged[:LIST_MAX]]
         if len(d.rejudged) > LIST_MAX:
             out.append(f"  ... and {len(d.rejudged) - LIST_MAX} more")
+    if d.long_unreachable:
+        out.append(_down_title(d) + ":")
+        out += [f"  {_down_line(u)}" for u in d.long_unreachable[:LIST_MAX]]
+        if len(d.long_unreachable) > LIST_MAX:
+            out.append(f"  ... and {len(d.long_unreachable) - LIST_MAX} more")
     risky = d.still_at_risk
-    out.append(f"Still at risk ({len(risky)} of {len(d.watch)} watched):" if d.watch else "Watchlist is empty.")
+    out.append(_risk_title(d) + ":" if d.watch else "Watchlist is empty.")
     out += [f"  {_watch_line(w)}" for w in risky[:LIST_MAX]]
     for t in d.regions:
         out.append(f"Region {region_line(t)}")
@@ -134,12 +154,20 @@ def digest_message(d: Digest) -> dict[str, Any]:
         blocks.append(
             section(f"*Re-judged with newer knowledge* ({len(d.rejudged)}, no new check)\n" + "\n".join(lines))
         )
+    if d.long_unreachable:
+        lines = [
+            f"• `{escape(u.host)}`: {escape(_down_line(u).split(': ', 1)[1])}" for u in d.long_unreachable[:LIST_MAX]
+        ]
+        if len(d.long_unreachable) > LIST_MAX:
+            lines.append(f"… and {len(d.long_unreachable) - LIST_MAX} more")
+        blocks.append(section(f"*{_down_title(d)}*\n" + "\n".join(lines)))
     risky = d.still_at_risk
     if d.watch:
         lines = [f"• `{escape(w.host)}`: {escape(_risk_text(w))}" for w in risky[:LIST_MAX]]
         more = f"\n… and {len(risky) - LIST_MAX} more" if len(risky) > LIST_MAX else ""
         body = "\n".join(lines) + more if risky else "none"
-        blocks.append(section(f"*Still at risk* ({len(risky)} of {len(d.watch)} watched)\n{body}"))
+        title, _, rest = _risk_title(d).partition(" (")
+        blocks.append(section(f"*{title}* ({rest}\n{body}"))
     else:
         blocks.append(section("The watchlist is empty: `/exchwatch add HOST`."))
     if d.regions:

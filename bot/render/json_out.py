@@ -341,6 +341,12 @@ def digest_dict(d: Digest) -> dict[str, Any]:
             for w in d.still_at_risk
         ],
         "watched": len(d.watch),
+        "never_reachable": d.never_reachable,
+        "unreachable_days": d.unreachable_days,
+        "long_unreachable": [
+            {"host": u.host, "since": timestamp(u.since), "error": u.error, "never_reachable": u.never_reachable}
+            for u in d.long_unreachable
+        ],
         "rejudged": [
             {
                 "host": r.host,

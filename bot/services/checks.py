@@ -1,4 +1,5 @@
-"""The check service: probe targets, store every result, hand results back in input order.
+"""The check service: probe targets, store every result, hand results back as they complete
+(:meth:`CheckService.completed`) or in input order (:meth:`CheckService.run`).
 
 Shared by the CLI, the Slack commands and the watchlist run, so all three behave the same.
 Results are stored in batches as they complete (one transaction per batch) and only a small
@@ -42,41 +43,66 @@ class CheckService:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchbot-store")
     )
 
-    async def run(
+    async def completed(
         self, targets: Sequence[Target], *, requested_by: str | None = None, progress: Progress | None = None
-    ) -> AsyncIterator[CheckResult]:
-        """Yield results in input order; store them as they arrive."""
-        waiting: dict[int, CheckResult] = {}
+    ) -> AsyncIterator[tuple[int, CheckResult]]:
+        """Yield ``(input index, result)`` as hosts finish; store results in batches as they arrive.
+
+        Every result handed out is stored, also when the consumer stops early or the task is
+        cancelled (Ctrl-C): the pending batch is written before the generator ends, so "N checked"
+        always means "N stored" (results the guard refused are never stored, see Store).
+        """
         unsaved: list[CheckResult] = []
-        next_out = 0
         done = 0
         errors: list[Exception] = []
         lost = 0
-        async for index, result in self.prober.check_many(targets):
-            done += 1
-            if progress:
-                progress(done, len(targets))
-            waiting[index] = result
-            unsaved.append(result)
-            if len(unsaved) >= self.batch_size:
-                if error := await self._save(unsaved, requested_by):
+        try:
+            async for index, result in self.prober.check_many(targets):
+                done += 1
+                if progress:
+                    progress(done, len(targets))
+                unsaved.append(result)
+                yield index, result
+                if len(unsaved) >= self.batch_size:  # after the yield: whatever was handed out is stored
+                    batch, unsaved = unsaved, []
+                    if error := await self._save_fully(batch, requested_by):
+                        errors.append(error)
+                        lost += len(batch)
+        finally:
+            if unsaved:
+                batch, unsaved = unsaved, []
+                if error := await self._save_fully(batch, requested_by):
                     errors.append(error)
-                    lost += len(unsaved)
-                unsaved = []
-            while next_out in waiting:
-                yield waiting.pop(next_out)
-                next_out += 1
-        if unsaved and (error := await self._save(unsaved, requested_by)):
-            errors.append(error)
-            lost += len(unsaved)
+                    lost += len(batch)
         if errors:
             # Reported once, with a count: a full disk fails every batch the same way.
             distinct = {str(e) for e in errors}
             repeats = f" ({len(errors)} times)" if len(errors) > 1 and len(distinct) == 1 else ""
             raise StoreFailed(f"{lost} results could not be stored: {errors[0]}{repeats}", len(errors)) from errors[0]
 
+    async def run(
+        self, targets: Sequence[Target], *, requested_by: str | None = None, progress: Progress | None = None
+    ) -> AsyncIterator[CheckResult]:
+        """Yield results in input order (a small reordering buffer); store them as they arrive."""
+        waiting: dict[int, CheckResult] = {}
+        next_out = 0
+        async for index, result in self.completed(targets, requested_by=requested_by, progress=progress):
+            waiting[index] = result
+            while next_out in waiting:
+                yield waiting.pop(next_out)
+                next_out += 1
+
     async def check_all(self, targets: Sequence[Target], *, requested_by: str | None = None) -> list[CheckResult]:
         return [r async for r in self.run(targets, requested_by=requested_by)]
+
+    async def _save_fully(self, results: list[CheckResult], requested_by: str | None) -> Exception | None:
+        """Save, and finish saving even if the task is cancelled meanwhile (then re-raise)."""
+        task = asyncio.ensure_future(self._save(results, requested_by))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await task
+            raise
 
     async def _save(self, results: list[CheckResult], requested_by: str | None) -> Exception | None:
         if self.store is None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.core.catalog import Catalog
+from bot.core.changes import CheckPoint
 from bot.core.digest import Digest, RegionTrend, build_digest, region_trend
 from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
@@ -30,6 +31,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 WINDOW = dt.timedelta(hours=24)
 HISTORY_FOR_LAST_CHANGE = 500
+DEFAULT_UNREACHABLE_DAYS = 3  # EXCHBOT_UNREACHABLE_DAYS
 
 
 class DigestPostFailed(RuntimeError):
@@ -61,6 +63,7 @@ def compose(
     tz: str = "UTC",
     *,
     max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+    unreachable_days: int = DEFAULT_UNREACHABLE_DAYS,
 ) -> Digest:
     """Today's digest. Hosts judged under other knowledge are re-judged first (no probing); what
     that changed for watched hosts in the window is its own section."""
@@ -71,6 +74,13 @@ def compose(
     watched = {w.host for w in watch}
     rejudge_stored(store, catalog, now)
     rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in watched)
+    down_since: dict[str, dt.datetime | None] = {}
+    never_reached: list[str] = []
+    for w in watch:
+        hist = store.history(w.host, HISTORY_FOR_LAST_CHANGE)
+        down_since[w.host] = _down_since(hist)
+        if hist and not any(p.answered for p in hist):
+            never_reached.append(w.host)
     return build_digest(
         day=day,
         since=since,
@@ -80,7 +90,20 @@ def compose(
         regions=trends(store, catalog, now, regions, since),
         rejudged=rejudged,
         knowledge_warning=staleness(catalog.data_date, now.date(), max_age_days).warning,
+        unreachable_since=down_since,
+        unreachable_days=unreachable_days,
+        never_reached=never_reached,
     )
+
+
+def _down_since(history_newest_first: list[CheckPoint]) -> dt.datetime | None:
+    """The first failed check of the current run of failures (None when the newest check answered)."""
+    since = None
+    for p in history_newest_first:
+        if p.answered:
+            break
+        since = p.checked_at
+    return since
 
 
 def trends(

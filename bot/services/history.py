@@ -54,6 +54,7 @@ def changes_since(
     return Changes(since, tuple(hosts), tuple(trends(store, catalog, now, regions, since)), tuple(rejudged))
 
 
-def prune(store: Store, cutoff: dt.datetime) -> int:
-    """Delete checks older than ``cutoff``, keeping each host's newest check and every change point."""
-    return store.prune(cutoff)
+def prune(store: Store, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
+    """Delete checks older than ``cutoff``, keeping each host's newest check and every change point
+    (``dry_run``: only count them)."""
+    return store.prune(cutoff, dry_run=dry_run)

@@ -1,20 +1,26 @@
-"""The watchlist: add, remove, list with each host's newest check, and re-check every host (CLI
-``watch``, the Slack ``/exchwatch`` command and button, the daily job in ``serve``)."""
+"""The watchlist: add and remove targets (one or many), each host's state and latest verdict
+(`watch list`, the Slack views, the digest), and re-checking it (CLI `watch run`, the daily job in
+`serve`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from bot.core.catalog import Catalog
-from bot.core.changes import CheckPoint
+from bot.core.changes import HostChange, host_changes
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
 from bot.core.watch import WatchState, watch_state
+from bot.core.watch_view import WatchVerdict, at_risk_first, watch_verdict
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.services.checks import CheckService, Progress
 from bot.services.rejudge import rejudge_stored
 from bot.store import Store
-from bot.store.watchlist import Watched
+
+HISTORY = 200  # checks read per host to find its last verdict and since when it is unreachable
 
 
 def add(store: Store, target: Target, at: dt.datetime, *, added_by: str | None, channel: str | None = None) -> bool:
@@ -25,21 +31,6 @@ def add(store: Store, target: Target, at: dt.datetime, *, added_by: str | None, 
 def remove(store: Store, target: Target) -> bool:
     """Stop watching ``target``; False if it was not watched."""
     return store.watch_remove(target.key)
-
-
-def watched_with_latest(
-    store: Store, catalog: Catalog, now: dt.datetime
-) -> list[tuple[Watched, CheckPoint | None, Rejudgement | None]]:
-    """Every watched host with its newest stored check (None if never checked) and what newer
-    knowledge changed for that check (None if nothing was re-judged)."""
-    rejudge_stored(store, catalog, now)
-    out: list[tuple[Watched, CheckPoint | None, Rejudgement | None]] = []
-    for w in store.watchlist():
-        points = store.history(w.host, 1)
-        p = points[0] if points else None
-        r = store.latest_rejudgement(p.check_id) if p is not None and p.check_id is not None else None
-        out.append((w, p, r))
-    return out
 
 
 def states(
@@ -63,15 +54,71 @@ def states(
     return out
 
 
-async def run_watchlist(
-    service: CheckService, store: Store, *, progress: Progress | None = None, requested_by: str = "watchlist"
-) -> list[CheckResult]:
+def watched_targets(store: Store) -> list[Target]:
     targets: list[Target] = []
     for w in store.watchlist():
         try:
             targets.append(parse_target(w.target))
         except TargetError:
             targets.append(parse_target(w.host))
+    return targets
+
+
+async def run_watchlist(
+    service: CheckService, store: Store, *, progress: Progress | None = None, requested_by: str = "watchlist"
+) -> list[CheckResult]:
+    targets = watched_targets(store)
     if not targets:
         return []
     return [r async for r in service.run(targets, requested_by=requested_by, progress=progress)]
+
+
+def changes_since(store: Store, since: dt.datetime, hosts: Sequence[str]) -> list[HostChange]:
+    """What changed for ``hosts`` in checks stored since ``since`` (against the check before it)."""
+    wanted = set(hosts)
+    out: list[HostChange] = []
+    for host, pts in store.points_since(since).items():
+        if host in wanted:
+            out.extend(c for c in host_changes(pts, since) if c.kind != "first_seen" or len(pts) == 1)
+    return sorted(out, key=lambda c: (c.host, c.at))
+
+
+@dataclass(frozen=True)
+class Edit:
+    key: str
+    done: bool  # added / removed; False: was already watched / was not watched
+
+
+def add_targets(store: Store, targets: Sequence[Target], at: dt.datetime, added_by: str) -> list[Edit]:
+    return [Edit(t.key, store.watch_add(t.key, t.raw, at, added_by=added_by)) for t in targets]
+
+
+def remove_targets(store: Store, targets: Sequence[Target]) -> list[Edit]:
+    return [Edit(t.key, store.watch_remove(t.key)) for t in targets]
+
+
+def _counts(doc: dict[str, Any] | None) -> tuple[int, int] | None:
+    if doc is None or doc.get("error"):
+        return None
+    vulnerable = [c for c in doc.get("cves") or [] if isinstance(c, dict) and c.get("status") == "vulnerable"]
+    return len(vulnerable), sum(1 for c in vulnerable if c.get("kev") is True)
+
+
+def watch_list(
+    store: Store, catalog: Catalog, now: dt.datetime
+) -> tuple[list[WatchVerdict], dict[str, Rejudgement | None]]:
+    """Each watched host's latest verdict, at-risk first, and what newer knowledge changed for it."""
+    rejudge_stored(store, catalog, now)
+    rows: list[WatchVerdict] = []
+    rejudged: dict[str, Rejudgement | None] = {}
+    for w in store.watchlist():
+        history = store.history(w.host, HISTORY)
+        last = next((p for p in history if p.answered), None)
+        counts = _counts(store.latest_result(w.host)) if history and history[0].answered else None
+        if counts is None and last is not None and last.check_id is not None:
+            counts = _counts(store.result_by_id(last.check_id))
+        rows.append(watch_verdict(w.host, w.target, w.added_at, w.added_by, history, counts))
+        rejudged[w.host] = (
+            store.latest_rejudgement(history[0].check_id) if history and history[0].check_id is not None else None
+        )
+    return at_risk_first(rows), rejudged

@@ -81,14 +81,17 @@ class Store:
     def similar_hosts(self, host: str, limit: int = 5) -> list[str]:
         return checks.similar_hosts(self.db, host, limit)
 
+    def result_by_id(self, check_id: int) -> dict[str, Any] | None:
+        return checks.result_by_id(self.db, check_id)
+
     def points_since(self, since: dt.datetime) -> dict[str, list[CheckPoint]]:
         return checks.points_since(self.db, since)
 
     def last_check_time(self, requested_by: str) -> dt.datetime | None:
         return checks.last_check_time(self.db, requested_by)
 
-    def prune(self, older_than: dt.datetime) -> int:
-        return checks.prune(self.db, older_than)
+    def prune(self, older_than: dt.datetime, *, dry_run: bool = False) -> int:
+        return checks.prune(self.db, older_than, dry_run=dry_run)
 
     # -- re-judgements under new knowledge ---------------------------------------------------------
     def pending_rejudgements(self, knowledge_version: str) -> list[rejudgements.Pending]:

@@ -96,7 +96,9 @@ def save_checks(
     requested_by: str | None = None,
     knowledge_version: str = "",
 ) -> list[int]:
-    """Store a batch in ONE transaction: after a crash either all of it is there or none."""
+    """Store a batch in ONE transaction: after a crash either all of it is there or none. Results
+    that were not attempted (the SSRF guard refused them) are not observations: never stored."""
+    results = [r for r in results if r.attempted]
     if not results:
         return []
     batch_id = uuid.uuid4().hex
@@ -179,6 +181,12 @@ def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[
     return [str(r[0]) for r in rows]
 
 
+def result_by_id(db: sqlite_utils.Database, check_id: int) -> dict[str, Any] | None:
+    """One stored result as the JSON the CLI printed (cves re-attached)."""
+    row = db.execute("SELECT result_json FROM checks WHERE id = ?", [check_id]).fetchone()
+    return expand(db, json.loads(row[0])) if row else None
+
+
 def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:
     ref = doc.pop("cves_ref", None)
     if ref is not None:
@@ -200,9 +208,9 @@ def points_since(db: sqlite_utils.Database, since: dt.datetime) -> dict[str, lis
     return by_host
 
 
-def prune(db: sqlite_utils.Database, older_than: dt.datetime) -> int:
+def prune(db: sqlite_utils.Database, older_than: dt.datetime, *, dry_run: bool = False) -> int:
     """Delete checks older than ``older_than`` except each host's newest and every change point.
-    Returns the number of checks deleted."""
+    Returns the number of checks deleted (``dry_run``: that would be; nothing is deleted)."""
     deleted = 0
     with write_transaction(db):
         hosts = [
@@ -217,7 +225,7 @@ def prune(db: sqlite_utils.Database, older_than: dt.datetime) -> int:
                 for p in pts
                 if p.check_id is not None and p.check_id not in keep and p.checked_at < older_than
             ]
-            for chunk_start in range(0, len(doomed), 500):
+            for chunk_start in range(0, 0 if dry_run else len(doomed), 500):
                 chunk = doomed[chunk_start : chunk_start + 500]
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM checks WHERE id IN ({marks})", chunk)  # noqa: S608 (placeholders only)

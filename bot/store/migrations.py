@@ -213,6 +213,21 @@ def _v8_job_runs(db: sqlite_utils.Database) -> None:
     db.table("job_runs").create_index(["job", "finished_at"], index_name="idx_job_runs_job_time")
 
 
+def _v9_forget_refusals(db: sqlite_utils.Database) -> None:
+    # Targets the SSRF guard refused (nothing was sent) are not observations of the host and are no
+    # longer stored; forget the ones stored before, so changes, the digest and the watch views
+    # stop reporting them as "could not be checked".
+    db.execute(
+        "DELETE FROM checks WHERE reachable = 0 AND build IS NULL "
+        "AND (error LIKE 'refused: % resolves to %' OR error LIKE 'resolver returned a non-address %')"
+    )
+    db.execute(
+        "UPDATE targets SET "
+        "last_check_id = (SELECT c.id FROM checks c WHERE c.host = targets.host ORDER BY c.checked_at DESC LIMIT 1), "
+        "last_checked_at = (SELECT max(c.checked_at) FROM checks c WHERE c.host = targets.host)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
@@ -222,6 +237,7 @@ MIGRATIONS: list[Migration] = [
     (6, "re-judgements of stored checks under new knowledge", _v6_rejudgements),
     (7, "exposure: region cross-checks, deep-mode hosts, calibrations", _v7_exposure_trust),
     (8, "job runs (watchlist, digest, backup outcomes)", _v8_job_runs),
+    (9, "forget SSRF-guard refusals stored as checks (not observations)", _v9_forget_refusals),
 ]
 LATEST = MIGRATIONS[-1][0]
 
