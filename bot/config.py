@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.store.connection import default_path
+from bot.paths import default_path
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -104,6 +104,8 @@ class Settings:
 
 
 def _pins(text: str) -> tuple[tuple[str, str], ...]:
+    if not text.strip():
+        return ()
     from bot.probe.ssrf import parse_pins
 
     try:

@@ -7,14 +7,15 @@ import datetime as dt
 import re
 import sqlite3
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from bot.clock import Clock
-from bot.knowledge import KnowledgeError
-from bot.probe.targets import Target, TargetError, parse_target
 from bot.wiring import make_clock
+
+if TYPE_CHECKING:
+    from bot.probe.targets import Target
 
 _DURATION = re.compile(r"^(\d{1,5})\s*([mhdw])$", re.I | re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -37,10 +38,14 @@ class ExchbotGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KnowledgeError as exc:
-            raise UserError(str(exc)) from None
         except sqlite3.Error as exc:
             raise UserError(f"the history database failed: {exc}") from None
+        except Exception as exc:
+            # bot.knowledge is imported only by commands that load knowledge (not by --help)
+            knowledge = sys.modules.get("bot.knowledge")
+            if knowledge is not None and isinstance(exc, knowledge.KnowledgeError):
+                raise UserError(str(exc)) from None
+            raise
 
 
 class CheckProgress:
@@ -87,6 +92,8 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
 
 def target_arg(text: str) -> Target:
     """A TARGET argument, or a usage error naming it."""
+    from bot.probe.targets import TargetError, parse_target
+
     try:
         return parse_target(text)
     except TargetError as exc:

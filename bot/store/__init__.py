@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+# First, before any other module imports sqlite-utils: without numpy (bot/store/_sqlite.py).
+from bot.store._sqlite import sqlite_utils
 
+# isort: split
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -11,18 +10,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.paths import default_path as default_path  # re-exported: callers import it from here
+
 DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
 BUSY_TIMEOUT_S = 30.0
-
-
-def default_path() -> Path:
-    """``$EXCHBOT_DB``, else ``$XDG_DATA_HOME/exchbot/exchbot.db`` (~/.local/share by default)."""
-    env = os.environ.get("EXCHBOT_DB")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path("~/.local/share").expanduser()
-    return base / "exchbot" / "exchbot.db"
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:

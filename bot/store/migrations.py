@@ -223,6 +223,9 @@ def current_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
     """Apply pending migrations (up to ``upto``); return the resulting version."""
     target = LATEST if upto is None else upto
+    version = current_version(db)
+    if version >= target:  # the usual case: one read, no write transaction per migration
+        return version
     if current_version(db) == 0 and "_migrations" not in db.table_names():
         with write_transaction(db):
             db.table("_migrations").create(
