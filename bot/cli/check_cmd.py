@@ -14,7 +14,6 @@ from bot.config import Settings
 from bot.core.model import CheckResult
 from bot.probe.ssrf import parse_pins
 from bot.probe.targets import Target, TargetError, parse_target
-from bot.render import json_out, text
 from bot.services.checks import CheckService, StoreFailed
 from bot.wiring import make_check_service, make_store
 
@@ -121,6 +120,8 @@ async def _run(service: CheckService, targets: list[Target], as_json: bool) -> i
 
 
 def _emit(result: CheckResult, as_json: bool, single: bool, first: bool) -> None:
+    from bot.render import json_out, text  # loaded by Store.prepare while the probe waits
+
     if as_json:
         doc = json_out.dumps(json_out.check_dict(result), indent=2 if single else None)
         click.echo(doc if single else ("  " if first else ",\n  ") + doc, nl=single)

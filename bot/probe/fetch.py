@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
-
 from bot.core.fingerprint import Response, clip
 from bot.probe import http1
 from bot.probe.targets import Target
@@ -65,6 +62,10 @@ class CertFacts:
 
 @functools.lru_cache(maxsize=256)  # one host's connections present the same certificate
 def cert_facts(der: bytes) -> CertFacts | None:
+    # imported on first use, while the first request waits for its answer (Http1Session._note_cert)
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
@@ -171,7 +172,8 @@ class Http1Session:
                 raise http1.HttpTimeout(NO_ANSWER) from exc
             self._open.add(conn)
             if self.cert is None and (der := conn.peer_cert):
-                self.cert = cert_facts(der)
+                # parsed once the request is on its way, so that it costs no time of the round trip
+                asyncio.get_running_loop().call_soon(self._note_cert, der)
         done = False
         try:
             raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes, deadline)
@@ -183,6 +185,10 @@ class Http1Session:
             else:
                 self._open.discard(conn)
                 await conn.close()
+
+    def _note_cert(self, der: bytes) -> None:
+        if self.cert is None:
+            self.cert = cert_facts(der)
 
     async def aclose(self) -> None:
         conns, self._open, self._idle = list(self._open), set(), []

@@ -12,11 +12,14 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.model import CheckResult
 from bot.probe.prober import Prober
 from bot.probe.targets import Target
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -46,6 +49,9 @@ class CheckService:
         next_out = 0
         done = 0
         store_error: Exception | None = None
+        if self.store is not None:  # open the database while the first probes wait for answers
+            prepared = self._writer.submit(self.store.prepare)
+            prepared.add_done_callback(lambda f: f.exception())  # a failure shows again on saving
         async for index, result in self.prober.check_many(targets):
             done += 1
             if progress:

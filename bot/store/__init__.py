@@ -11,12 +11,8 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# First, before any other module imports sqlite-utils: without numpy (bot/store/_sqlite.py).
-from bot.store._sqlite import sqlite_utils
-
-# isort: split
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult
@@ -24,6 +20,9 @@ from bot.core.rejudge import Rejudgement
 from bot.store import audit, checks, digests, rejudgements, snapshots, watchlist
 from bot.store.connection import default_path, open_database
 from bot.store.migrations import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 __all__ = ["Store", "default_path"]
 
@@ -48,6 +47,12 @@ class Store:
                     migrate(db)
                     self._migrated = True
         return db
+
+    def prepare(self) -> None:
+        """Open this thread's connection, check the schema and load the code that saving needs, now:
+        e.g. on the writer thread while a probe waits for the network, so the first save is quick."""
+        self.db  # noqa: B018  (the property opens and migrates)
+        import bot.render.json_out  # noqa: F401  (serialises results for storage)
 
     def __enter__(self) -> Store:
         return self

@@ -7,10 +7,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.paths import default_path as default_path  # re-exported: callers import it from here
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported by open_database
 
 DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
 BUSY_TIMEOUT_S = 30.0
@@ -21,6 +23,8 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
+    from bot.store._sqlite import sqlite_utils  # on first open: commands without a database skip it
+
     # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     db = sqlite_utils.Database(conn, execute_plugins=False)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.store.connection import write_transaction
 
-Migration = tuple[int, str, Callable[[sqlite_utils.Database], None]]
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
+
+Migration = tuple[int, str, Callable[["sqlite_utils.Database"], None]]
 
 
 def _v1_checks(db: sqlite_utils.Database) -> None:
