@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# Seconds after the start of a run at which the writer thread opens the database (a failure shows
+# again on the first save): late enough not to slow the first TLS handshakes, which need the same
+# interpreter lock, early enough to be done before the first answers arrive.
+PREPARE_AFTER = 0.05
 
 
 class StoreFailed(RuntimeError):
@@ -50,8 +54,7 @@ class CheckService:
         done = 0
         store_error: Exception | None = None
         if self.store is not None:  # open the database while the first probes wait for answers
-            prepared = self._writer.submit(self.store.prepare)
-            prepared.add_done_callback(lambda f: f.exception())  # a failure shows again on saving
+            asyncio.get_running_loop().call_later(PREPARE_AFTER, self._writer.submit, self.store.prepare)
         async for index, result in self.prober.check_many(targets):
             done += 1
             if progress:
