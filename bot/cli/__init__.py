@@ -8,7 +8,7 @@ from bot import __version__
 from bot.cli.lazy import LazyCommand, LazyGroup
 
 # Every command, imported only when it runs (bot/cli/lazy.py). A new command: a module in bot/cli
-# and one line here; the short help is its docstring's first sentence (tests/test_cli_lazy.py).
+# and one line here; the short help is its docstring's first sentence (tests/test_import_guard.py).
 COMMANDS = {
     "build": LazyCommand("bot.cli.build_cmd", "build", "Assess Exchange build numbers as scanners report them."),
     "changes": LazyCommand(

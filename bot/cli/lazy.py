@@ -3,7 +3,7 @@
 ``exchbot --version`` or ``exchbot build`` should not pay for Slack, Shodan, matplotlib or the
 database layer, so each command lives in its own module and is imported only when it runs. The
 registry keeps each command's short help, so ``exchbot --help`` lists every command without
-importing any of them (tests/test_cli_lazy.py checks the strings against the commands)."""
+importing any of them (tests/test_import_guard.py checks the strings against the commands)."""
 
 from __future__ import annotations
 
