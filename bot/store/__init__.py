@@ -18,6 +18,7 @@ from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
 from bot.store import audit, checks, digests, rejudgements, snapshots, watchlist
+from bot.store.audit_queue import AuditQueue
 from bot.store.connection import default_path, open_database
 from bot.store.migrations import migrate
 
@@ -34,6 +35,7 @@ class Store:
         self._lock = threading.Lock()
         self._migrated = False
         self._all: list[sqlite_utils.Database] = []
+        self._audit_queue: AuditQueue | None = None  # started by the first audit_later()
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -61,6 +63,10 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        with self._lock:
+            pending, self._audit_queue = self._audit_queue, None
+        if pending is not None and not pending.close():  # its rows first, on its own connection
+            return  # still writing (a stuck database): leave the connections to the process exit
         with self._lock:
             for db in self._all:
                 db.close()
@@ -150,3 +156,18 @@ class Store:
 
     def audit(self, **fields: Any) -> int:
         return audit.record(self.db, **fields)
+
+    def audit_later(self, **fields: Any) -> None:
+        """Queue an audit row for the background writer (bot/store/audit_queue.py) and return at
+        once: whoever answers a user does not wait on the database. ``close`` writes what is queued."""
+        with self._lock:
+            if self._audit_queue is None:
+                self._audit_queue = AuditQueue(lambda row: self.audit(**row))
+            writer = self._audit_queue
+        writer.put(fields)
+
+    def flush_audit(self) -> None:
+        """Wait until every queued audit row is written."""
+        writer = self._audit_queue
+        if writer is not None:
+            writer.flush()
