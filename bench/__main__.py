@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench`` (all) or ``python -m bench probe store``."""
+"""Run the benchmarks: ``python -m bench`` (all) or ``python -m bench process probe``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import time
 
 BENCHES = {
+    "process": "bench.bench_process",
     "probe": "bench.bench_probe",
     "store": "bench.bench_store",
     "exposure": "bench.bench_exposure",

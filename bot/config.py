@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.store.connection import BUSY_TIMEOUT_S, default_path
+from bot.paths import BUSY_TIMEOUT_S, default_path
 
 
 class SettingError(ValueError):

@@ -5,24 +5,24 @@ tests build the same objects with fakes instead."""
 
 from __future__ import annotations
 
-from slack_sdk import WebClient
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.daily.jobs import make_scheduler
-from bot.daily.scheduler import Scheduler
-from bot.exposure.client import ShodanClient
-from bot.knowledge import load_catalog
-from bot.probe.dns import DnsClient, default_client
-from bot.probe.prober import Prober, ProbeSettings
-from bot.probe.ssrf import pinned_resolver
-from bot.ratelimit import per_user_limiter
-from bot.services.checks import CheckService
-from bot.services.discover import DiscoverService
-from bot.slack.deps import SlackDeps, check_with, exposure_with
-from bot.slack.discovery import discover_with
-from bot.slack.workers import JobRunner
-from bot.store import Store
+
+# Each factory imports what it builds, so a command loads only the libraries it uses (``exchbot
+# build`` no database, ``check`` no Slack or Shodan; tests/test_import_guard.py checks it).
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.daily.scheduler import Scheduler
+    from bot.exposure.client import ShodanClient
+    from bot.probe.dns import DnsClient
+    from bot.probe.prober import Prober
+    from bot.services.checks import CheckService
+    from bot.services.discover import DiscoverService
+    from bot.slack.deps import SlackDeps
+    from bot.store import Store
 
 SLACK_API_TIMEOUT = 10  # seconds per Slack Web API call
 
@@ -33,10 +33,23 @@ def make_clock() -> Clock:
 
 def make_store(settings: Settings) -> Store:
     """The history database (a context manager: ``with make_store(settings) as store: ...``)."""
+    from bot.store import Store
+
     return Store(settings.db_path, settings.db_lock_timeout)
 
 
+def make_dns(settings: Settings) -> DnsClient:
+    """Every DNS lookup: asynchronous, against EXCHBOT_DNS_SERVERS or the system's name servers."""
+    from bot.probe.dns import DnsClient, default_client
+
+    return DnsClient(servers=settings.dns_servers) if settings.dns_servers else default_client()
+
+
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
+    from bot.knowledge import load_catalog
+    from bot.probe.prober import Prober, ProbeSettings
+    from bot.probe.ssrf import pinned_resolver
+
     dns = make_dns(settings)
     return Prober(
         catalog=load_catalog(),
@@ -51,33 +64,42 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     )
 
 
-def make_dns(settings: Settings) -> DnsClient:
-    """Every DNS lookup: asynchronous, against EXCHBOT_DNS_SERVERS or the system's name servers."""
-    return DnsClient(servers=settings.dns_servers) if settings.dns_servers else default_client()
-
-
 def make_discover_service(settings: Settings, prober: Prober | None = None) -> DiscoverService:
+    from bot.services.discover import DiscoverService
+
     return DiscoverService(dns=make_dns(settings), prober=prober or make_prober(settings))
 
 
 def make_check_service(settings: Settings, store: Store | None, clock: Clock | None = None) -> CheckService:
     """``store=None``: results are not stored (``check --no-store``)."""
+    from bot.services.checks import CheckService
+
     return CheckService(prober=make_prober(settings, clock), store=store)
 
 
 def make_shodan_client(settings: Settings) -> ShodanClient:
     """A Shodan client: key, timeout and requests/s from the settings, on the process-wide limiter.
     Passed to the exposure service as its ``client_factory`` (a client is made only when needed)."""
+    from bot.exposure.client import ShodanClient
+
     return ShodanClient(settings.shodan_api_key or "", timeout=settings.shodan_timeout, rps=settings.shodan_rps)
 
 
 def make_slack_client(settings: Settings) -> WebClient:
     """The Web API client: base URL from SLACK_API_URL (tests point it at a fake), with a timeout."""
+    from slack_sdk import WebClient
+
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_API_TIMEOUT)
 
 
 def make_slack_deps(settings: Settings) -> SlackDeps:
     """Everything the Slack listeners use, built from the settings (``exchbot serve``)."""
+    from bot.knowledge import load_catalog
+    from bot.ratelimit import per_user_limiter
+    from bot.slack.deps import SlackDeps, check_with, exposure_with
+    from bot.slack.discovery import discover_with
+    from bot.slack.workers import JobRunner
+
     clock = make_clock()
     store = make_store(settings)
     catalog = load_catalog()
@@ -103,6 +125,9 @@ def make_slack_deps(settings: Settings) -> SlackDeps:
 
 def make_daily_scheduler(deps: SlackDeps, client: WebClient) -> Scheduler:
     """The daily watchlist run and digest of ``exchbot serve``, on the app's store, clock and client."""
+    from bot.daily.jobs import make_scheduler
+    from bot.services.checks import CheckService
+
     service = CheckService(prober=make_prober(deps.settings, deps.clock), store=deps.store)
     return make_scheduler(
         deps.settings, client=client, service=service, store=deps.store, catalog=deps.catalog, clock=deps.clock

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import wiring
+from bot import knowledge
 from bot.cli import build_cmd, digest_cmd, main
 from bot.core.changes import CheckPoint
 from bot.knowledge import KnowledgeError
@@ -37,7 +37,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ("args", "module"),
     [
         (["build", "15.1.2375.37"], build_cmd),
-        (["check", "--allow-private", "127.0.0.1:9"], wiring),
+        (["check", "--allow-private", "127.0.0.1:9"], knowledge),  # wiring imports it when building
         (["digest"], digest_cmd),
     ],
 )

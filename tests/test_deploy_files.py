@@ -8,12 +8,16 @@ import shlex
 import tomllib
 from pathlib import Path
 
+import click
 import yaml
 
 from bot.cli import main
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every command the CLI has (the group loads commands lazily: ask it, not its loaded dict).
+COMMAND_NAMES = frozenset(main.list_commands(click.Context(main)))
 
 
 def dockerfile() -> dict[str, list[str]]:
@@ -48,14 +52,14 @@ def test_dockerfile_entry_point_volume_and_health_command_match_the_cli() -> Non
     assert any(step.startswith("pip install .") for step in d["RUN"])  # the package from the checkout
     assert exec_form(d["ENTRYPOINT"][0]) == [script_name()]
     cmd = exec_form(d["CMD"][0])
-    assert cmd[0] in main.commands
+    assert cmd[0] in COMMAND_NAMES
     env = dict(kv.split("=", 1) for step in d["ENV"] for kv in shlex.split(step))
     (volume,) = d["VOLUME"]
     assert env["EXCHBOT_DB"] == "/data/exchbot.db" and volume == "/data"
     assert Path(env["EXCHBOT_DB"]).parent == Path(volume)
     health = d["HEALTHCHECK"][0]
     form = exec_form(health.split("CMD", 1)[1].strip())
-    assert form[0] == script_name() and form[1] in main.commands and form[1] == "status"
+    assert form[0] == script_name() and form[1] in COMMAND_NAMES and form[1] == "status"
     for step in d["COPY"]:
         *sources, _ = step.split()
         assert all((ROOT / s).exists() for s in sources), step
@@ -64,7 +68,7 @@ def test_dockerfile_entry_point_volume_and_health_command_match_the_cli() -> Non
 def test_compose_runs_socket_mode_with_a_named_volume_and_backups() -> None:
     doc = yaml.safe_load((ROOT / "compose.yaml").read_text())
     (service,) = doc["services"].values()
-    assert service["command"][0] in main.commands and "--http" not in service["command"]
+    assert service["command"][0] in COMMAND_NAMES and "--http" not in service["command"]
     env = service["environment"]
     assert "SLACK_APP_TOKEN" in env and "SLACK_BOT_TOKEN" in env
     (mount,) = service["volumes"]
@@ -80,7 +84,7 @@ def test_systemd_unit_and_procfile() -> None:
     unit = (ROOT / "deploy" / "exchbot.service").read_text()
     (exec_start,) = re.findall(r"^ExecStart=(.+)$", unit, re.M)
     argv = shlex.split(exec_start)
-    assert Path(argv[0]).name == script_name() and argv[1] in main.commands
+    assert Path(argv[0]).name == script_name() and argv[1] in COMMAND_NAMES
     env = dict(kv.split("=", 1) for kv in re.findall(r"^Environment=(\S+)$", unit, re.M))
     state = re.search(r"^StateDirectory=(\S+)$", unit, re.M)
     assert state and env["EXCHBOT_DB"].startswith(f"/var/lib/{state.group(1)}/")
@@ -89,4 +93,4 @@ def test_systemd_unit_and_procfile() -> None:
     assert "persistent disk" in procfile and "README" in procfile
     for line in procfile.splitlines():
         if line and not line.startswith("#"):
-            assert shlex.split(line.split(":", 1)[1])[1] in main.commands
+            assert shlex.split(line.split(":", 1)[1])[1] in COMMAND_NAMES

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.clock import Clock
-from bot.probe.targets import Target, TargetError, parse_target
 from bot.wiring import make_clock
+
+if TYPE_CHECKING:
+    from bot.probe.targets import Target
 
 _DURATION = re.compile(r"^(\d{1,5})\s*([mhdw])$", re.I | re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -61,6 +64,8 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
 
 def target_arg(text: str) -> Target:
     """A TARGET argument, or a usage error naming it."""
+    from bot.probe.targets import TargetError, parse_target
+
     try:
         return parse_target(text)
     except TargetError as exc:

@@ -5,6 +5,7 @@ usage error, exit 2), secrets registered for redaction, and database faults turn
 from __future__ import annotations
 
 import sqlite3
+import sys
 from typing import Any
 
 import click
@@ -12,8 +13,6 @@ import click
 from bot import redact
 from bot.cli.failure import UserError, database_failure
 from bot.config import SettingError, Settings
-from bot.knowledge import KnowledgeError
-from bot.services.checks import StoreFailed
 
 
 def load_settings() -> Settings:
@@ -53,10 +52,15 @@ class ExchbotGroup(click.Group):
         settings = load_settings()
         try:
             return super().invoke(ctx)
-        except KnowledgeError as exc:
-            raise UserError(str(exc)) from None
-        except StoreFailed as exc:
-            cause = exc.__cause__ or exc
-            raise database_failure(cause, settings.db_path, settings.db_lock_timeout) from None
         except sqlite3.Error as exc:
             raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
+        except Exception as exc:
+            # The knowledge and the store are imported only by the commands that use them (not by
+            # --version or --help): look their error types up only if they were loaded.
+            knowledge = sys.modules.get("bot.knowledge")
+            if knowledge is not None and isinstance(exc, knowledge.KnowledgeError):
+                raise UserError(str(exc)) from None
+            checks = sys.modules.get("bot.services.checks")
+            if checks is not None and isinstance(exc, checks.StoreFailed):
+                raise database_failure(exc.__cause__ or exc, settings.db_path, settings.db_lock_timeout) from None
+            raise

@@ -22,15 +22,13 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
-
 from bot.core.fingerprint import Response, clip
 from bot.probe import http1
 from bot.probe.targets import Target
 
 MAX_REDIRECTS = 3
 NO_ANSWER = "no answer in time"  # the error of a request that got nothing before the deadline
+CERT_PARSE_AFTER = 0.05  # seconds after the first handshake of a host (see Http1Session._request)
 USER_AGENT = "exchbot/0.1 (non-intrusive Exchange version check)"
 
 
@@ -65,6 +63,10 @@ class CertFacts:
 
 @functools.lru_cache(maxsize=256)  # one host's connections present the same certificate
 def cert_facts(der: bytes) -> CertFacts | None:
+    # imported on first use, while the first requests wait for their answers (Http1Session._request)
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
@@ -112,6 +114,7 @@ class Http1Session:
         self.address = address
         self.ssl_context = ssl_context
         self.cert: CertFacts | None = None
+        self._der: bytes | None = None  # the first connection's certificate, parsed into cert
         self._idle: list[http1.Connection] = []
         self._open: set[http1.Connection] = set()
 
@@ -170,8 +173,11 @@ class Http1Session:
             except TimeoutError as exc:
                 raise http1.HttpTimeout(NO_ANSWER) from exc
             self._open.add(conn)
-            if self.cert is None and (der := conn.peer_cert):
-                self.cert = cert_facts(der)
+            if self._der is None and (der := conn.peer_cert):
+                # Parsed while the requests wait for their answers, after this host's other TLS
+                # handshakes (the first parse imports the X.509 code); at the latest on aclose().
+                self._der = der
+                asyncio.get_running_loop().call_later(CERT_PARSE_AFTER, self._note_cert)
         done = False
         try:
             raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes, deadline)
@@ -184,7 +190,12 @@ class Http1Session:
                 self._open.discard(conn)
                 await conn.close()
 
+    def _note_cert(self) -> None:
+        if self.cert is None and self._der is not None:
+            self.cert = cert_facts(self._der)
+
     async def aclose(self) -> None:
+        self._note_cert()
         conns, self._open, self._idle = list(self._open), set(), []
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
 

@@ -14,14 +14,21 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.model import CheckResult
 from bot.probe.prober import Prober
 from bot.probe.targets import Target
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# Seconds after the start of a run at which the writer thread opens the database (a failure shows
+# again on the first save): late enough not to slow the first TLS handshakes, which need the same
+# interpreter lock, early enough to be done before the first answers arrive.
+PREPARE_AFTER = 0.05
 
 
 class StoreFailed(RuntimeError):
@@ -56,6 +63,8 @@ class CheckService:
         done = 0
         errors: list[Exception] = []
         lost = 0
+        if self.store is not None:  # open the database while the first probes wait for answers
+            asyncio.get_running_loop().call_later(PREPARE_AFTER, self._writer.submit, self.store.prepare)
         try:
             async for index, result in self.prober.check_many(targets):
                 done += 1

@@ -22,7 +22,6 @@ from bot.core.changes import CheckPoint
 from bot.core.digest import Digest, RegionTrend, build_digest, region_trend
 from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
-from bot.render import charts
 from bot.render.digest import digest_message
 from bot.services.rejudge import rejudge_stored
 from bot.services.watch import states
@@ -160,6 +159,8 @@ def _upload_chart(
     catalog: Catalog | None,
     clock: Clock,
 ) -> bool:
+    from bot.render import charts  # matplotlib is imported only when a chart is drawn
+
     files = []
     if digest.regions and catalog is not None:
         trend = digest.regions[0]

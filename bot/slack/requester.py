@@ -74,9 +74,10 @@ def refusal(settings: Settings, who: Requester, *, home: bool = False) -> str | 
 
 
 def audit(deps: SlackDeps, who: Requester, command: str, text: str, outcome: str) -> None:
-    """One audit row per request. A failed write is logged, never shown to the user or raised."""
+    """One audit row per request, queued for the store's background writer (the acknowledgement
+    never waits on the database). A failed write is logged, never shown to the user or raised."""
     try:
-        deps.store.audit(
+        deps.store.audit_later(
             at=deps.clock.now(),
             source="slack",
             user_id=who.user_id,

@@ -11,9 +11,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from bot.core.changes import CheckPoint
 from bot.core.exposure_model import Calibration, Host, RegionCount, Snapshot
@@ -21,8 +19,12 @@ from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
 from bot.redact import redact
 from bot.store import audit, checks, digests, job_runs, rejudgements, snapshots, watchlist
+from bot.store.audit_queue import AuditQueue
 from bot.store.connection import BUSY_TIMEOUT_S, default_path, open_database
 from bot.store.migrations import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 __all__ = ["Store", "default_path"]
 
@@ -35,6 +37,7 @@ class Store:
         self._lock = threading.Lock()
         self._migrated = False
         self._all: list[sqlite_utils.Database] = []
+        self._audit_queue: AuditQueue | None = None  # started by the first audit_later()
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -53,6 +56,12 @@ class Store:
             self._local.db = db
         return db
 
+    def prepare(self) -> None:
+        """Open this thread's connection, check the schema and load the code that saving needs, now:
+        e.g. on the writer thread while a probe waits for the network, so the first save is quick."""
+        self.db  # noqa: B018  (the property opens and migrates)
+        import bot.render.json_out  # noqa: F401  (serialises results for storage)
+
     def __enter__(self) -> Store:
         return self
 
@@ -60,6 +69,10 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        with self._lock:
+            pending, self._audit_queue = self._audit_queue, None
+        if pending is not None and not pending.close():  # its rows first, on its own connection
+            return  # still writing (a stuck database): leave the connections to the process exit
         with self._lock:
             for db in self._all:
                 db.close()
@@ -164,3 +177,18 @@ class Store:
 
     def last_job_run(self, job: str, *, ok_only: bool = False) -> job_runs.JobRun | None:
         return job_runs.latest(self.db, job, ok_only=ok_only)
+
+    def audit_later(self, **fields: Any) -> None:
+        """Queue an audit row for the background writer (bot/store/audit_queue.py) and return at
+        once: whoever answers a user does not wait on the database. ``close`` writes what is queued."""
+        with self._lock:
+            if self._audit_queue is None:
+                self._audit_queue = AuditQueue(lambda row: self.audit(**row))
+            writer = self._audit_queue
+        writer.put(fields)
+
+    def flush_audit(self) -> None:
+        """Wait until every queued audit row is written."""
+        writer = self._audit_queue
+        if writer is not None:
+            writer.flush()

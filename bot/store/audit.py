@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.store.checks import iso
 from bot.store.connection import inserted_id, write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 MAX_TEXT = 2000  # user text is stored, but bounded
 

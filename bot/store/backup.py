@@ -22,8 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
+from bot.store._sqlite import sqlite_utils  # without numpy/pandas (see bot/store/_sqlite.py)
 from bot.store.dbfile import DbFileError, DbInfo, connect_readonly, schema_version, untrusted_objects, verify
 from bot.store.migrations import LATEST, migrate
 

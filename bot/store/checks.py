@@ -6,15 +6,15 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
 from bot.core.counts import kev_first
 from bot.core.model import CheckResult
-from bot.render.json_out import check_dict, cve_dict, dumps
 from bot.store.connection import inserted_id, write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
 _POINT_COLUMNS = (
@@ -42,6 +42,8 @@ def _bool(v: bool | None) -> int | None:
 def _row(
     r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str, verdict_set_id: int | None
 ) -> dict[str, Any]:
+    from bot.render.json_out import check_dict, dumps  # loaded by Store.prepare, off the hot path
+
     a = r.assessment
     fam = a.families
     doc = check_dict(r)
@@ -75,6 +77,8 @@ def _row(
 
 
 def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[str, str], int]) -> int | None:
+    from bot.render.json_out import cve_dict, dumps
+
     a = r.assessment
     if not a.cves or a.build is None:
         return None

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+from bot.paths import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S  # re-exported: callers import them from here
+from bot.paths import default_path as default_path
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported by open_database
 
 DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
-BUSY_TIMEOUT_S = 30.0  # default longest wait for another process's lock (EXCHBOT_DB_LOCK_TIMEOUT)
-
-
-def default_path() -> Path:
-    """``$EXCHBOT_DB``, else ``$XDG_DATA_HOME/exchbot/exchbot.db`` (~/.local/share by default)."""
-    env = os.environ.get("EXCHBOT_DB")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path("~/.local/share").expanduser()
-    return base / "exchbot" / "exchbot.db"
 
 
 def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
@@ -34,6 +27,8 @@ def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sql
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # reported like every other database fault
             raise sqlite3.OperationalError(f"unable to open database file: {exc.strerror}") from exc
+    from bot.store._sqlite import sqlite_utils  # on first open: commands without a database skip it
+
     # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
     conn = sqlite3.connect(str(path), timeout=lock_timeout, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")

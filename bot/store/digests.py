@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.store.checks import iso
 from bot.store.connection import write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 # A claim whose poster died without finishing can be taken over after this long.
 CLAIM_LEASE = dt.timedelta(minutes=10)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.store.checks import iso
 from bot.store.connection import write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 DETAIL_MAX = 500  # characters of detail kept per run (errors can be long)
 KEEP_PER_JOB = 400  # older runs of a job are dropped when a new one is recorded

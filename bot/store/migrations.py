@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.store.connection import write_transaction
 
-Migration = tuple[int, str, Callable[[sqlite_utils.Database], None]]
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
+
+Migration = tuple[int, str, Callable[["sqlite_utils.Database"], None]]
 
 
 def _v1_checks(db: sqlite_utils.Database) -> None:
@@ -250,6 +252,9 @@ def current_version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
     """Apply pending migrations (up to ``upto``); return the resulting version."""
     target = LATEST if upto is None else upto
+    version = current_version(db)
+    if version >= target:  # the usual case: one read, no write transaction per migration
+        return version
     if current_version(db) == 0 and "_migrations" not in db.table_names():
         with write_transaction(db):
             db.table("_migrations").create(

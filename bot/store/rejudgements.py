@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from bot.core.rejudge import CveShift, Rejudgement
 from bot.store.checks import expand, iso
 from bot.store.connection import write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 
 @dataclass(frozen=True)

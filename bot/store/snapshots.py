@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from bot.core.exposure_model import BuildCount, Calibration, Host, Ranked, RegionCount, Snapshot
 from bot.store.checks import iso
 from bot.store.connection import inserted_id, write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 UNATTRIBUTED = ""  # country column value for banners without a country
 

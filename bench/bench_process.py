@@ -1,0 +1,136 @@
+"""Whole-process speed: what a user waits for, timed from outside, side by side in one run.
+
+Every figure is the median wall time of whole subprocesses (interpreter start, imports, work,
+exit), measured interleaved so that load on the machine hits both sides alike, and printed as a
+ratio to a yardstick measured in the same run:
+
+1. ``exchbot --version`` and ``exchbot build BUILD`` against a bare interpreter importing what a
+   check needs (``python -c "import asyncio, ssl, json, sqlite3, h11, click, packaging.version"``).
+2. One whole ``exchbot check`` of a host behind the HTTPS simulator (its own process, LATENCY
+   before every response) as a multiple of LATENCY: the probing itself is one round trip.
+3. ``exchbot check`` of 200 hosts against bench/bare_client.py, which makes three GETs per host,
+   one TLS connection each, all at once, against the same simulator.
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench.sim_process import simulator_process
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+EXCHBOT = str(Path(PYTHON).with_name("exchbot"))  # the console script installed next to python
+BARE_IMPORT = "import asyncio, ssl, json, sqlite3, h11, click, packaging.version"
+BUILD = "15.1.2507.6"
+LATENCY = 0.3
+PROFILE = "exchange_se_current"
+HOST = "exchange-se-current.sim.test"
+BATCH = 200
+RUNS = 7  # start-up and one check: median of this many runs each
+BATCH_RUNS = 3
+
+
+def _env(db: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXCHBOT_", "SLACK_", "SHODAN_"))}
+    env["EXCHBOT_DB"] = str(db)
+    env.update(extra or {})
+    return env
+
+
+def timed(cmd: Sequence[str], env: dict[str, str], check: Callable[[str], bool] | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(list(cmd), env=env, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    if check is not None and not check(proc.stdout):
+        raise RuntimeError(f"{' '.join(cmd[:4])}...: unexpected output (exit {proc.returncode}): {proc.stderr[-300:]}")
+    return elapsed
+
+
+def side_by_side(runs: int, cases: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Median per case; the cases take turns, so load on the machine hits them alike."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for case in cases.values():
+        case()  # warm-up: file system caches, bytecode
+    for _ in range(runs):
+        for name, case in cases.items():
+            times[name].append(case())
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def startup(db: Path) -> None:
+    env = _env(db)
+    med = side_by_side(
+        RUNS,
+        {
+            "bare": lambda: timed([PYTHON, "-c", BARE_IMPORT], env),
+            "version": lambda: timed([EXCHBOT, "--version"], env, lambda out: "version" in out),
+            "build": lambda: timed([EXCHBOT, "build", BUILD, "--json"], env, lambda out: BUILD in out),
+        },
+    )
+    bare = med["bare"]
+    print(f"   bare interpreter importing what a check needs: {bare * 1000:5.0f} ms (median of {RUNS})")
+    version, build = med["version"], med["build"]
+    print(f"   exchbot --version:          {version * 1000:5.0f} ms = {version / bare:4.2f} x   (goal <= 1.5)")
+    print(f"   exchbot build {BUILD}: {build * 1000:5.0f} ms = {build / bare:4.2f} x   (goal <= 2)")
+
+
+def one_check(db: Path, port: int) -> None:
+    env = _env(db)
+    target = f"{HOST}:{port}"
+    cmd = [EXCHBOT, "check", target, "--allow-private", "--resolve", f"{HOST}:127.0.0.1", "--json"]
+    med = side_by_side(RUNS, {"check": lambda: timed(cmd, env, lambda out: '"build": "15.' in out)})
+    check = med["check"]
+    print(
+        f"   one whole exchbot check, {LATENCY * 1000:.0f} ms per response: {check * 1000:5.0f} ms = "
+        f"{check / LATENCY:4.2f} x the latency   (goal <= 1.5; median of {RUNS})"
+    )
+
+
+def batch(db: Path, port: int) -> None:
+    hosts = [f"h{i}.{HOST}" for i in range(BATCH)]
+    env = _env(db, {"EXCHBOT_RESOLVE": ",".join(f"{h}:127.0.0.1" for h in hosts)})
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("".join(f"{h}:{port}\n" for h in hosts))
+        listing = f.name
+    try:
+        cmd = [EXCHBOT, "check", "-f", listing, "--allow-private", "--concurrency", str(BATCH), "--json"]
+        bare_cmd = [PYTHON, str(ROOT / "bench" / "bare_client.py"), str(port), *(f"{h}" for h in hosts)]
+        med = side_by_side(
+            BATCH_RUNS,
+            {
+                "bare": lambda: timed(bare_cmd, env, lambda out: out.strip() == str(3 * BATCH)),
+                "exchbot": lambda: timed(cmd, env, lambda out: out.count('"build": "15.') == BATCH),
+            },
+        )
+    finally:
+        os.unlink(listing)
+    print(
+        f"   {BATCH} hosts at once: exchbot check {med['exchbot']:5.2f} s, bare asyncio/ssl client "
+        f"(3 GETs per host, one TLS connection each) {med['bare']:5.2f} s = {med['exchbot'] / med['bare']:4.2f} x"
+        f"   (goal <= 1.1; median of {BATCH_RUNS})"
+    )
+
+
+def main() -> None:
+    # An installed package has its bytecode compiled at install time; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every start instead (make install does this too).
+    compileall.compile_dir(str(ROOT / "bot"), quiet=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        startup(db)
+        with simulator_process(PROFILE, LATENCY) as port:
+            one_check(db, port)
+            batch(db, port)
+
+
+if __name__ == "__main__":
+    main()
