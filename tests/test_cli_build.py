@@ -61,3 +61,17 @@ def test_hostile_input_is_data_not_a_crash() -> None:
     out = json.loads(proc.stdout)
     assert len(out) == 3 and all(a["error"] for a in out)
     assert "Traceback" not in proc.stderr
+
+
+def test_cves_that_cannot_be_told_are_named_in_the_text() -> None:
+    """Silence must never read as "patched": every CVE judged neither vulnerable nor patched (and
+    not merely configuration-dependent) is named in the detailed text answer."""
+    for build in ("15.1.2375", "15.1.2507.6"):  # a CU without its update level; an older SU
+        doc = json.loads(run("build", "--json", build).stdout)[0]
+        unknown = [c["id"] for c in doc["cves"] if c["status"] == "unknown" and not c.get("config_dependent")]
+        text = run("build", build).stdout
+        if unknown:
+            line = next(x for x in text.splitlines() if x.strip().startswith("cannot tell:"))
+            assert f"{len(unknown)} CVE" in line and unknown[0] in line
+        else:
+            assert not any(x.strip().startswith("cannot tell:") for x in text.splitlines())

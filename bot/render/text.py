@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
-from bot.core.counts import assessment_counts_text, counts_text, cve_label, vulnerable_counts, vulnerable_first
+from bot.core.counts import (
+    assessment_counts_text,
+    counts_text,
+    cve_label,
+    kev_first,
+    vulnerable_counts,
+    vulnerable_first,
+)
 from bot.core.judge import alert_labels, alerts
 from bot.core.model import Assessment, CheckResult
 from bot.render.hints import domain_hint, failure_hints, failure_text
@@ -95,6 +102,12 @@ def assessment_details(a: Assessment) -> str:
     config = [v.id for v in a.cves if v.status == "unknown" and v.config_dependent]
     if config:
         out.append(f"  depends on configuration: {', '.join(config)}")
+    # Neither vulnerable nor patched: e.g. a CVE Microsoft published after it stopped assessing the
+    # product, or a build whose update level is not visible. Said, so silence never reads as patched.
+    unknown = [cve_label(v) for v in kev_first(a.cves) if v.status == "unknown" and not v.config_dependent]
+    if unknown:
+        shown = ", ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+        out.append(f"  cannot tell: {len(unknown)} CVE{'s' if len(unknown) != 1 else ''}: {shown}")
     for note in a.notes:
         out.append(f"  note: {note}")
     if a.advice:
