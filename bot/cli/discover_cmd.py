@@ -60,7 +60,7 @@ def discover(query: str, as_json: bool, allow_private: bool, timeout: float | No
     )
     with make_store(settings) as store:
         found, problem = discover_and_store(make_discover_service(settings), store, parsed, settings.timeout)
-    click.echo(json_out.dumps(discover_out.discovery_dict(found)) if as_json else discover_out.discovery_text(found))
+    click.echo(json_out.dumps(json_out.discovery_dict(found)) if as_json else discover_out.discovery_text(found))
     if problem:
         click.echo(f"exchbot: {problem}", err=True)
     if found.failures or problem:

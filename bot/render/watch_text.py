@@ -1,18 +1,14 @@
-"""``watch list`` and ``watch run`` as text and JSON. Pure functions of watch verdicts and changes."""
+"""``watch list`` and ``watch run`` as text (their JSON: :mod:`bot.render.json_out`). Pure functions of
+watch states and changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bot.core.changes import HostChange
 from bot.core.rejudge import Rejudgement
 from bot.core.watch import WatchState
-
-
-def _utc(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day(t: dt.datetime) -> str:
@@ -52,43 +48,6 @@ def watch_list_lines(rows: Sequence[WatchState], rejudged: Mapping[str, Rejudgem
         if r is not None:
             out.append(f"  re-judged with the knowledge of {r.knowledge_date}: {r.summary}")
     return out
-
-
-def watch_dict(w: WatchState, rejudged: Rejudgement | None) -> dict[str, Any]:
-    p = w.latest
-    v = w.last_verdict
-    return {
-        "host": w.host,
-        "target": w.target,
-        "added_at": _utc(w.added_at),
-        "added_by": w.added_by,
-        "at_risk": w.verdict_at_risk,
-        "reachable": w.reachable if p is not None else None,
-        "last_checked": _utc(p.checked_at) if p else None,
-        "unreachable_since": _utc(w.unreachable_since),
-        "never_reachable": w.never_reachable,
-        "build": v.build if v else None,
-        "eol": w.eol,
-        "vulnerable_families": list(w.vulnerable_families),
-        "vulnerable_count": w.vulnerable_count,
-        "kev_count": w.kev_count,
-        "latest": (
-            {
-                "checked_at": _utc(p.checked_at),
-                "build": p.build,
-                "eol": p.eol,
-                "families": dict(p.families),
-                "error": p.error,
-                "rejudged": (
-                    {"knowledge_date": rejudged.knowledge_date.isoformat(), "summary": rejudged.summary}
-                    if rejudged
-                    else None
-                ),
-            }
-            if p
-            else None
-        ),
-    }
 
 
 def change_lines(changes: Sequence[HostChange], checked: int) -> list[str]:
