@@ -13,13 +13,21 @@ from bot.config import Settings
 # Each factory imports what it builds, so a command loads only the libraries it uses (``exchbot
 # build`` no database, ``check`` no Slack or Shodan; tests/test_import_guard.py checks it).
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
     from slack_sdk import WebClient
 
+    from bot.core.catalog import Catalog
+    from bot.core.digest import Digest
+    from bot.core.exposure_model import Snapshot
     from bot.daily.scheduler import Scheduler
     from bot.exposure.client import ShodanClient
     from bot.probe.dns import DnsClient
     from bot.probe.prober import Prober
+    from bot.render.charts import Chart
     from bot.services.checks import CheckService
+    from bot.services.digest import DrawCharts
     from bot.services.discover import DiscoverService
     from bot.slack.deps import SlackDeps
     from bot.store import Store
@@ -92,6 +100,17 @@ def make_slack_client(settings: Settings) -> WebClient:
     return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_API_TIMEOUT)
 
 
+def make_chart_drawer() -> DrawCharts:
+    """The digest's chart drawing (matplotlib is imported only when a chart is drawn)."""
+
+    def draw(digest: Digest, snapshots: Sequence[Snapshot], catalog: Catalog | None, today: dt.date) -> list[Chart]:
+        from bot.render.charts import digest_charts
+
+        return digest_charts(digest, snapshots, catalog, today)
+
+    return draw
+
+
 def make_slack_deps(settings: Settings) -> SlackDeps:
     """Everything the Slack listeners use, built from the settings (``exchbot serve``)."""
     from bot.knowledge import load_catalog
@@ -130,5 +149,11 @@ def make_daily_scheduler(deps: SlackDeps, client: WebClient) -> Scheduler:
 
     service = CheckService(prober=make_prober(deps.settings, deps.clock), store=deps.store)
     return make_scheduler(
-        deps.settings, client=client, service=service, store=deps.store, catalog=deps.catalog, clock=deps.clock
+        deps.settings,
+        client=client,
+        service=service,
+        store=deps.store,
+        catalog=deps.catalog,
+        clock=deps.clock,
+        draw=make_chart_drawer(),
     )

@@ -4,7 +4,8 @@
   plotting, processes, the environment) and nothing of ``bot`` outside ``bot.core``.
 * ``bot.wiring`` is the composition root: only ``bot/cli/`` and ``bot/__main__.py`` import it, in
   any spelling (absolute, ``from bot import wiring``, relative, inside a function, by name).
-* ``bot/services`` imports no Slack or plotting library (posting goes through a small protocol).
+* ``bot/services`` imports no Slack or plotting library, nor ``bot.render.charts`` (posting and
+  chart drawing go through small protocols handed in by ``bot.wiring``).
 * No tracked file cites a file outside the repository or an absolute machine path.
 
 Imports are read with :mod:`ast` (every ``import`` node, at any depth), not with regular expressions.
@@ -52,6 +53,7 @@ IO_LIBRARIES = frozenset(
     }
 )
 SERVICE_FORBIDDEN = frozenset({"slack_bolt", "slack_sdk", "matplotlib"})
+SERVICE_FORBIDDEN_MODULES = ("bot.render.charts",)  # plotting, however it imports matplotlib
 WIRING = "bot.wiring"
 
 
@@ -132,7 +134,11 @@ def wiring_violations(module: str, found: list[Import]) -> list[str]:
 
 
 def service_violations(module: str, found: list[Import]) -> list[str]:
-    return [f"{module}:{imp.line} imports {imp.module}" for imp in found if top(imp.module) in SERVICE_FORBIDDEN]
+    return [
+        f"{module}:{imp.line} imports {imp.module}"
+        for imp in found
+        if top(imp.module) in SERVICE_FORBIDDEN or any(is_or_under(imp.module, m) for m in SERVICE_FORBIDDEN_MODULES)
+    ]
 
 
 # -- the rules applied to the code ------------------------------------------------------------
@@ -204,9 +210,17 @@ def test_core_rule_allows_pure_imports() -> None:
 
 
 def test_service_rule_catches_slack_and_plotting() -> None:
-    for source in ("from slack_sdk import WebClient\n", "import matplotlib\n", "def f():\n    import slack_bolt\n"):
+    for source in (
+        "from slack_sdk import WebClient\n",
+        "import matplotlib\n",
+        "def f():\n    import slack_bolt\n",
+        "def f():\n    from bot.render import charts\n",
+        "from bot.render.charts import digest_charts\n",
+        "from ..render import charts\n",
+    ):
         assert service_violations("bot.services.digest", list(imports(source, "bot.services.digest")))
-    assert service_violations("bot.services.digest", list(imports("import datetime\n", "bot.services.digest"))) == []
+    for fine in ("import datetime\n", "from bot.render.digest import digest_message\n"):
+        assert service_violations("bot.services.digest", list(imports(fine, "bot.services.digest"))) == []
 
 
 # -- no citations of what the repository does not contain -----------------------------------------

@@ -163,8 +163,9 @@ def test_post_uploads_charts_in_the_thread_and_only_once(tmp_path: Path, catalog
     client = WebClient(base_url=slack.api_url, token="xoxb-test")
     clock = FixedClock(DAY)
     d = digest_service.compose(store, catalog, clock, ("eu",))
-    first = digest_service.post(client, "C123", d, store, clock, catalog=catalog)
-    second = digest_service.post(client, "C123", d, store, clock, catalog=catalog)
+    draw = charts.digest_charts
+    first = digest_service.post(client, "C123", d, store, clock, catalog=catalog, draw=draw)
+    second = digest_service.post(client, "C123", d, store, clock, catalog=catalog, draw=draw)
     assert first.posted and first.chart_uploaded and not second.posted
     posts = slack.calls_to("chat.postMessage")
     assert len(posts) == 1 and posts[0].params["channel"] == "C123"

@@ -13,22 +13,11 @@ from bot.config import Settings
 from bot.render import json_out
 from bot.services.status import MANUAL_BACKUP
 from bot.store.backup import BackupError, backup, dated_name, inspect_restore, restore
-from bot.store.dbfile import DbInfo
 from bot.wiring import make_clock, make_store
 
 
 def _fail(message: str) -> None:
     raise UserError(" ".join(message.split()))
-
-
-def _info_dict(info: DbInfo) -> dict[str, object]:
-    return {
-        "path": str(info.path),
-        "bytes": info.size,
-        "schema_version": info.schema_version,
-        "integrity": info.integrity,
-        "counts": info.counts.as_dict(),
-    }
 
 
 @click.command("backup")
@@ -51,7 +40,7 @@ def backup_cmd(path: Path, as_json: bool) -> None:
         return
     _record(settings, started, True, f"{info.path}: {info.counts.text()}")
     if as_json:
-        click.echo(json_out.dumps({**_info_dict(info), "source": str(settings.db_path)}))
+        click.echo(json_out.dumps(json_out.backup_dict(info, str(settings.db_path))))
     else:
         click.echo(f"backup written to {info.path}: {info.counts.text()} (schema {info.schema_version}, integrity ok)")
 

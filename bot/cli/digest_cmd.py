@@ -11,7 +11,7 @@ from bot.knowledge import load_catalog
 from bot.render import json_out
 from bot.render.digest import digest_text
 from bot.services import digest as digest_service
-from bot.wiring import make_slack_client, make_store
+from bot.wiring import make_chart_drawer, make_slack_client, make_store
 
 
 @click.command(epilog="\b\nExamples:\n  exchbot digest\n  exchbot digest --json\n  exchbot digest --post C0123456789")
@@ -40,7 +40,9 @@ def digest(as_json: bool, channel: str | None) -> None:
             if not settings.slack_bot_token:
                 raise click.UsageError("--post needs SLACK_BOT_TOKEN")
             try:
-                outcome = digest_service.post(make_slack_client(settings), channel, d, store, clock, catalog=catalog)
+                outcome = digest_service.post(
+                    make_slack_client(settings), channel, d, store, clock, catalog=catalog, draw=make_chart_drawer()
+                )
             except digest_service.DigestPostFailed as exc:
                 raise UserError(f"{exc} (it can be retried)") from None
             click.echo(f"{channel}: {outcome.reason}", err=as_json)

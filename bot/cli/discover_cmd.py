@@ -8,20 +8,17 @@ result could not be stored, 2 on a usage error.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 
 import click
 
 from bot.config import Settings
-from bot.core.discover import ONLINE_STATEMENT, Query, QueryError
-from bot.core.model import CheckResult
+from bot.core.discover import Query, QueryError
 from bot.probe.targets import Target
 from bot.render import discover_out, json_out, text
-from bot.services.checks import StoreFailed
-from bot.services.discover import DiscoverService, Discovery, parse_query
-from bot.store import Store
+from bot.services import discover as discover_service
+from bot.services.discover import discover_and_store, parse_query
 from bot.wiring import make_check_service, make_discover_service, make_prober, make_store
 
 
@@ -38,20 +35,6 @@ def split_addresses(items: Sequence[str]) -> tuple[list[Query], tuple[str, ...]]
         else:
             rest.append(item)
     return queries, tuple(rest)
-
-
-def _store(store: Store, results: Sequence[CheckResult], knowledge_version: str) -> str | None:
-    if not results:
-        return None
-    try:
-        store.save_checks(list(results), requested_by=None, knowledge_version=knowledge_version)
-    except Exception as exc:  # the results are still printed; the exit code says it
-        return f"results could not be stored: {exc}"
-    return None
-
-
-def run_discovery(service: DiscoverService, query: Query, timeout: float) -> Discovery:
-    return asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
 
 
 @click.command()
@@ -75,56 +58,33 @@ def discover(query: str, as_json: bool, allow_private: bool, timeout: float | No
     settings = dataclasses.replace(
         settings, allow_private=allow_private or settings.allow_private, timeout=timeout or settings.timeout
     )
-    service = make_discover_service(settings)
-    found = run_discovery(service, parsed, settings.timeout)
     with make_store(settings) as store:
-        problem = _store(store, found.results, service.prober.catalog.version)
-    click.echo(json_out.dumps(discover_out.discovery_dict(found)) if as_json else discover_out.discovery_text(found))
+        found, problem = discover_and_store(make_discover_service(settings), store, parsed, settings.timeout)
+    click.echo(json_out.dumps(json_out.discovery_dict(found)) if as_json else discover_out.discovery_text(found))
     if problem:
         click.echo(f"exchbot: {problem}", err=True)
     if found.failures or problem:
         raise SystemExit(1)
 
 
-def _check_targets(settings: Settings, targets: Sequence[Target]) -> tuple[list[CheckResult], str | None]:
-    if not targets:
-        return [], None
-    with make_store(settings) as store:
-        try:
-            return asyncio.run(make_check_service(settings, store).check_all(targets)), None
-        except StoreFailed as exc:
-            return [], str(exc)
-
-
 def check_with_addresses(settings: Settings, queries: Sequence[Query], targets: Sequence[Target], as_json: bool) -> int:
     """``exchbot check`` with mail addresses: discover each, print the endpoints' check results
     (JSON: one array, the other targets' results first). Returns the number of failures."""
-    other, stored = _check_targets(settings, targets)
-    if stored:
-        click.echo(f"exchbot: {stored}", err=True)
-    prober = make_prober(settings)
-    service = make_discover_service(settings, prober)
-    results: list[CheckResult] = list(other)
-    failures = sum(1 for r in results if r.error is not None) + bool(stored)
-    reports: list[str] = []
-    for query in queries:
-        found = run_discovery(service, query, settings.timeout)
-        failures += found.failures
-        results += found.results
-        reports.append(discover_out.discovery_text(found))
-        if as_json and not found.endpoints:
-            what = ONLINE_STATEMENT if found.exchange_online else "no Exchange endpoint found"
-            click.echo(f"exchbot: {query.address or query.domain}: {what}", err=True)
     with make_store(settings) as store:
-        problem = _store(store, results[len(other) :], prober.catalog.version)
+        checks = make_check_service(settings, store) if targets else None
+        service = make_discover_service(settings, make_prober(settings))
+        done = discover_service.check_with_addresses(service, checks, store, queries, targets, settings.timeout)
+    if done.other_problem:
+        click.echo(f"exchbot: {done.other_problem}", err=True)
     if as_json:
-        click.echo(json_out.dumps([json_out.check_dict(r) for r in results]))
+        for line in done.unanswered():
+            click.echo(f"exchbot: {line}", err=True)
+        click.echo(json_out.dumps([json_out.check_dict(r) for r in done.results]))
     else:
-        for r in other:
+        for r in done.other:
             click.echo(text.check_line(r))
-        for report in reports:
-            click.echo(report)
-    if problem:
-        click.echo(f"exchbot: {problem}", err=True)
-        failures += 1
-    return failures
+        for _, found in done.found:
+            click.echo(discover_out.discovery_text(found))
+    if done.store_problem:
+        click.echo(f"exchbot: {done.store_problem}", err=True)
+    return done.failures

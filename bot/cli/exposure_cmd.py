@@ -17,8 +17,8 @@ from bot.core.region_names import suggestion_text
 from bot.exposure.client import ShodanError
 from bot.knowledge import load_catalog
 from bot.render import json_out
-from bot.render.exposure_calibration import calibration_dict, calibration_text
-from bot.render.exposure_hosts import hosts_csv, hosts_dict, hosts_text
+from bot.render.exposure_calibration import calibration_text
+from bot.render.exposure_hosts import hosts_csv, hosts_text
 from bot.render.exposure_text import exposure_text
 from bot.services.exposure import NoDeepSnapshot, exposure_hosts, run_calibration
 from bot.services.exposure import exposure as exposure_service
@@ -146,7 +146,7 @@ def hosts(region: str, as_csv: bool, as_json: bool, only: str | None) -> None:
     if as_csv:
         click.echo(hosts_csv(found), nl=False)
     elif as_json:
-        click.echo(json_out.dumps(hosts_dict(found)))
+        click.echo(json_out.dumps(json_out.hosts_dict(found)))
     else:
         click.echo(hosts_text(found))
 
@@ -173,4 +173,4 @@ def calibrate(page: bool, as_json: bool) -> None:
         raise UserError(f"{exc} (no calibration recorded)") from None
     except (OSError, sqlite3.Error) as exc:
         raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
-    click.echo(json_out.dumps(calibration_dict(cal)) if as_json else calibration_text(cal))
+    click.echo(json_out.dumps(json_out.calibration_dict(cal)) if as_json else calibration_text(cal))

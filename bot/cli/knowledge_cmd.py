@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.core.knowledge_summary import summarize
 from bot.knowledge import knowledge_origin, load_catalog, sources
 from bot.render import json_out
-from bot.render.knowledge import knowledge_dict, knowledge_text
+from bot.render.knowledge import knowledge_text
 
 
 @click.command(epilog="\b\nExamples:\n  exchbot knowledge\n  exchbot knowledge --json")
@@ -25,4 +25,4 @@ def knowledge(as_json: bool) -> None:
         origin=knowledge_origin(),
         sources=sources(),
     )
-    click.echo(json_out.dumps(knowledge_dict(summary)) if as_json else knowledge_text(summary))
+    click.echo(json_out.dumps(json_out.knowledge_dict(summary)) if as_json else knowledge_text(summary))

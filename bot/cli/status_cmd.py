@@ -7,7 +7,7 @@ import click
 from bot.config import Settings
 from bot.knowledge import load_catalog
 from bot.render import json_out
-from bot.render.status import status_dict, status_text
+from bot.render.status import status_text
 from bot.services.status import collect
 from bot.wiring import make_clock
 
@@ -21,6 +21,6 @@ def status(as_json: bool) -> None:
     settings = Settings.from_env()
     catalog = load_catalog()  # a missing knowledge folder is one line (ExchbotGroup)
     report = collect(settings.db_path, catalog, make_clock().now(), settings.backup_dir)
-    click.echo(json_out.dumps(status_dict(report)) if as_json else status_text(report))
+    click.echo(json_out.dumps(json_out.status_dict(report)) if as_json else status_text(report))
     if not report.healthy:
         raise SystemExit(1)

@@ -18,7 +18,7 @@ from bot.core.batch import FailOn
 from bot.core.staleness import staleness
 from bot.knowledge import load_catalog
 from bot.render import json_out, text
-from bot.render.watch_text import change_lines, watch_dict, watch_list_lines
+from bot.render.watch_text import change_lines, watch_list_lines
 from bot.services import history as history_service
 from bot.services import watch as watch_service
 from bot.store import Store
@@ -105,7 +105,7 @@ def watch_list(as_json: bool) -> None:
     with make_store(settings) as store:
         rows, rejudged = watch_service.watch_list(store, catalog, now)
     if as_json:
-        click.echo(json_out.dumps([watch_dict(w, rejudged.get(w.host)) for w in rows]))
+        click.echo(json_out.dumps([json_out.watch_dict(w, rejudged.get(w.host)) for w in rows]))
         return
     for line in watch_list_lines(rows, rejudged):
         click.echo(line)

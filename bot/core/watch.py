@@ -1,7 +1,19 @@
-"""A watched host's state: its newest stored check and its newest change (pure).
+"""A watched host's state: its newest stored check, its last verdict and its newest change (pure).
 
-The one type for it: the watchlist card, the App Home, the digest and its chart all read a
-:class:`WatchState`, built by :func:`watch_state` from the host's stored checks.
+The one type for it: ``watch list`` (text and JSON), the watchlist card, the App Home, the digest
+and its chart all read a :class:`WatchState`, built by :func:`watch_state` from the host's stored
+checks.
+
+"At risk" is asked of two different checks, on purpose (the outputs people rely on differ):
+
+* :attr:`WatchState.at_risk` -- the digest, its chart and the Slack views: the *newest* check
+  reached the host and found it end-of-life or vulnerable to a named family. The Slack card adds
+  known-exploited CVEs and orders by them (``bot.render.watch_cards.point_at_risk`` / ``ordered``:
+  at risk with most KEV then most CVEs first, then unreachable, never checked, the rest).
+* :attr:`WatchState.verdict_at_risk` -- ``exchbot watch list``: the *last verdict* (the newest check
+  that reached the host, even when later checks failed) is end-of-life, vulnerable to a named family
+  or to any CVE; :func:`at_risk_first` orders at risk (most CVEs first), unreachable, checked, never
+  checked.
 """
 
 from __future__ import annotations
@@ -18,7 +30,10 @@ from bot.core.rejudge import Rejudgement
 @dataclass(frozen=True)
 class WatchState:
     """One watched host. ``latest`` is None if it was never checked; ``last_change`` is its newest
-    change (``first_seen`` when nothing changed since its first check), None if never checked."""
+    change (``first_seen`` when nothing changed since its first check), None if never checked;
+    ``last_verdict`` is the newest check that reached the host; ``unreachable_since`` the first
+    failed check of the current run of failures; ``counts`` the (vulnerable, KEV) CVE counts of the
+    stored result of the last verdict, when read (``watch list``)."""
 
     host: str
     added_at: dt.datetime | None
@@ -26,6 +41,10 @@ class WatchState:
     latest: CheckPoint | None
     last_change: HostChange | None
     rejudged: Rejudgement | None = None  # what newer knowledge changed for the latest check
+    target: str | None = None  # the target as it was added (None: the host)
+    last_verdict: CheckPoint | None = None
+    unreachable_since: dt.datetime | None = None
+    counts: tuple[int, int] | None = None
 
     @property
     def at_risk(self) -> bool:
@@ -46,6 +65,42 @@ class WatchState:
         """When the host last changed (or was first seen)."""
         return self.last_change.at if self.last_change else None
 
+    # -- the last verdict (``watch list``) ----------------------------------------------------------
+
+    @property
+    def checked(self) -> bool:
+        return self.latest is not None
+
+    @property
+    def reachable(self) -> bool:
+        return self.latest is not None and self.latest.answered
+
+    @property
+    def never_reachable(self) -> bool:
+        return self.latest is not None and self.last_verdict is None
+
+    @property
+    def vulnerable_count(self) -> int | None:
+        """CVEs of the last verdict certainly vulnerable (None: no verdict or not read)."""
+        return self.counts[0] if self.counts and self.last_verdict else None
+
+    @property
+    def kev_count(self) -> int | None:
+        return self.counts[1] if self.counts and self.last_verdict else None
+
+    @property
+    def vulnerable_families(self) -> tuple[str, ...]:
+        p = self.last_verdict
+        return () if p is None else tuple(f for f in FAMILIES if p.families.get(f) == "vulnerable")
+
+    @property
+    def eol(self) -> bool | None:
+        return None if self.last_verdict is None else self.last_verdict.eol
+
+    @property
+    def verdict_at_risk(self) -> bool:
+        return bool(self.eol) or bool(self.vulnerable_families) or bool(self.vulnerable_count)
+
 
 def watch_state(
     host: str,
@@ -54,8 +109,40 @@ def watch_state(
     added_at: dt.datetime | None = None,
     added_by: str | None = None,
     rejudged: Rejudgement | None = None,
+    target: str | None = None,
+    counts: tuple[int, int] | None = None,
 ) -> WatchState:
-    """The state of ``host`` from its stored checks (any order)."""
-    newest = max(points, key=lambda p: p.checked_at) if points else None
+    """The state of ``host`` from its stored checks (any order). ``counts``: the (vulnerable, KEV)
+    CVE counts of the newest check that reached it."""
+    newest_first = sorted(points, key=lambda p: p.checked_at, reverse=True)
+    newest = newest_first[0] if newest_first else None
+    last_verdict = next((p for p in newest_first if p.answered), None)
+    since: dt.datetime | None = None
+    for p in newest_first:
+        if p.answered:
+            break
+        since = p.checked_at
     changes = host_changes(points)
-    return WatchState(host, added_at, added_by, newest, changes[-1] if changes else None, rejudged)
+    return WatchState(
+        host,
+        added_at,
+        added_by,
+        newest,
+        changes[-1] if changes else None,
+        rejudged,
+        target=target,
+        last_verdict=last_verdict,
+        unreachable_since=since,
+        counts=counts,
+    )
+
+
+def at_risk_first(rows: Sequence[WatchState]) -> list[WatchState]:
+    """``watch list``'s order: at risk by the last verdict (most vulnerable CVEs first), then
+    unreachable, then the rest, then never checked; by host within each."""
+
+    def key(w: WatchState) -> tuple[int, int, str]:
+        group = 0 if w.verdict_at_risk else (1 if w.checked and not w.reachable else (2 if w.checked else 3))
+        return (group, -(w.vulnerable_count or 0), w.host)
+
+    return sorted(rows, key=key)

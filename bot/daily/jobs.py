@@ -14,7 +14,7 @@ from bot.daily.scheduler import DailyJob, Scheduler, parse_hhmm
 from bot.services import digest as digest_service
 from bot.services.backup_job import backup_job
 from bot.services.checks import CheckService
-from bot.services.digest import ChatPoster
+from bot.services.digest import ChatPoster, DrawCharts
 from bot.services.job_log import recorded
 from bot.services.watch import run_watchlist
 from bot.store import Store
@@ -39,7 +39,13 @@ def watch_job(service: CheckService, store: Store, clock: Clock, tz: ZoneInfo, a
 
 
 def digest_job(
-    client: ChatPoster, channel: str, store: Store, catalog: Catalog, clock: Clock, settings: Settings
+    client: ChatPoster,
+    channel: str,
+    store: Store,
+    catalog: Catalog,
+    clock: Clock,
+    settings: Settings,
+    draw: DrawCharts | None = None,
 ) -> DailyJob:
     def run(day: dt.date) -> str:
         digest = digest_service.compose(
@@ -51,7 +57,7 @@ def digest_job(
             max_age_days=settings.knowledge_max_age_days,
             unreachable_days=settings.unreachable_days,
         )
-        outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog)
+        outcome = digest_service.post(client, channel, digest, store, clock, catalog=catalog, draw=draw)
         log.info("digest for %s in %s: %s", day, channel, outcome.reason)
         return f"{day} in {channel}: {outcome.reason}"
 
@@ -59,12 +65,19 @@ def digest_job(
 
 
 def make_scheduler(
-    settings: Settings, *, client: ChatPoster, service: CheckService, store: Store, catalog: Catalog, clock: Clock
+    settings: Settings,
+    *,
+    client: ChatPoster,
+    service: CheckService,
+    store: Store,
+    catalog: Catalog,
+    clock: Clock,
+    draw: DrawCharts | None = None,
 ) -> Scheduler:
     tz = ZoneInfo(settings.digest_tz)
     jobs = [watch_job(service, store, clock, tz, parse_hhmm(settings.watch_time))]
     if settings.digest_channel:
-        jobs.append(digest_job(client, settings.digest_channel, store, catalog, clock, settings))
+        jobs.append(digest_job(client, settings.digest_channel, store, catalog, clock, settings, draw))
     else:
         log.info("EXCHBOT_DIGEST_CHANNEL is not set: no daily digest will be posted")
     if settings.backup_dir is not None:  # last, at the latest job's time: runs after the others

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.core.catalog import Catalog
+from bot.core.digest import Digest
 from bot.core.exposure import summarise
 from bot.core.exposure_model import Snapshot
 from bot.core.watch import WatchState
@@ -121,6 +122,20 @@ def watchlist_state(states: Sequence[WatchState]) -> Chart:
     finally:
         plt.close(fig)
     return Chart(png, title, bars=tuple(buckets.items()))
+
+
+def digest_charts(
+    digest: Digest, snapshots: Sequence[Snapshot], catalog: Catalog | None, today: dt.date
+) -> list[Chart]:
+    """The digest's charts: the first region's exposure trend (with a catalog), the watchlist's state."""
+    files = []
+    if digest.regions and catalog is not None:
+        trend = digest.regions[0]
+        points = trend_points(snapshots, trend.latest.region, frozenset(trend.latest.countries), catalog, today)
+        files.append(exposure_trend(points, trend.latest.region, trend.latest.unit))
+    if digest.watch:
+        files.append(watchlist_state(digest.watch))
+    return files
 
 
 def _png(fig: Figure) -> bytes:

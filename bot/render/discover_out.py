@@ -1,24 +1,10 @@
-"""Discovery for the command line: the JSON document and the text report. Pure."""
+"""Discovery for the command line: the text report (its JSON: :mod:`bot.render.json_out`). Pure."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.discover import ONLINE_STATEMENT
-from bot.render import json_out, text
+from bot.render import text
 from bot.services.discover import Discovery
-
-
-def discovery_dict(d: Discovery) -> dict[str, Any]:
-    """``{"domain", "exchange_online", "endpoints": [{"host", "port", "found_by", "address"}], "results"}``."""
-    return {
-        "domain": d.domain,
-        "exchange_online": d.exchange_online,
-        "endpoints": [
-            {"host": e.host, "port": e.port, "found_by": list(e.found_by), "address": e.address} for e in d.endpoints
-        ],
-        "results": [json_out.check_dict(r) for r in d.results],
-    }
 
 
 def discovery_text(d: Discovery) -> str:

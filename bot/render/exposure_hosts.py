@@ -1,4 +1,4 @@
-"""A deep snapshot's host list as CSV, JSON-ready dictionaries and text (pure).
+"""A deep snapshot's host list as CSV and text (pure; its JSON: :mod:`bot.render.json_out`).
 
 CSV cells are hostile text from banners (hostnames, organisations): a cell that a spreadsheet would
 read as a formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading ``'``.
@@ -7,11 +7,12 @@ read as a formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) g
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Any
 
-from bot.core.exposure_model import Host, HostList
+from bot.core.exposure_model import HostList
+from bot.render.json_out import host_dict, timestamp
+from bot.render.json_out.exposure import HOST_FAMILIES
 
 COLUMNS = (
     "ip",
@@ -29,46 +30,7 @@ COLUMNS = (
     "proxynotshell",
     "seen_at",
 )
-_FAMILIES = {"proxylogon": "ProxyLogon", "proxyshell": "ProxyShell", "proxytoken": "ProxyToken"}
-_FAMILIES["proxynotshell"] = "ProxyNotShell"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _iso(t: dt.datetime) -> str:
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def host_dict(h: Host) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "ip": h.ip,
-        "port": h.port,
-        "hostnames": list(h.hostnames),
-        "country": h.country,
-        "asn": h.asn,
-        "org": h.org,
-        "build": h.build,
-        "product": h.product,
-        "eol": h.eol,
-    }
-    for col, fam in _FAMILIES.items():
-        row[col] = h.families.get(fam, "unknown")
-    row["seen_at"] = h.seen_at
-    return row
-
-
-def hosts_dict(hl: HostList) -> dict[str, Any]:
-    return {
-        "region": hl.region,
-        "countries": list(hl.countries),
-        "snapshot_at": _iso(hl.snapshot_at),
-        "snapshot_id": hl.snapshot_id,
-        "snapshot_scope": hl.scope,
-        "unit": "hosts",
-        "count": len(hl.hosts),
-        "hosts": [host_dict(h) for h in hl.hosts],
-    }
 
 
 def _cell(value: Any) -> str:
@@ -93,13 +55,11 @@ def hosts_csv(hl: HostList) -> str:
 
 
 def hosts_text(hl: HostList) -> str:
-    lines = [
-        f"Exchange hosts in {hl.region}: {len(hl.hosts):,} (deep snapshot {_iso(hl.snapshot_at)}, scope {hl.scope})",
-        "",
-    ]
+    taken = timestamp(hl.snapshot_at)
+    lines = [f"Exchange hosts in {hl.region}: {len(hl.hosts):,} (deep snapshot {taken}, scope {hl.scope})", ""]
     for h in hl.hosts:
         d = host_dict(h)
-        bad = [f for c, f in _FAMILIES.items() if d[c] == "vulnerable"]
+        bad = [f for c, f in HOST_FAMILIES.items() if d[c] == "vulnerable"]
         verdict = ("EOL " if h.eol else "") + (("vulnerable: " + ", ".join(bad)) if bad else "")
         name = h.hostnames[0] if h.hostnames else "-"
         lines.append(

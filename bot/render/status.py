@@ -1,39 +1,8 @@
-"""``exchbot status`` as text and as a JSON-ready dictionary. Pure."""
+"""``exchbot status`` as text (its JSON: :mod:`bot.render.json_out`). Pure."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.services.status import Outcome, Status
-
-
-def _outcome_dict(o: Outcome | None) -> dict[str, Any] | None:
-    if o is None:
-        return None
-    return {"at": o.at.isoformat(), "ok": o.ok, "detail": o.detail}
-
-
-def status_dict(s: Status) -> dict[str, Any]:
-    return {
-        "healthy": s.healthy,
-        "problems": list(s.problems),
-        "db": {
-            "path": str(s.db_path),
-            "exists": s.db_exists,
-            "writable": s.writable,
-            "schema_version": s.schema_version,
-            "schema_expected": s.schema_expected,
-        },
-        "counts": s.counts.as_dict() if s.counts is not None else None,
-        "knowledge_date": s.knowledge_date.isoformat(),
-        "knowledge_age_days": s.knowledge_age_days,
-        "knowledge_version": s.knowledge_version,
-        "last_watchlist_run": _outcome_dict(s.last_watchlist_run),
-        "last_digest": _outcome_dict(s.last_digest),
-        "last_backup": _outcome_dict(s.last_backup),
-        "backup_dir": str(s.backup_dir) if s.backup_dir is not None else None,
-        "backups_in_dir": s.backups_in_dir,
-    }
 
 
 def _outcome_line(label: str, o: Outcome | None) -> str:

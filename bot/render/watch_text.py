@@ -1,25 +1,21 @@
-"""``watch list`` and ``watch run`` as text and JSON. Pure functions of watch verdicts and changes."""
+"""``watch list`` and ``watch run`` as text (their JSON: :mod:`bot.render.json_out`). Pure functions of
+watch states and changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bot.core.changes import HostChange
 from bot.core.rejudge import Rejudgement
-from bot.core.watch_view import WatchVerdict
-
-
-def _utc(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from bot.core.watch import WatchState
 
 
 def _day(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def verdict_text(w: WatchVerdict) -> str:
+def verdict_text(w: WatchState) -> str:
     """``host: 15.2.1544.11 (Exchange 2019 CU14 Apr24HU); EOL; vulnerable: ProxyShell; 12 CVEs (3 KEV); ...``"""
     if w.latest is None:
         return f"{w.host}: never checked (exchbot watch run)"
@@ -37,14 +33,14 @@ def verdict_text(w: WatchVerdict) -> str:
     parts.append(f"last checked {_day(w.latest.checked_at)}")
     if w.unreachable_since is not None and p is not None:
         parts.append(f"unreachable since {_day(w.unreachable_since)} ({w.latest.error or 'no answer'})")
-    flag = "AT RISK " if w.at_risk else ""
+    flag = "AT RISK " if w.verdict_at_risk else ""
     return f"{flag}{w.host}: " + "; ".join(parts)
 
 
-def watch_list_lines(rows: Sequence[WatchVerdict], rejudged: Mapping[str, Rejudgement | None]) -> list[str]:
+def watch_list_lines(rows: Sequence[WatchState], rejudged: Mapping[str, Rejudgement | None]) -> list[str]:
     if not rows:
         return ["the watchlist is empty: exchbot watch add TARGET..."]
-    risky = sum(1 for w in rows if w.at_risk)
+    risky = sum(1 for w in rows if w.verdict_at_risk)
     out = [f"{len(rows)} watched, {risky} at risk"]
     for w in rows:
         out.append(verdict_text(w))
@@ -52,43 +48,6 @@ def watch_list_lines(rows: Sequence[WatchVerdict], rejudged: Mapping[str, Rejudg
         if r is not None:
             out.append(f"  re-judged with the knowledge of {r.knowledge_date}: {r.summary}")
     return out
-
-
-def watch_dict(w: WatchVerdict, rejudged: Rejudgement | None) -> dict[str, Any]:
-    p = w.latest
-    v = w.last_verdict
-    return {
-        "host": w.host,
-        "target": w.target,
-        "added_at": _utc(w.added_at),
-        "added_by": w.added_by,
-        "at_risk": w.at_risk,
-        "reachable": w.reachable if p is not None else None,
-        "last_checked": _utc(p.checked_at) if p else None,
-        "unreachable_since": _utc(w.unreachable_since),
-        "never_reachable": w.never_reachable,
-        "build": v.build if v else None,
-        "eol": w.eol,
-        "vulnerable_families": list(w.vulnerable_families),
-        "vulnerable_count": w.vulnerable_count,
-        "kev_count": w.kev_count,
-        "latest": (
-            {
-                "checked_at": _utc(p.checked_at),
-                "build": p.build,
-                "eol": p.eol,
-                "families": dict(p.families),
-                "error": p.error,
-                "rejudged": (
-                    {"knowledge_date": rejudged.knowledge_date.isoformat(), "summary": rejudged.summary}
-                    if rejudged
-                    else None
-                ),
-            }
-            if p
-            else None
-        ),
-    }
 
 
 def change_lines(changes: Sequence[HostChange], checked: int) -> list[str]:

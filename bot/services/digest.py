@@ -12,15 +12,16 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.core.catalog import Catalog
-from bot.core.changes import CheckPoint
 from bot.core.digest import Digest, RegionTrend, build_digest, region_trend
 from bot.core.exposure import RegionError, resolve_region
+from bot.core.exposure_model import Snapshot
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
 from bot.render.digest import digest_message
 from bot.services.rejudge import rejudge_stored
@@ -44,6 +45,21 @@ class ChatPoster(Protocol):
     def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...
 
     def files_upload_v2(self, **kwargs: Any) -> Any: ...
+
+
+class DrawnChart(Protocol):
+    """A PNG chart to upload (``bot.render.charts.Chart`` fits)."""
+
+    @property
+    def png(self) -> bytes: ...
+    @property
+    def title(self) -> str: ...
+
+
+# Draws the digest's charts: (digest, stored snapshots, catalog or None, today) -> PNG charts.
+# ``bot.render.charts.digest_charts`` is the real one, handed in by :mod:`bot.wiring`: services
+# import no plotting library (tests/test_architecture.py checks it).
+DrawCharts = Callable[[Digest, Sequence[Snapshot], Catalog | None, dt.date], Sequence[DrawnChart]]
 
 
 @dataclass(frozen=True)
@@ -73,13 +89,8 @@ def compose(
     watched = {w.host for w in watch}
     rejudge_stored(store, catalog, now)
     rejudged = tuple(r for r in store.rejudgements_since(since) if r.host in watched)
-    down_since: dict[str, dt.datetime | None] = {}
-    never_reached: list[str] = []
-    for w in watch:
-        hist = store.history(w.host, HISTORY_FOR_LAST_CHANGE)
-        down_since[w.host] = _down_since(hist)
-        if hist and not any(p.answered for p in hist):
-            never_reached.append(w.host)
+    down_since = {w.host: w.unreachable_since for w in watch}
+    never_reached = [w.host for w in watch if w.never_reachable]
     return build_digest(
         day=day,
         since=since,
@@ -93,16 +104,6 @@ def compose(
         unreachable_days=unreachable_days,
         never_reached=never_reached,
     )
-
-
-def _down_since(history_newest_first: list[CheckPoint]) -> dt.datetime | None:
-    """The first failed check of the current run of failures (None when the newest check answered)."""
-    since = None
-    for p in history_newest_first:
-        if p.answered:
-            break
-        since = p.checked_at
-    return since
 
 
 def trends(
@@ -132,8 +133,10 @@ def post(
     catalog: Catalog | None = None,
     claimer: str | None = None,
     with_chart: bool = True,
+    draw: DrawCharts | None = None,
 ) -> PostOutcome:
-    """Post ``digest`` to ``channel`` unless this channel already got today's digest."""
+    """Post ``digest`` to ``channel`` unless this channel already got today's digest; with ``draw``
+    (and ``with_chart``), its charts go into the digest's thread."""
     claimer = claimer or f"{socket.gethostname()}:{os.getpid()}"
     if not store.claim_digest(channel, digest.day, claimer, clock.now()):
         return PostOutcome(False, f"the digest for {digest.day} was already posted (or is being posted) in {channel}")
@@ -145,35 +148,14 @@ def post(
         raise DigestPostFailed(f"posting the digest to {channel} failed: {exc}") from exc
     store.digest_posted(channel, digest.day, ts, clock.now())
     uploaded = False
-    if with_chart:
-        uploaded = _upload_chart(client, channel, ts, digest, store, catalog, clock)
+    if with_chart and draw is not None:
+        uploaded = _upload_chart(
+            client, channel, ts, draw(digest, store.snapshots(limit=400), catalog, clock.now().date())
+        )
     return PostOutcome(True, "posted", ts, uploaded)
 
 
-def _upload_chart(
-    client: ChatPoster,
-    channel: str,
-    ts: str | None,
-    digest: Digest,
-    store: Store,
-    catalog: Catalog | None,
-    clock: Clock,
-) -> bool:
-    from bot.render import charts  # matplotlib is imported only when a chart is drawn
-
-    files = []
-    if digest.regions and catalog is not None:
-        trend = digest.regions[0]
-        points = charts.trend_points(
-            store.snapshots(limit=400),
-            trend.latest.region,
-            frozenset(trend.latest.countries),
-            catalog,
-            clock.now().date(),
-        )
-        files.append(charts.exposure_trend(points, trend.latest.region, trend.latest.unit))
-    if digest.watch:
-        files.append(charts.watchlist_state(digest.watch))
+def _upload_chart(client: ChatPoster, channel: str, ts: str | None, files: Sequence[DrawnChart]) -> bool:
     if not files:
         return False
     try:

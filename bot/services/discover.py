@@ -5,7 +5,9 @@ answered by then is left out and said so), the checks get the rest. Candidates c
 hosts, ``autodiscover.<domain>``, the SRV record ``_autodiscover._tcp.<domain>`` and the common
 names (:data:`bot.core.discover.COMMON_NAMES`); Microsoft's hosts are never probed. Each endpoint
 is checked by the same prober as ``exchbot check``, pinned to the addresses discovery found (no
-second lookup), so the SSRF guard judges exactly what was found. Storing is the caller's job.
+second lookup), so the SSRF guard judges exactly what was found. :meth:`DiscoverService.discover`
+stores nothing; :func:`discover_and_store` and :func:`check_with_addresses` (``exchbot discover``,
+``exchbot check admin@contoso.com``) store what they checked in the store they are handed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.discover import (
+    ONLINE_STATEMENT,
     SRV_NAME,
     Candidate,
     Endpoint,
@@ -32,6 +35,8 @@ from bot.probe.dns import DnsClient, DnsError, HostAnswer
 from bot.probe.prober import Prober, failed_result
 from bot.probe.ssrf import Resolver
 from bot.probe.targets import Target, TargetError, parse_target
+from bot.services.checks import CheckService, StoreFailed
+from bot.store import Store
 
 MAX_MX = 10
 MAX_SRV = 5
@@ -184,3 +189,84 @@ def _pinned(endpoints: Sequence[Endpoint]) -> Resolver:
         return found
 
     return resolve
+
+
+# -- orchestration for the command line ---------------------------------------------------------
+
+
+def store_results(store: Store, results: Sequence[CheckResult], knowledge_version: str) -> str | None:
+    """Store ``results``; what went wrong as one line (None: stored, or nothing to store)."""
+    if not results:
+        return None
+    try:
+        store.save_checks(list(results), requested_by=None, knowledge_version=knowledge_version)
+    except Exception as exc:  # the results are still shown; the exit code says it
+        return f"results could not be stored: {exc}"
+    return None
+
+
+def run_discovery(service: DiscoverService, query: Query, timeout: float) -> Discovery:
+    """:meth:`DiscoverService.discover` on its own event loop."""
+    return asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
+
+
+def discover_and_store(
+    service: DiscoverService, store: Store, query: Query, timeout: float
+) -> tuple[Discovery, str | None]:
+    """``exchbot discover``: the discovery, and why its results could not be stored (None: stored)."""
+    found = run_discovery(service, query, timeout)
+    return found, store_results(store, found.results, service.prober.catalog.version)
+
+
+@dataclass(frozen=True)
+class AddressChecks:
+    """``exchbot check`` with mail addresses: the other targets' results, then each discovery."""
+
+    other: tuple[CheckResult, ...]
+    other_problem: str | None  # the other targets' results could not be stored
+    found: tuple[tuple[Query, Discovery], ...]
+    store_problem: str | None  # the endpoints' results could not be stored
+
+    @property
+    def results(self) -> list[CheckResult]:
+        """Every check result: the other targets' first, then each discovery's endpoints."""
+        return [*self.other, *(r for _, d in self.found for r in d.results)]
+
+    @property
+    def failures(self) -> int:
+        return (
+            sum(1 for r in self.other if r.error is not None)
+            + bool(self.other_problem)
+            + sum(d.failures for _, d in self.found)
+            + bool(self.store_problem)
+        )
+
+    def unanswered(self) -> list[str]:
+        """One line per mail address whose domain has no endpoint on premises."""
+        return [
+            f"{q.address or q.domain}: {ONLINE_STATEMENT if d.exchange_online else 'no Exchange endpoint found'}"
+            for q, d in self.found
+            if not d.endpoints
+        ]
+
+
+def check_with_addresses(
+    service: DiscoverService,
+    checks: CheckService | None,
+    store: Store,
+    queries: Sequence[Query],
+    targets: Sequence[Target],
+    timeout: float,
+) -> AddressChecks:
+    """Check ``targets`` with ``checks`` (which stores them), discover each query with ``service``
+    and store the endpoints' results in ``store``."""
+    other: list[CheckResult] = []
+    other_problem: str | None = None
+    if targets and checks is not None:
+        try:
+            other = asyncio.run(checks.check_all(targets))
+        except StoreFailed as exc:
+            other, other_problem = [], str(exc)
+    found = tuple((q, run_discovery(service, q, timeout)) for q in queries)
+    problem = store_results(store, [r for _, d in found for r in d.results], service.prober.catalog.version)
+    return AddressChecks(tuple(other), other_problem, found, problem)

@@ -13,8 +13,7 @@ from bot.core.catalog import Catalog
 from bot.core.changes import HostChange, host_changes
 from bot.core.model import CheckResult
 from bot.core.rejudge import Rejudgement
-from bot.core.watch import WatchState, watch_state
-from bot.core.watch_view import WatchVerdict, at_risk_first, watch_verdict
+from bot.core.watch import WatchState, at_risk_first, watch_state
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.services.checks import CheckService, Progress
 from bot.services.rejudge import rejudge_stored
@@ -106,10 +105,10 @@ def _counts(doc: dict[str, Any] | None) -> tuple[int, int] | None:
 
 def watch_list(
     store: Store, catalog: Catalog, now: dt.datetime
-) -> tuple[list[WatchVerdict], dict[str, Rejudgement | None]]:
+) -> tuple[list[WatchState], dict[str, Rejudgement | None]]:
     """Each watched host's latest verdict, at-risk first, and what newer knowledge changed for it."""
     rejudge_stored(store, catalog, now)
-    rows: list[WatchVerdict] = []
+    rows: list[WatchState] = []
     rejudged: dict[str, Rejudgement | None] = {}
     for w in store.watchlist():
         history = store.history(w.host, HISTORY)
@@ -117,8 +116,18 @@ def watch_list(
         counts = _counts(store.latest_result(w.host)) if history and history[0].answered else None
         if counts is None and last is not None and last.check_id is not None:
             counts = _counts(store.result_by_id(last.check_id))
-        rows.append(watch_verdict(w.host, w.target, w.added_at, w.added_by, history, counts))
         rejudged[w.host] = (
             store.latest_rejudgement(history[0].check_id) if history and history[0].check_id is not None else None
+        )
+        rows.append(
+            watch_state(
+                w.host,
+                history,
+                added_at=w.added_at,
+                added_by=w.added_by,
+                rejudged=rejudged[w.host],
+                target=w.target,
+                counts=counts,
+            )
         )
     return at_risk_first(rows), rejudged

@@ -1,0 +1,42 @@
+"""The encoding every JSON shape shares: one timestamp format (UTC, ISO 8601, ending in ``Z``),
+plain ``YYYY-MM-DD`` dates, and ``dumps``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def timestamp(t: dt.datetime | None) -> str | None:
+    """A point in time as UTC ending in ``Z`` (a naive time is taken to be UTC already)."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    if isinstance(value, dt.datetime):
+        return timestamp(value)
+    return value.isoformat() if value is not None else None
+
+
+def default(obj: object) -> Any:
+    """``json.dumps`` hook: dates, dataclasses, tuples and mappings."""
+    if isinstance(obj, dt.date | dt.datetime):
+        return iso(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, frozenset | set):
+        return sorted(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(value: object, *, indent: int | None = 2) -> str:
+    return json.dumps(value, default=default, indent=indent, ensure_ascii=False)
