@@ -5,6 +5,7 @@ tests build the same objects with fakes instead."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.exposure.client import ShodanClient
     from bot.probe.dns import DnsClient
     from bot.probe.prober import Prober
+    from bot.probe.ssrf import Resolver
     from bot.render.charts import Chart
     from bot.services.checks import CheckService
     from bot.services.digest import DrawCharts
@@ -53,12 +55,25 @@ def make_dns(settings: Settings) -> DnsClient:
     return DnsClient(servers=settings.dns_servers) if settings.dns_servers else default_client()
 
 
+def lazy_dns(settings: Settings) -> Resolver:
+    """The prober's resolver: :func:`make_dns` on the first lookup, so a check of IP literals or
+    pinned names (``--resolve``) never loads dnspython."""
+    made: list[DnsClient] = []
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        if not made:
+            made.append(make_dns(settings))
+        return await made[0](host, port)
+
+    return resolve
+
+
 def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     from bot.knowledge import load_catalog
     from bot.probe.prober import Prober, ProbeSettings
     from bot.probe.ssrf import pinned_resolver
 
-    dns = make_dns(settings)
+    dns = lazy_dns(settings)
     return Prober(
         catalog=load_catalog(),
         settings=ProbeSettings(

@@ -90,6 +90,7 @@ def test_build_loads_no_database_and_no_heavy_library(tmp_path: Path) -> None:
     assert {"bot.core.assess", "bot.render.json_out"} <= mods
     assert not tops(mods) & (NEVER | DATABASE)
     assert not {m for m in mods if m.startswith(("bot.store", "bot.probe.prober", "bot.services", "bot.slack"))}
+    assert not tops(mods) & {"defusedxml", "dns"}  # the XML parser and dnspython: only where used
     assert not (tmp_path / "b.db").exists()  # nothing opened the database
 
 
@@ -102,6 +103,9 @@ def test_check_loads_the_store_but_no_slack_shodan_or_charts(sim: ExchangeSimula
     assert {"bot.probe.prober", "bot.services.checks", "sqlite_utils"} <= mods  # it probed and stored
     assert not tops(mods) & NEVER
     assert not {m for m in mods if m.startswith(("bot.slack", "bot.exposure", "bot.render.charts"))}
+    assert "dns" not in tops(mods)  # a pinned name (--resolve) needs no DNS: dnspython is not loaded
+    assert not {m for m in mods if m.startswith("bot.cli.discover")}  # no mail address: no discovery
+    assert "defusedxml" in tops(mods)  # the manifest was parsed
     assert db.exists()
 
 

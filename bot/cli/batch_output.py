@@ -5,26 +5,48 @@ TTY-only progress line on stderr. Every result is written and flushed as soon as
 from __future__ import annotations
 
 import csv
+import importlib
 import sys
-from typing import Literal, Protocol, TextIO
+from types import ModuleType
+from typing import Any, Literal, Protocol, TextIO
 
 from bot.core.model import CheckResult
-from bot.render import csv_out, json_out, text
 
 Format = Literal["text", "json", "jsonl", "csv"]
 
 
 class Sink(Protocol):
+    def prepare(self) -> None:
+        """Import what :meth:`result` needs (run_batch calls this while the first requests wait)."""
+
     def result(self, index: int, r: CheckResult) -> None: ...
 
     def finish(self) -> None: ...
 
 
-class TextSink:
+class _Rendering:
+    """A sink's renderer (a bot.render module), imported by :meth:`prepare` or the first result,
+    not when the sink is made: ``check`` makes its sink before its first request leaves."""
+
+    renderer_name = "bot.render.text"
+    _renderer: ModuleType | None = None
+
+    def prepare(self) -> None:
+        if self._renderer is None:
+            self._renderer = importlib.import_module(self.renderer_name)
+
+    @property
+    def renderer(self) -> Any:
+        self.prepare()
+        return self._renderer
+
+
+class TextSink(_Rendering):
     def __init__(self, out: TextIO, *, single: bool) -> None:
         self.out, self.single = out, single
 
     def result(self, index: int, r: CheckResult) -> None:
+        text = self.renderer
         self.out.write((text.check_details(r) if self.single else text.check_line(r)) + "\n")
         self.out.flush()
 
@@ -32,13 +54,16 @@ class TextSink:
         self.out.flush()
 
 
-class JsonlSink:
+class JsonlSink(_Rendering):
     """One JSON object a line, written and flushed as each result completes."""
+
+    renderer_name = "bot.render.json_out"
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
     def result(self, index: int, r: CheckResult) -> None:
+        json_out = self.renderer
         self.out.write(json_out.dumps(json_out.check_dict(r), indent=None) + "\n")
         self.out.flush()
 
@@ -46,9 +71,11 @@ class JsonlSink:
         self.out.flush()
 
 
-class JsonArraySink:
+class JsonArraySink(_Rendering):
     """A JSON array in input order (one object for a single target). Elements are written as soon
     as every earlier one is known; on interruption the completed rest follows in input order."""
+
+    renderer_name = "bot.render.json_out"
 
     def __init__(self, out: TextIO, *, single: bool) -> None:
         self.out, self.single = out, single
@@ -66,6 +93,7 @@ class JsonArraySink:
         self.out.flush()
 
     def _write(self, r: CheckResult) -> None:
+        json_out = self.renderer
         if self.single:
             self.out.write(json_out.dumps(json_out.check_dict(r)) + "\n")
             return
@@ -80,17 +108,20 @@ class JsonArraySink:
         self.out.flush()
 
 
-class CsvSink:
+class CsvSink(_Rendering):
     """A header, then one row per result as it completes (RFC 4180 quoting, formula-safe cells)."""
+
+    renderer_name = "bot.render.csv_out"
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        csv_out = self.renderer  # the header is written at once
         self.writer = csv.writer(out, lineterminator="\n")
         self.writer.writerow(csv_out.HEADER)
         out.flush()
 
     def result(self, index: int, r: CheckResult) -> None:
-        self.writer.writerow(csv_out.row(r))
+        self.writer.writerow(self.renderer.row(r))
         self.out.flush()
 
     def finish(self) -> None:

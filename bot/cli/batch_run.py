@@ -21,11 +21,20 @@ import click
 from bot.cli.batch_output import Progress, Sink
 from bot.cli.failure import database_cause
 from bot.core.batch import EXIT_SIGINT, EXIT_SIGTERM, FailOn, Summary, exit_code, summarise
+from bot.core.fingerprint import load_xml
 from bot.core.model import CheckResult
 from bot.probe.targets import Target
 from bot.services.checks import CheckService, StoreFailed
 
 _SIGNAL_EXIT = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
+# Seconds after the start at which what the answers need (the sink's renderer, the XML parser) is
+# imported: after the first requests have left, while they wait for answers.
+PREPARE_AFTER = 0.02
+
+
+def _prepare(sink: Sink) -> None:
+    sink.prepare()
+    load_xml()
 
 
 @dataclass
@@ -69,6 +78,7 @@ def run_batch(
     progress = progress or Progress(len(targets))
     loop = asyncio.new_event_loop()
     main = loop.create_task(_consume(service, targets, sink, progress, requested_by))
+    loop.call_later(PREPARE_AFTER, _prepare, sink)
     got: list[int] = []
 
     def on_signal(signum: int) -> None:

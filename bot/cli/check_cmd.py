@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from bot.cli.batch_output import make_sink
 from bot.cli.batch_run import finish, run_batch
-from bot.cli.discover_cmd import check_with_addresses, split_addresses
 from bot.cli.output_options import chosen_format, open_output, output_options
 from bot.cli.target_lines import read_targets
 from bot.config import Settings
 from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
-from bot.store import Store
 from bot.wiring import make_check_service, make_store
+
+if TYPE_CHECKING:
+    from bot.core.discover import Query
+    from bot.store import Store
 
 CHECK_EPILOG = """\b
 Examples:
@@ -83,7 +85,11 @@ def check(
     Every result is stored (EXCHBOT_DB) unless --no-store; refusals of the address guard never are.
     """
     fmt = chosen_format(as_json, jsonl, as_csv)
-    queries, targets = split_addresses(targets)  # mail addresses: discovery (bot/cli/discover_cmd.py)
+    queries: list[Query] = []
+    if any("@" in t for t in targets):  # mail addresses: discovery (bot/cli/discover_cmd.py), loaded only then
+        from bot.cli.discover_cmd import split_addresses
+
+        queries, targets = split_addresses(targets)
     wanted = read_targets(targets, file) if targets or file or not queries else None
     for s in wanted.skipped if wanted else ():
         click.echo(str(s), err=True)
@@ -96,6 +102,8 @@ def check(
         resolve=settings.resolve + _parse_pins(pins),
     )
     if queries:
+        from bot.cli.discover_cmd import check_with_addresses
+
         plain = list(wanted.targets) if wanted else []
         raise SystemExit(1 if check_with_addresses(settings, queries, plain, fmt == "json") else 0)
     assert wanted is not None

@@ -11,9 +11,7 @@ import xml.sax
 import xml.sax.handler
 import xml.sax.xmlreader
 from dataclasses import dataclass, field
-
-import defusedxml.sax
-from defusedxml.common import DefusedXmlException
+from typing import Any
 
 from bot.core.buildnum import Build, BuildParseError, parse_build
 
@@ -231,6 +229,16 @@ def _is_html(r: Response) -> bool:
     return "html" in (r.header("content-type") or "").lower() and not start.startswith((b"<?xml", b"<asmv1:"))
 
 
+def load_xml() -> Any:
+    """defusedxml, imported on first use: its SAX reader pulls in urllib.request and the email
+    package, start-up cost a check need not pay before its requests leave (the CLI calls this while
+    they wait for answers)."""
+    import defusedxml.common
+    import defusedxml.sax
+
+    return defusedxml
+
+
 def _exporttool(r: Response, obs: Observations) -> None:
     if r.truncated:
         return  # reported as lost (observe): the version may be in the part not read
@@ -240,6 +248,7 @@ def _exporttool(r: Response, obs: Observations) -> None:
     if _is_html(r):
         obs.markers.append(("exporttool-html", r.url, "an HTML page, not the export-tool manifest"))
         return
+    defusedxml = load_xml()
     parser = defusedxml.sax.make_parser()
     parser.forbid_dtd = True  # also refuses entity declarations and external references
     parser.setFeature(xml.sax.handler.feature_namespaces, True)
@@ -248,7 +257,7 @@ def _exporttool(r: Response, obs: Observations) -> None:
     try:
         parser.feed(r.body)
         parser.close()
-    except DefusedXmlException as exc:
+    except defusedxml.common.DefusedXmlException as exc:
         obs.xml_rejected.append(f"{r.url}: refused XML ({type(exc).__name__})")
         return
     except xml.sax.SAXException:

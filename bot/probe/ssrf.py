@@ -15,7 +15,6 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.probe.dns import default_client
 from bot.probe.targets import TargetError, normalise_host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -89,7 +88,10 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
-    """The system's name servers, asked asynchronously (no thread pool): see :mod:`bot.probe.dns`."""
+    """The system's name servers, asked asynchronously (no thread pool): see :mod:`bot.probe.dns`.
+    dnspython is imported at the first name lookup: IP literals and pinned names never need it."""
+    from bot.probe.dns import default_client
+
     return await default_client()(host, port)
 
 
