@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import io
 import os
 from pathlib import Path
 
@@ -39,8 +38,9 @@ def knowledge_dir() -> Path:
     raise KnowledgeError("knowledge/ not found (set EXCHBOT_KNOWLEDGE_DIR to the folder with builds.csv)")
 
 
-def _rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def load_catalog(directory: str | None = None) -> Catalog:
@@ -51,31 +51,24 @@ def load_catalog(directory: str | None = None) -> Catalog:
 
 @functools.lru_cache(maxsize=4)
 def _load(directory: str) -> Catalog:
-    from bot.catalog_cache import cached_catalog
-
     base = Path(directory)
     digest = hashlib.sha256()
-    contents: dict[str, bytes] = {}
+    tables: dict[str, list[dict[str, str]]] = {}
     for name in FILES:
         path = base / name
         try:
-            contents[name] = path.read_bytes()
+            digest.update(path.read_bytes())
+            tables[name] = _rows(path)
         except OSError as exc:
             raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
-        digest.update(contents[name])
-
-    def parse() -> Catalog:
-        tables = {name: _rows(data) for name, data in contents.items()}
-        return Catalog.from_rows(
-            builds=tables["builds.csv"],
-            lifecycle=tables["lifecycle.csv"],
-            cves=tables["cves.csv"],
-            fixes=tables["cve_fixes.csv"],
-            regions=tables["regions.csv"],
-            countries=tables["countries.csv"],
-        )
-
-    catalog = cached_catalog(digest.digest(), parse)  # parsed once per content, then unpickled
+    catalog = Catalog.from_rows(
+        builds=tables["builds.csv"],
+        lifecycle=tables["lifecycle.csv"],
+        cves=tables["cves.csv"],
+        fixes=tables["cve_fixes.csv"],
+        regions=tables["regions.csv"],
+        countries=tables["countries.csv"],
+    )
     # The version names the data date and the exact files, so stored results can be recomputed.
     version = f"{catalog.data_date.isoformat()}+{digest.hexdigest()[:12]}"
     return dataclasses.replace(catalog, version=version, kev_date=kev_catalog_date(base))
@@ -92,7 +85,7 @@ def knowledge_origin() -> str:
 def sources(base: Path | None = None) -> list[dict[str, str]]:
     """The rows of ``sources.csv`` (empty when the file is missing or unreadable)."""
     try:
-        return _rows(((base or knowledge_dir()) / "sources.csv").read_bytes())
+        return _rows((base or knowledge_dir()) / "sources.csv")
     except (OSError, csv.Error, UnicodeDecodeError):
         return []
 
@@ -100,7 +93,7 @@ def sources(base: Path | None = None) -> list[dict[str, str]]:
 def meta(base: Path | None = None) -> dict[str, str]:
     """``meta.csv`` if there is one: ``key,value`` rows, or one row with a column per key."""
     try:
-        rows = _rows(((base or knowledge_dir()) / "meta.csv").read_bytes())
+        rows = _rows((base or knowledge_dir()) / "meta.csv")
     except (OSError, csv.Error, UnicodeDecodeError):
         return {}
     out: dict[str, str] = {}

@@ -20,9 +20,3 @@ def catalog() -> Catalog:
 @pytest.fixture()
 def today() -> dt.date:
     return TODAY
-
-
-@pytest.fixture(autouse=True)
-def _private_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests (and the processes they start) keep their catalog cache out of the user's ~/.cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
