@@ -93,11 +93,15 @@ def make_discover_service(settings: Settings, prober: Prober | None = None) -> D
     return DiscoverService(dns=make_dns(settings), prober=prober or make_prober(settings))
 
 
-def make_check_service(settings: Settings, store: Store | None, clock: Clock | None = None) -> CheckService:
-    """``store=None``: results are not stored (``check --no-store``)."""
+def make_check_service(
+    settings: Settings, store: Store | None, clock: Clock | None = None, *, store_later: bool = False
+) -> CheckService:
+    """``store=None``: results are not stored (``check --no-store``), unless ``store_later``: then
+    the store is made once the first requests have left (see CheckService.open_store)."""
     from bot.services.checks import CheckService
 
-    return CheckService(prober=make_prober(settings, clock), store=store)
+    later = (lambda: make_store(settings)) if store is None and store_later else None
+    return CheckService(prober=make_prober(settings, clock), store=store, open_store=later)
 
 
 def make_shodan_client(settings: Settings) -> ShodanClient:

@@ -109,6 +109,19 @@ def test_check_loads_the_store_but_no_slack_shodan_or_charts(sim: ExchangeSimula
     assert db.exists()
 
 
+def test_check_no_store_loads_no_database(sim: ExchangeSimulator, tmp_path: Path) -> None:
+    """``check`` makes its store only once the requests are out (CheckService.open_store), and
+    ``--no-store`` never: the database layer is not even imported."""
+    db = tmp_path / "n.db"
+    target = f"{HOST}:{sim.port}"
+    proc, mods = run(["check", target, "--allow-private", "--resolve", f"{HOST}:127.0.0.1", "--no-store"], db)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "bot.probe.prober" in mods
+    assert not tops(mods) & (NEVER | DATABASE)
+    assert not {m for m in mods if m.startswith("bot.store")}
+    assert not db.exists()
+
+
 @pytest.mark.parametrize("args", [["history", "mail.example.com", "--json"], ["watch", "list", "--json"]])
 def test_database_commands_load_no_slack_shodan_or_charts(tmp_path: Path, args: list[str]) -> None:
     proc, mods = run(args, tmp_path / "h.db")

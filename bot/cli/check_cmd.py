@@ -15,7 +15,7 @@ from bot.cli.target_lines import read_targets
 from bot.config import Settings
 from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
-from bot.wiring import make_check_service, make_store
+from bot.wiring import make_check_service
 
 if TYPE_CHECKING:
     from bot.core.discover import Query
@@ -110,7 +110,7 @@ def check(
     out = open_output(output, fmt)
     single = len(wanted.targets) == 1 and not wanted.skipped
     sink = make_sink(fmt, out, single=single)
-    service = make_check_service(settings, None if no_store else make_store(settings))
+    service = make_check_service(settings, None, store_later=not no_store)  # the store: once requests are out
     outcome = run_batch(service, wanted.targets, sink)
     code = finish(
         outcome,

@@ -44,6 +44,10 @@ class CheckService:
     prober: Prober
     store: Store | None
     batch_size: int = 50
+    # Makes the store when ``store`` is None (``exchbot check``): at PREPARE_AFTER, after the first
+    # requests have left, or at the first save if sooner, so importing the database layer does not
+    # delay the first request.
+    open_store: Callable[[], Store] | None = None
     # One long-lived writer thread: SQLite blocks, so writes stay off the event loop, and the
     # store's per-thread connection is opened once, not once per short-lived executor thread.
     _writer: ThreadPoolExecutor = field(
@@ -63,8 +67,8 @@ class CheckService:
         done = 0
         errors: list[Exception] = []
         lost = 0
-        if self.store is not None:  # open the database while the first probes wait for answers
-            asyncio.get_running_loop().call_later(PREPARE_AFTER, self._writer.submit, self.store.prepare)
+        # open the database while the first probes wait for answers
+        asyncio.get_running_loop().call_later(PREPARE_AFTER, self._prepare)
         try:
             async for index, result in self.prober.check_many(targets):
                 done += 1
@@ -88,6 +92,15 @@ class CheckService:
             distinct = {str(e) for e in errors}
             repeats = f" ({len(errors)} times)" if len(errors) > 1 and len(distinct) == 1 else ""
             raise StoreFailed(f"{lost} results could not be stored: {errors[0]}{repeats}", len(errors)) from errors[0]
+
+    def _the_store(self) -> Store | None:
+        if self.store is None and self.open_store is not None:
+            self.store = self.open_store()
+        return self.store
+
+    def _prepare(self) -> None:
+        if (store := self._the_store()) is not None:
+            self._writer.submit(store.prepare)
 
     async def run(
         self, targets: Sequence[Target], *, requested_by: str | None = None, progress: Progress | None = None
@@ -114,9 +127,9 @@ class CheckService:
             raise
 
     async def _save(self, results: list[CheckResult], requested_by: str | None) -> Exception | None:
-        if self.store is None:
+        store = self._the_store()
+        if store is None:
             return None
-        store = self.store
         version = self.prober.catalog.version
         batch = list(results)
         try:
