@@ -102,6 +102,17 @@ def check(
         resolve=settings.resolve + _parse_pins(pins),
     )
     if queries:
+        # Mail addresses go through discovery, which prints text or one JSON array; say so rather
+        # than silently ignoring a format or option it does not support yet.
+        unsupported = [
+            o for o, on in (("--jsonl", jsonl), ("--csv", as_csv), ("-o", output), ("--fail-on", fail_on)) if on
+        ]
+        unsupported += ["--no-store"] if no_store else []
+        if unsupported:
+            raise click.UsageError(
+                f"{', '.join(unsupported)} cannot be used with a mail address yet: "
+                "check the discovered hosts by name, or use --json"
+            )
         from bot.cli.discover_cmd import check_with_addresses
 
         plain = list(wanted.targets) if wanted else []

@@ -2,8 +2,8 @@
 
 sqlite-utils imports numpy and pandas when they are installed (matplotlib installs numpy) only to
 map their scalar types to column types; exchbot never stores such values, and numpy costs about
-90 ms of every command's start-up. So sqlite-utils is imported here, first (``bot/store/__init__.py``
-imports this module before anything else of the store), with both hidden for that one import;
+90 ms of every command's start-up. So sqlite-utils is imported only through this module (by
+``open_database`` and the backup code, on first use), with both hidden for that one import;
 whoever needs numpy later (matplotlib for the charts) imports it as usual.
 """
 

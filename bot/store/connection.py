@@ -15,8 +15,6 @@ from bot.paths import default_path as default_path
 if TYPE_CHECKING:
     import sqlite_utils  # imported by open_database
 
-DEFAULT_PATH = "~/.local/share/exchbot/exchbot.db"
-
 
 def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
     """A connection in WAL mode; safe to use from the thread that opened it. Every wait for a lock
