@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.sim_process import simulator_process
 from bot.clock import FixedClock
-from bot.core.fingerprint import Response
+from bot.core.response import Response
 from bot.knowledge import load_catalog
 from bot.probe.fetch import CertFacts
 from bot.probe.prober import Prober, ProbeSettings

@@ -1,6 +1,6 @@
 """``python -m bot`` is the ``exchbot`` command."""
 
-from bot.cli import main
+from bot.cli.entry import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -68,14 +68,16 @@ def lazy_dns(settings: Settings) -> Resolver:
     return resolve
 
 
-def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
-    from bot.knowledge import load_catalog
+def make_prober(settings: Settings, clock: Clock | None = None, *, knowledge_later: bool = False) -> Prober:
+    """``knowledge_later``: the knowledge is loaded when the prober is prepared (``check``: once its
+    first requests are out, see Prober.prepare), not now; an unreadable one is then reported there."""
     from bot.probe.prober import Prober, ProbeSettings
     from bot.probe.ssrf import pinned_resolver
 
     dns = lazy_dns(settings)
     return Prober(
-        catalog=load_catalog(),
+        catalog=None if knowledge_later else load_knowledge(),
+        load_catalog=load_knowledge,
         settings=ProbeSettings(
             timeout=settings.timeout,
             concurrency=settings.concurrency,
@@ -87,6 +89,13 @@ def make_prober(settings: Settings, clock: Clock | None = None) -> Prober:
     )
 
 
+def load_knowledge() -> Catalog:
+    """The catalog of EXCHBOT_KNOWLEDGE_DIR (bot.knowledge caches it per directory)."""
+    from bot.knowledge import load_catalog
+
+    return load_catalog()
+
+
 def make_discover_service(settings: Settings, prober: Prober | None = None) -> DiscoverService:
     from bot.services.discover import DiscoverService
 
@@ -94,14 +103,21 @@ def make_discover_service(settings: Settings, prober: Prober | None = None) -> D
 
 
 def make_check_service(
-    settings: Settings, store: Store | None, clock: Clock | None = None, *, store_later: bool = False
+    settings: Settings,
+    store: Store | None,
+    clock: Clock | None = None,
+    *,
+    store_later: bool = False,
+    knowledge_later: bool = False,
 ) -> CheckService:
     """``store=None``: results are not stored (``check --no-store``), unless ``store_later``: then
-    the store is made once the first requests have left (see CheckService.open_store)."""
+    the store is made once the first requests have left (see CheckService.open_store), as is the
+    knowledge with ``knowledge_later`` (see Prober.prepare)."""
     from bot.services.checks import CheckService
 
-    later = (lambda: make_store(settings)) if store is None and store_later else None
-    return CheckService(prober=make_prober(settings, clock), store=store, open_store=later)
+    opener = (lambda: make_store(settings)) if store is None and store_later else None
+    prober = make_prober(settings, clock, knowledge_later=knowledge_later)
+    return CheckService(prober=prober, store=store, open_store=opener)
 
 
 def make_shodan_client(settings: Settings) -> ShodanClient:

@@ -8,7 +8,7 @@ from bot.core.assess import assess_build
 from bot.core.buildnum import Build
 from bot.core.catalog import Catalog
 from bot.core.model import CheckResult, Evidence
-from bot.probe.prober import failed_result
+from bot.probe.verdict import failed_result
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 

@@ -1,10 +1,13 @@
-"""CheckService.open_store: ``exchbot check`` makes its store only after the first requests have left
-(bot/services/checks.py), yet every result is stored, also when the run ends before that moment."""
+"""CheckService.open_store and Prober.load_catalog: ``exchbot check`` makes its store and loads its
+knowledge only after the first requests have left (bot/services/checks.py, bot/probe/prober.py), yet
+every result is judged and stored, also when the run ends before that moment."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+
+import pytest
 
 from bot.clock import SystemClock
 from bot.core.catalog import Catalog
@@ -58,3 +61,50 @@ def test_without_open_store_nothing_is_made_or_stored(tmp_path: Path, catalog: C
 
     assert asyncio.run(run()) == 1
     assert service.store is None and not (tmp_path / "none.db").exists()
+
+
+def test_the_knowledge_is_loaded_once_during_the_run_when_given_as_a_loader(tmp_path: Path, catalog: Catalog) -> None:
+    """``exchbot check`` gives the prober a loader, not a catalog (Prober.prepare loads it once the
+    first requests are out); every result is still judged against it."""
+    loads: list[int] = []
+
+    def load() -> Catalog:
+        loads.append(1)
+        return catalog
+
+    service = _service(catalog, [], tmp_path / "k.db")
+    service.prober.catalog, service.prober.load_catalog = None, load
+    service.open_store = None
+
+    async def run() -> list[str]:
+        return [r.target async for r in service.run([parse_target(f"127.0.0.1:{9 + i}") for i in range(4)])]
+
+    assert asyncio.run(run()) == [f"127.0.0.1:{9 + i}" for i in range(4)]
+    assert loads == [1] and service.prober.catalog is catalog
+
+
+def test_an_unreadable_knowledge_ends_the_run_with_its_error_instead_of_hanging(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from bot.knowledge import KnowledgeError
+
+    def broken() -> Catalog:
+        raise KnowledgeError("cannot read knowledge/cves.csv: No such file or directory")
+
+    service = _service(catalog, [], tmp_path / "broken.db")
+    service.prober.catalog, service.prober.load_catalog = None, broken
+    service.open_store = None
+
+    async def run() -> list[object]:
+        return [r async for r in service.run([parse_target(f"127.0.0.1:{9 + i % 2}") for i in range(6)])]
+
+    async def bounded() -> list[object]:
+        return await asyncio.wait_for(run(), 30)  # a lost error would leave the run waiting forever
+
+    with pytest.raises(KnowledgeError, match=r"cves\.csv"):
+        asyncio.run(bounded())
+
+
+def test_a_prober_needs_a_catalog_or_a_loader() -> None:
+    with pytest.raises(ValueError, match="catalog"):
+        Prober()

@@ -10,6 +10,7 @@ checked against the commands themselves.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -156,3 +157,65 @@ def test_every_loaded_command_is_in_the_registry() -> None:
     assert set(main.list_commands(ctx)) == set(COMMANDS)
     for name in COMMANDS:
         assert main.get_command(ctx, name) is COMMANDS[name].load()
+
+
+FIRST_REQUEST_PROBE = """
+import json, sys
+seen = {}
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].endswith(".csv"):
+        seen.setdefault("csv", []).append(args[0])
+    if event == "socket.connect" and "modules" not in seen:
+        seen["modules"] = sorted(sys.modules)
+        seen["csv_before"] = list(seen.get("csv", []))
+sys.addaudithook(hook)
+import atexit
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps(seen)))
+sys.argv = ["exchbot", *sys.argv[2:]]
+from bot.cli.entry import run
+run()
+"""
+# What a check needs only once answers arrive: loaded while the first requests wait for them.
+NOT_BEFORE_FIRST_REQUEST = (
+    "bot.core.judge",
+    "bot.core.model",
+    "bot.core.fingerprint",
+    "bot.core.buildnum",
+    "packaging",
+    "bot.core.catalog",
+    "bot.knowledge",
+    "bot.probe.verdict",
+    "bot.store",
+    "bot.render.json_out",
+    "sqlite_utils",
+    "cryptography",
+    "defusedxml",
+)
+
+
+def test_a_check_sends_its_first_request_before_loading_what_judges_and_stores_the_answers(
+    sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    """The knowledge, the fingerprinting and judge, the renderer, the database and the X.509 parser are loaded while
+    the requests wait for their answers (Prober.prepare, CheckService.open_store): none of them is
+    in ``sys.modules``, and no knowledge file was opened, when the first connection is made."""
+    out = tmp_path / "seen.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXCHBOT_", "SLACK_", "SHODAN_"))}
+    env["EXCHBOT_DB"] = str(tmp_path / "order.db")
+    args = ["check", f"{HOST}:{sim.port}", "--allow-private", "--resolve", f"{HOST}:127.0.0.1", "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST_PROBE, str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert '"build": "15.' in proc.stdout  # judged against the knowledge all the same
+    seen = json.loads(out.read_text())
+    before = set(seen["modules"])
+    assert "bot.probe.prober" in before  # the probe works: the prober made the connection
+    assert not {m for m in before if m.startswith(NOT_BEFORE_FIRST_REQUEST)}
+    assert seen["csv_before"] == [] and any(p.endswith("builds.csv") for p in seen["csv"])

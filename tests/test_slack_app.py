@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.probe.prober import failed_result
 from bot.probe.targets import Target
+from bot.probe.verdict import failed_result
 from bot.ratelimit import per_user_limiter
 from bot.render.blocks import (
     CHECK_HOST,

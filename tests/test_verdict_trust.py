@@ -15,8 +15,9 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
-from bot.core.fingerprint import Response, observe
+from bot.core.fingerprint import observe
 from bot.core.model import CheckResult
+from bot.core.response import Response
 from bot.probe.http1 import partial_head
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.targets import parse_target

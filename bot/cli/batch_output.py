@@ -8,9 +8,11 @@ import csv
 import importlib
 import sys
 from types import ModuleType
-from typing import Any, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
-from bot.core.model import CheckResult
+if TYPE_CHECKING:
+    from bot.core.model import CheckResult
+
 
 Format = Literal["text", "json", "jsonl", "csv"]
 

@@ -15,26 +15,27 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.batch_output import Progress, Sink
 from bot.cli.failure import database_cause
 from bot.core.batch import EXIT_SIGINT, EXIT_SIGTERM, FailOn, Summary, exit_code, summarise
-from bot.core.fingerprint import load_xml
-from bot.core.model import CheckResult
 from bot.probe.targets import Target
 from bot.services.checks import CheckService, StoreFailed
 
+if TYPE_CHECKING:
+    from bot.core.model import CheckResult
+
 _SIGNAL_EXIT = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
-# Seconds after the start at which what the answers need (the sink's renderer, the XML parser) is
+# Seconds after the start at which what the answers need (the sink's renderer) is
 # imported: after the first requests have left, while they wait for answers.
 PREPARE_AFTER = 0.02
 
 
 def _prepare(sink: Sink) -> None:
     sink.prepare()
-    load_xml()
 
 
 @dataclass

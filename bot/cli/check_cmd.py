@@ -19,7 +19,7 @@ from bot.wiring import make_check_service
 
 if TYPE_CHECKING:
     from bot.core.discover import Query
-    from bot.store import Store
+    from bot.services.checks import CheckService
 
 CHECK_EPILOG = """\b
 Examples:
@@ -121,7 +121,8 @@ def check(
     out = open_output(output, fmt)
     single = len(wanted.targets) == 1 and not wanted.skipped
     sink = make_sink(fmt, out, single=single)
-    service = make_check_service(settings, None, store_later=not no_store)  # the store: once requests are out
+    # the knowledge and the store: once the first requests are out
+    service = make_check_service(settings, None, store_later=not no_store, knowledge_later=True)
     outcome = run_batch(service, wanted.targets, sink)
     code = finish(
         outcome,
@@ -131,13 +132,14 @@ def check(
         fail_on=fail_on,
         stored=not no_store,
         summary=not single,
-        close=lambda: _close(service.store, out),
+        close=lambda: _close(service, out),
     )
     raise SystemExit(code)
 
 
-def _close(store: Store | None, out: TextIO) -> None:
-    if store is not None:
-        store.close()
+def _close(service: CheckService, out: TextIO) -> None:
+    service.shutdown()
+    if service.store is not None:
+        service.store.close()
     if out is not sys.stdout:
         out.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.core.counts import vulnerable_counts
-from bot.core.model import CheckResult
+
+if TYPE_CHECKING:
+    from bot.core.model import CheckResult
 
 FailOn = Literal["vulnerable", "eol", "at-risk", "error"]
 FAIL_ON: tuple[FailOn, ...] = ("vulnerable", "eol", "at-risk", "error")

@@ -55,6 +55,11 @@ class Build:
     def third(self) -> int | None:
         return self.parts[2] if len(self.parts) > 2 else None
 
+    @property
+    def online(self) -> bool:
+        """A build only Exchange Online runs (15.20 and up); every other build is on-premises."""
+        return self.major == 15 and self.minor >= 20
+
     def prefix(self, n: int) -> tuple[int, ...]:
         return self.parts[:n]
 

@@ -7,8 +7,10 @@ listed first.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from bot.core.model import Assessment, CveVerdict
+if TYPE_CHECKING:
+    from bot.core.model import Assessment, CveVerdict
 
 
 def vulnerable_counts(assessment: Assessment) -> tuple[int, int]:

@@ -12,8 +12,8 @@ from types import ModuleType
 from typing import Any
 
 from bot.core.buildnum import Build, BuildParseError, parse_build
+from bot.core.response import Response, clip
 
-MAX_VALUE = 200  # characters of any header value kept as evidence
 MAX_XML = 512 * 1024
 
 _PATH_2013 = re.compile(rb"/owa/auth/(\d{2}\.\d{1,2}\.\d{1,5})/", re.ASCII)
@@ -39,35 +39,6 @@ EXCHANGE_2003_MARKERS = (b"/exchweb/bin/auth/owalogon.asp", b"/exchweb/bin/auth/
 
 
 @dataclass(frozen=True)
-class Response:
-    """What one GET returned; ``headers`` names are lower-case, in arrival order."""
-
-    path: str
-    url: str
-    status: int | None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    truncated: bool = False
-    error: str | None = None
-    redirects: tuple[str, ...] = ()
-    # What of the answer was not read, fit for a user: a cap cut it (headers, body, redirects) or it
-    # stopped early (deadline, broken connection). None: the whole answer was read.
-    lost: str | None = None
-    earlier: tuple[Response, ...] = ()  # the redirect answers followed to reach this one
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        for k, v in self.headers:
-            if k == name:
-                return v
-        return None
-
-    def header_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for k, v in self.headers if k == name]
-
-
-@dataclass(frozen=True)
 class BuildSignal:
     signal: str  # x-owa-version, x-serverapplication, exporttool, owa-path, owa-path-legacy, ecp-path
     url: str
@@ -89,15 +60,6 @@ class Observations:
     xml_rejected: list[str] = field(default_factory=list)
     unparseable: list[tuple[str, str, str]] = field(default_factory=list)  # (signal, url, value)
     lost: list[tuple[str, str]] = field(default_factory=list)  # (url, what was not read)
-
-
-def clip(value: str, limit: int = MAX_VALUE) -> str:
-    """Bound a value from a hostile host and make it printable."""
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    if not value.isprintable():
-        value = "".join(ch if ch.isprintable() else "?" for ch in value)
-    return value
 
 
 def _build_or_none(text: str) -> Build | None:

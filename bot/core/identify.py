@@ -57,7 +57,7 @@ def product_of(build: Build) -> str | None:
 
 def is_online(build: Build) -> bool:
     """A build only Exchange Online runs (15.20 and up); every other build is on-premises."""
-    return build.major == 15 and build.minor >= 20
+    return build.online
 
 
 def identify(build: Build, catalog: Catalog) -> Identity:

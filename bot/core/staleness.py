@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.core.model import Assessment, CheckResult
+if TYPE_CHECKING:
+    from bot.core.model import Assessment, CheckResult
+
 
 DEFAULT_MAX_AGE_DAYS = 35  # one Patch Tuesday cycle plus a margin
 

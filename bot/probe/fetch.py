@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
-from bot.core.fingerprint import Response, clip
+from bot.core.response import Response, clip
 from bot.probe import http1
 from bot.probe.targets import Target
 

@@ -12,20 +12,21 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
-from bot.core.assess import unknown_assessment
-from bot.core.catalog import Catalog
-from bot.core.fingerprint import Observations, Response, observe
-from bot.core.identify import is_online
-from bot.core.judge import judge
-from bot.core.model import CheckResult, Evidence
+from bot.core.response import Response
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, stamp_check
 from bot.probe.fetch import NO_ANSWER, CertFacts, Session, SessionFactory, http1_sessions
 from bot.probe.ssrf import Forbidden, Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
+
+if TYPE_CHECKING:
+    from bot.core.catalog import Catalog
+    from bot.core.fingerprint import Observations
+    from bot.core.model import CheckResult
 
 log = logging.getLogger(__name__)
 _GRACE = 0.5  # seconds past the deadline before a request that ignores it is cancelled
@@ -63,11 +64,37 @@ class ProbeSettings:
 
 @dataclass
 class Prober:
-    catalog: Catalog
+    # The knowledge answers are judged against. None: ``load_catalog`` loads it when first needed,
+    # so a check sends its first requests before parsing it (see prepare()).
+    catalog: Catalog | None = None
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     resolver: Resolver = system_resolver
     sessions: SessionFactory = field(default_factory=http1_sessions)
     clock: Clock = field(default_factory=SystemClock)
+    load_catalog: Callable[[], Catalog] | None = None
+
+    def __post_init__(self) -> None:
+        if self.catalog is None and self.load_catalog is None:
+            raise ValueError("a Prober needs a catalog or a way to load one")
+
+    def knowledge(self) -> Catalog:
+        """The catalog, loaded on first use if it was not given."""
+        if self.catalog is None:
+            assert self.load_catalog is not None  # __post_init__
+            self.catalog = self.load_catalog()
+        return self.catalog
+
+    def prepare(self) -> None:
+        """Load what judging needs (the knowledge, the judge) before the first answer arrives; the
+        caller runs this once the first requests are out. A failure here is not lost: it is raised
+        again where the first answer is judged."""
+        try:
+            self.knowledge()
+            from bot.probe.verdict import load_xml
+
+            load_xml()  # the judge and the fingerprinting with it, and the manifest's XML parser
+        except Exception as exc:  # raised again on first use, where the caller handles it
+            log.debug("preparing the judge failed (raised again on first use): %s", exc)
 
     async def check(self, target: Target) -> CheckResult:
         result = await self._check(target)
@@ -96,11 +123,15 @@ class Prober:
     async def check_many(self, targets: Sequence[Target]) -> AsyncIterator[tuple[int, CheckResult]]:
         """Yield (input index, result) as hosts finish; at most ``concurrency`` hosts at once."""
         gate = asyncio.Semaphore(max(1, self.settings.concurrency))
-        queue: asyncio.Queue[tuple[int, CheckResult]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[int, CheckResult | Exception]] = asyncio.Queue()
 
         async def one(i: int, t: Target) -> None:
             async with gate:
-                await queue.put((i, await self.check(t)))
+                try:
+                    result: CheckResult | Exception = await self.check(t)
+                except Exception as exc:  # e.g. unreadable knowledge: ends the run (below)
+                    result = exc
+                await queue.put((i, result))
 
         # Bounded: never more than concurrency * 2 targets started but not yet handed out, so a
         # slow consumer (e.g. storing a batch) holds back new work instead of piling up results.
@@ -119,9 +150,11 @@ class Prober:
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     started += 1
-                item = await queue.get()
+                i, result = await queue.get()
+                if isinstance(result, Exception):
+                    raise result  # not left waiting for a result that will never come
                 done_count += 1
-                yield item
+                yield i, result
         finally:
             for task in list(tasks):  # the consumer stopped early: do not leave probes running
                 task.cancel()
@@ -134,9 +167,12 @@ class Prober:
         session = self.sessions(target, address)
         try:
             responses = await self._round(session, target, first, deadline)
+            # imported once the first requests are out, not before (see prepare)
+            from bot.probe.verdict import needs_fallback, observe
+
             obs = observe(responses)
-            answered = any(_answered(r) for r in responses)
-            if second and (answered or not first) and _needs_fallback(obs):
+            answered = any(r.answered for r in responses)
+            if second and (answered or not first) and needs_fallback(obs):
                 more = await self._round(session, target, second, deadline)
                 observe(more, into=obs)
                 responses += more
@@ -196,88 +232,16 @@ class Prober:
         obs: Observations,
         cert: CertFacts | None,
     ) -> CheckResult:
-        answered = [r for r in responses if _answered(r)]
-        if not answered:
-            reason = _common_error(r.error for r in responses)
-            return self._failed(target, started, f"could not check: {reason}", address=address)
-        extra: tuple[Evidence, ...] = ()
-        if cert is not None:
-            extra = (Evidence("tls-certificate", f"https://{target.host_header}/", cert.describe(started)),)
-        verdict = judge(target.raw, obs, self.catalog, started.date(), extra)
-        warnings = list(verdict.warnings)
-        failed = [r for r in responses if not _answered(r)]
-        if failed:
-            warnings.append(
-                f"{len(failed)} of {len(responses)} requests got no answer ({_common_error(r.error for r in failed)})"
-            )
-        if cert is not None and started > cert.not_after:
-            warnings.append(f"TLS certificate expired on {cert.not_after:%Y-%m-%d}")
-        return CheckResult(
-            target=target.raw,
-            host=target.key,
-            assessment=verdict.assessment,
-            reachable=True,
-            exchange=verdict.exchange,
-            evidence=verdict.evidence,
-            warnings=tuple(warnings),
-            checked_at=started,
-            error=None,
-            address=address,
-        )
+        # imported here, not at the top: the first requests need neither the judge nor the knowledge
+        from bot.probe.verdict import probe_result
+
+        return probe_result(target, address, started, responses, obs, cert, self.knowledge())
 
     def _failed(
         self, target: Target, started: dt.datetime, error: str, address: str | None = None, *, attempted: bool = True
     ) -> CheckResult:
-        return failed_result(target.raw, target.key, started, error, self.catalog, address=address, attempted=attempted)
+        from bot.probe.verdict import failed_result
 
-
-def _answered(r: Response) -> bool:
-    """Something came back for this request (the final page, or a redirect on the way to it)."""
-    return r.status is not None or any(e.status is not None for e in r.earlier)
-
-
-def _needs_fallback(obs: Observations) -> bool:
-    """Ask the 401 endpoints when no four-part build was seen for the lowest CU line seen (which
-    includes seeing no build at all, and disagreeing signals that need a tie-breaker). Exchange
-    Online names alone do not spare them: only an Exchange Online build does."""
-    on_prem = [s.build for s in obs.builds if not is_online(s.build)]
-    if not on_prem:
-        return not any(is_online(s.build) for s in obs.builds)
-    lowest = min(b.prefix(3) for b in on_prem)
-    return not any(b.precision == 4 and b.prefix(3) == lowest for b in on_prem)
-
-
-def failed_result(
-    raw: str,
-    host: str,
-    at: dt.datetime,
-    error: str,
-    catalog: Catalog,
-    address: str | None = None,
-    *,
-    attempted: bool = True,
-) -> CheckResult:
-    assessment = unknown_assessment(raw, catalog)
-    return CheckResult(
-        target=raw,
-        host=host,
-        assessment=assessment,
-        reachable=False,
-        exchange=None,
-        evidence=(),
-        warnings=(),
-        checked_at=at,
-        error=error,
-        address=address,
-        attempted=attempted,
-    )
-
-
-def _common_error(errors: Iterable[str | None]) -> str:
-    counts: dict[str, int] = {}
-    for e in errors:
-        if e:
-            counts[e] = counts.get(e, 0) + 1
-    if not counts:
-        return "no answer"
-    return max(counts.items(), key=lambda kv: kv[1])[0]
+        return failed_result(
+            target.raw, target.key, started, error, self.knowledge(), address=address, attempted=attempted
+        )

@@ -10,17 +10,9 @@ from bot.core.counts import counts_text
 from bot.core.digest import Digest, LongUnreachable, RegionTrend
 from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
+from bot.render.digest_sections import SECTIONS
 from bot.render.hints import failure_text
 
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("patched", "Patched"),
-    ("newly_vulnerable", "Newly vulnerable"),
-    ("became_eol", "Became end-of-life"),
-    ("build_changed", "Build changed"),
-    ("unreachable", "Went unreachable"),
-    ("reachable_again", "Reachable again"),
-    ("flapped", "Flapped (down and back up)"),
-)
 LIST_MAX = 15  # lines per section before "... and N more"
 
 

@@ -16,18 +16,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.core.model import CheckResult
 from bot.probe.prober import Prober
 from bot.probe.targets import Target
 
 if TYPE_CHECKING:
+    from bot.core.model import CheckResult
     from bot.store import Store
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-# Seconds after the start of a run at which the writer thread opens the database (a failure shows
-# again on the first save): late enough not to slow the first TLS handshakes, which need the same
-# interpreter lock, early enough to be done before the first answers arrive.
+# Seconds after the start of a run at which the writer thread opens the database and the prober
+# loads the judge and the knowledge (a failure of either shows again at first use): late enough not
+# to slow the first TLS handshakes, which need the same interpreter lock, early enough to be done
+# before the first answers arrive.
 PREPARE_AFTER = 0.05
 
 
@@ -46,7 +47,7 @@ class CheckService:
     batch_size: int = 50
     # Makes the store when ``store`` is None (``exchbot check``): at PREPARE_AFTER, after the first
     # requests have left, or at the first save if sooner, so importing the database layer does not
-    # delay the first request.
+    # delay the first request (the prober's knowledge likewise, see Prober.prepare).
     open_store: Callable[[], Store] | None = None
     # One long-lived writer thread: SQLite blocks, so writes stay off the event loop, and the
     # store's per-thread connection is opened once, not once per short-lived executor thread.
@@ -93,6 +94,11 @@ class CheckService:
             repeats = f" ({len(errors)} times)" if len(errors) > 1 and len(distinct) == 1 else ""
             raise StoreFailed(f"{lost} results could not be stored: {errors[0]}{repeats}", len(errors)) from errors[0]
 
+    def shutdown(self) -> None:
+        """Stop the writer thread once every save has finished (the store itself is the owner's to
+        close)."""
+        self._writer.shutdown(wait=True)
+
     def _the_store(self) -> Store | None:
         if self.store is None and self.open_store is not None:
             self.store = self.open_store()
@@ -101,6 +107,7 @@ class CheckService:
     def _prepare(self) -> None:
         if (store := self._the_store()) is not None:
             self._writer.submit(store.prepare)
+        self.prober.prepare()  # the judge and the knowledge, if not loaded yet
 
     async def run(
         self, targets: Sequence[Target], *, requested_by: str | None = None, progress: Progress | None = None
@@ -130,7 +137,7 @@ class CheckService:
         store = self._the_store()
         if store is None:
             return None
-        version = self.prober.catalog.version
+        version = self.prober.knowledge().version
         batch = list(results)
         try:
             await asyncio.get_running_loop().run_in_executor(

@@ -32,9 +32,10 @@ from bot.core.discover import (
 )
 from bot.core.model import CheckResult
 from bot.probe.dns import DnsClient, DnsError, HostAnswer
-from bot.probe.prober import Prober, failed_result
+from bot.probe.prober import Prober
 from bot.probe.ssrf import Resolver
 from bot.probe.targets import Target, TargetError, parse_target
+from bot.probe.verdict import failed_result
 from bot.services.checks import CheckService, StoreFailed
 from bot.store import Store
 
@@ -150,7 +151,7 @@ class DiscoverService:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining < MIN_CHECK_TIME:
             now, why = self.prober.clock.now(), "could not check: no time left before the deadline"
-            return tuple(failed_result(t.raw, t.key, now, why, self.prober.catalog) for t in targets)
+            return tuple(failed_result(t.raw, t.key, now, why, self.prober.knowledge()) for t in targets)
         settings = dataclasses.replace(
             self.prober.settings,
             timeout=round(remaining, 1),
@@ -215,7 +216,7 @@ def discover_and_store(
 ) -> tuple[Discovery, str | None]:
     """``exchbot discover``: the discovery, and why its results could not be stored (None: stored)."""
     found = run_discovery(service, query, timeout)
-    return found, store_results(store, found.results, service.prober.catalog.version)
+    return found, store_results(store, found.results, service.prober.knowledge().version)
 
 
 @dataclass(frozen=True)
@@ -268,5 +269,5 @@ def check_with_addresses(
         except StoreFailed as exc:
             other, other_problem = [], str(exc)
     found = tuple((q, run_discovery(service, q, timeout)) for q in queries)
-    problem = store_results(store, [r for _, d in found for r in d.results], service.prober.catalog.version)
+    problem = store_results(store, [r for _, d in found for r in d.results], service.prober.knowledge().version)
     return AddressChecks(tuple(other), other_problem, found, problem)

@@ -53,7 +53,7 @@ def check_with(prober: Prober, store: Store) -> CheckFn:
 
     def check(target: Target, requested_by: str) -> CheckResult:
         (result,) = asyncio.run(service.check_all([target], requested_by=requested_by))
-        store.save_checks([result], requested_by=requested_by, knowledge_version=prober.catalog.version)
+        store.save_checks([result], requested_by=requested_by, knowledge_version=prober.knowledge().version)
         return result
 
     return check

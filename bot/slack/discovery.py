@@ -24,7 +24,7 @@ def discover_with(service: DiscoverService, store: Store, timeout: float) -> Dis
         found = asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
         if found.results:
             store.save_checks(
-                list(found.results), requested_by=requested_by, knowledge_version=service.prober.catalog.version
+                list(found.results), requested_by=requested_by, knowledge_version=service.prober.knowledge().version
             )
         return found
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.render.digest import SECTIONS
+from bot.render.digest_sections import SECTIONS
 from bot.render.json_out.base import iso, timestamp
 from bot.render.json_out.exposure import exposure_changes_dict
 
