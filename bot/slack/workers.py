@@ -1,13 +1,14 @@
 """The app's own bounded executor: the worker threads that run the Slack commands' work.
 
-Bolt runs listeners on a small thread pool and must answer Slack within 3 seconds, so listeners
-only parse, check limits, hand the work to :class:`JobRunner` and acknowledge. The runner has a
+A listener runs on the thread of the HTTP request and the app must answer Slack within 3 seconds,
+so listeners only parse, check limits, hand the work to :class:`JobRunner` and acknowledge. The runner has a
 fixed number of workers (``EXCHBOT_MAX_JOBS``) and a bounded queue: when both are full,
 :meth:`JobRunner.submit` returns False at once and the user is told to try again, instead of the
 request waiting in an unbounded queue while its ``response_url`` expires.
 
 Each job first waits (bounded) at the runner's :class:`bot.slack.ack_gate.AckGate` until the Slack
 requests being answered are done, so that a burst's jobs do not slow its acknowledgements down.
+The worker threads are all started when the runner is built, not by the first submits.
 """
 
 from __future__ import annotations
