@@ -92,8 +92,9 @@ class JobRunner:
         """Accept nothing new, drop queued jobs, wait up to ``timeout`` s for running ones."""
         with self._lock:
             self._closed = True
-            futures = set(self._futures)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # after: a dropped job's future is cancelled, never finished, and has left
+            futures = set(self._futures)
         _, not_done = concurrent.futures.wait(futures, timeout=timeout)
         if not_done:
             log.warning("%d background jobs still running at shutdown", len(not_done))
