@@ -2,7 +2,9 @@
 
 The real Bolt app in HTTP mode (waitress) on 127.0.0.1, the fake Slack Web API, and the HTTPS
 Exchange simulator in its own process with a simulated round trip of LATENCY per response (the
-scanned servers are other machines in reality). Requests are signed like Slack's.
+scanned servers are other machines in reality). Requests are signed like Slack's and sent by
+``bench.burst_client`` in another process (Slack is a remote client too: its senders must not share
+the app's interpreter), which times each from sending to the whole response.
 
 1. One ``/exchcheck`` alone: acknowledgement time and time until its card reached the response_url.
 2. ROUNDS rounds of 40 simultaneous ``/exchcheck`` commands from 40 users: p50 / p99 / max of the
@@ -13,18 +15,20 @@ scanned servers are other machines in reality). Requests are signed like Slack's
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 from bench.sim_process import simulator_process
+from bot.slack.heap import freeze_startup_heap
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_harness import PROXY_VARS, SlackHarness
+from tests.slack_harness import PROXY_VARS, SlackHarness, headers
 
 LATENCY = 0.1
 BURST = 40
@@ -45,37 +49,45 @@ def _finished_at(fake: FakeSlack, name: str, timeout: float = 120.0) -> float:
     return min(c.time for c in fake.calls_to("response_url") if c.name == name)
 
 
+def _send(h: SlackHarness, commands: list[tuple[str, str]]) -> tuple[float, list[float], list[str]]:
+    """Send ``(target, user)`` /exchcheck commands all at once from the client process: the time
+    they were released, each acknowledgement's latency, each response_url's name."""
+    requests, names = [], []
+    for target, user in commands:
+        body, name = h.command_body("/exchcheck", target, user=user)
+        requests.append({"body": body.decode(), "headers": headers(body, "application/x-www-form-urlencoded")})
+        names.append(name)
+    order = json.dumps({"port": h.port, "requests": requests})
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.burst_client"],
+        input=order,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    replies = result["replies"]
+    bad = [
+        r
+        for r in replies
+        if r["status"] != 200 or not json.loads(r["body"] or "{}").get("text", "").startswith("Checking")
+    ]
+    if bad:
+        raise RuntimeError(f"{len(bad)} bad acknowledgements, e.g. {[(r['status'], r['body'][:100]) for r in bad[:2]]}")
+    return float(result["started"]), [float(r["elapsed"]) for r in replies], names
+
+
 def _one(h: SlackHarness, fake: FakeSlack, i: int) -> tuple[float, float]:
-    start = time.time()
-    reply, name = h.command("/exchcheck", h.host(PROFILES[i % len(PROFILES)]), user=f"U0BENCH{i:03d}")
-    assert reply.status == 200 and reply.json()["text"].startswith("Checking"), reply.body[:200]
-    return reply.elapsed, _finished_at(fake, name) - start
+    start, (ack,), (name,) = _send(h, [(h.host(PROFILES[i % len(PROFILES)]), f"U0BENCH{i:03d}")])
+    return ack, _finished_at(fake, name) - start
 
 
 def _burst(h: SlackHarness, fake: FakeSlack, round_no: int) -> tuple[list[float], float]:
-    barrier = threading.Barrier(BURST + 1)
-    acks: dict[int, float] = {}
-    names: dict[int, str] = {}
-    problems: list[str] = []
-
-    def send(i: int) -> None:
-        barrier.wait(30)
-        reply, name = h.command("/exchcheck", h.host(PROFILES[i % len(PROFILES)]), user=f"U0R{round_no}U{i:03d}")
-        if reply.status != 200 or not reply.json()["text"].startswith("Checking"):
-            problems.append(f"{reply.status} {reply.body[:100]}")
-        acks[i], names[i] = reply.elapsed, name
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(BURST)]
-    for t in threads:
-        t.start()
-    barrier.wait(30)
-    start = time.time()
-    for t in threads:
-        t.join(60)
-    if problems or len(acks) != BURST:
-        raise RuntimeError(f"{len(problems)} bad acknowledgements, e.g. {problems[:2]}")
-    done = max(_finished_at(fake, n) for n in names.values())
-    return list(acks.values()), done - start
+    commands = [(h.host(PROFILES[i % len(PROFILES)]), f"U0R{round_no}U{i:03d}") for i in range(BURST)]
+    start, acks, names = _send(h, commands)
+    done = max(_finished_at(fake, n) for n in names)
+    return acks, done - start
 
 
 def main() -> None:
@@ -97,6 +109,7 @@ def _run() -> None:
         try:
             workers = h.settings.max_concurrent_jobs
             _one(h, fake, 0)  # warm-up: imports, TLS contexts, database schema
+            freeze_startup_heap()  # as `exchbot serve` does before it serves
             singles = [_one(h, fake, i) for i in range(1, 4)]
             single_ack = statistics.median(a for a, _ in singles)
             single_done = statistics.median(d for _, d in singles)

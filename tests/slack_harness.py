@@ -64,6 +64,17 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+def headers(
+    body: bytes, content_type: str, timestamp: str | None = None, secret: str = SECRET, signed: bool = True
+) -> dict[str, str]:
+    """The headers of a POST to the app, signed like Slack's unless ``signed`` is False."""
+    ts = timestamp if timestamp is not None else str(int(time.time()))
+    result = {"Content-Type": content_type}
+    if signed:
+        result.update({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature(secret, ts, body)})
+    return result
+
+
 @dataclass
 class Reply:
     status: int
@@ -138,7 +149,9 @@ class SlackHarness:
             discover=discover,
         )
         self.app = build_app(self.deps, make_slack_client(self.settings))
-        self.server = HttpServer(self.app, host="127.0.0.1", port=0).start()  # production thread count
+        self.server = HttpServer(  # production thread count
+            self.app, host="127.0.0.1", port=0, gate=self.deps.jobs.gate
+        ).start()
         self.port = self.server.port
 
     def close(self) -> None:
@@ -175,11 +188,7 @@ class SlackHarness:
     def post(
         self, body: bytes, content_type: str, *, timestamp: str | None = None, secret: str = SECRET, signed: bool = True
     ) -> Reply:
-        ts = timestamp if timestamp is not None else str(int(time.time()))
-        headers = {"Content-Type": content_type}
-        if signed:
-            headers.update({"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature(secret, ts, body)})
-        return self.request("POST", "/slack/events", body, headers)
+        return self.request("POST", "/slack/events", body, headers(body, content_type, timestamp, secret, signed))
 
     # -- Slack payloads ----------------------------------------------------------------------------
 
@@ -194,6 +203,13 @@ class SlackHarness:
         **post: Any,
     ) -> tuple[Reply, str]:
         """A slash command; returns the acknowledgement and the name of its response_url."""
+        body, name = self.command_body(command, text, user=user, channel=channel, name=name)
+        return self.post(body, "application/x-www-form-urlencoded", **post), name
+
+    def command_body(
+        self, command: str, text: str, *, user: str = "U0ALICE", channel: str = "C0INCIDENT", name: str | None = None
+    ) -> tuple[bytes, str]:
+        """The form body of a slash command (to sign with :func:`headers`) and its response_url name."""
         name = name or uuid.uuid4().hex[:12]
         form = {
             "token": "legacy-verification-token",
@@ -210,8 +226,7 @@ class SlackHarness:
             "response_url": self.fake.response_url(name),
             "trigger_id": f"1337.42.{name}",
         }
-        body = urlencode(form).encode()
-        return self.post(body, "application/x-www-form-urlencoded", **post), name
+        return urlencode(form).encode(), name
 
     def click(
         self,

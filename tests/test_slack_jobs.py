@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 
 from bot.ratelimit import RateLimiter, per_user_limiter
 from bot.slack.workers import JobRunner
@@ -57,15 +58,22 @@ def test_a_failing_job_frees_its_slot() -> None:
 def test_shutdown_refuses_new_jobs_and_drops_queued_ones() -> None:
     runner = JobRunner(1, 5)
     gate = threading.Event()
+    started = threading.Event()
     ran: list[int] = []
-    runner.submit(lambda: (gate.wait(5), ran.append(0)))  # type: ignore[func-returns-value]
+    runner.submit(lambda: (started.set(), gate.wait(5), ran.append(0)))  # type: ignore[func-returns-value]
     for i in range(1, 4):
         runner.submit(functools.partial(ran.append, i))
-    stopper = threading.Thread(target=runner.shutdown, args=(5,))
+    assert started.wait(5)  # the first job is running, the other three are queued
+    stopped: list[bool] = []
+    stopper = threading.Thread(target=lambda: stopped.append(runner.shutdown(5)))
     stopper.start()
+    deadline = time.monotonic() + 10
+    while runner.pending > 1 and time.monotonic() < deadline:  # until the queued three are dropped
+        time.sleep(0.01)
     gate.set()
     stopper.join(10)
     assert ran == [0]
+    assert stopped == [True]  # the running job finished; the dropped ones are not waited for
     assert runner.submit(lambda: ran.append(9)) is False
 
 

@@ -116,6 +116,9 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
             f"cannot reach the Slack Web API at {settings.slack_api_url}: {_redact(str(exc), settings)}"
         ) from None
 
+    from bot.slack.heap import freeze_startup_heap
+
+    freeze_startup_heap()  # the start-up objects are never walked by the collector again
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -132,7 +135,7 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
     health_port = health_port or settings.health_port
     runner: _HttpRunner | _SocketRunner
     if http_mode:
-        runner = _HttpRunner(app, host, port, health_check(settings.db_path))
+        runner = _HttpRunner(app, host, port, health_check(settings.db_path), deps.jobs.gate)
     else:
         runner = _SocketRunner(app, settings)
         if health_port:
@@ -176,13 +179,15 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
 class _HttpRunner:
     name = "HTTP server"
 
-    def __init__(self, app: object, host: str, port: int, health: Callable[[], str | None]) -> None:
+    def __init__(self, app: object, host: str, port: int, health: Callable[[], str | None], gate: object) -> None:
         from slack_bolt import App
 
+        from bot.slack.ack_gate import AckGate
         from bot.slack.http_server import HttpServer
 
-        assert isinstance(app, App)
-        self.server = HttpServer(app, host=host, port=port, health=health)
+        assert isinstance(app, App) and isinstance(gate, AckGate)
+        # Slack requests are marked on the job runner's gate: jobs hold back while acks are pending.
+        self.server = HttpServer(app, host=host, port=port, health=health, gate=gate)
 
     def start(self) -> None:
         self.server.start()

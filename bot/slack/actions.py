@@ -191,12 +191,25 @@ def register(app: App, deps: SlackDeps) -> None:
         )
         audit(deps, who, command, value, "help")
 
+    pool = app.listener_runner.listener_executor
+
     def listener(
         action_id: str, run: Callable[[str, dict[str, Any], WebClient], None]
     ) -> Callable[[Ack, dict[str, Any], WebClient], None]:
         def on_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()  # first: Slack shows an error on the button if this takes over 3 s
-            run(action_id, body, client)
+            # The HTTP answer leaves when this listener returns (process_before_response), and the
+            # rest may answer through the response_url at once: it runs on the listener pool.
+            try:
+                pool.submit(follow_up, action_id, body, client)
+            except RuntimeError:  # the app is stopping (stop_app): no new work
+                log.warning("button %s arrived while the app was stopping; ignored", action_id)
+
+        def follow_up(action_id: str, body: dict[str, Any], client: WebClient) -> None:
+            try:
+                run(action_id, body, client)
+            except Exception:
+                log.exception("button %s failed", action_id)
 
         return on_click
 

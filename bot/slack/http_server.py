@@ -24,6 +24,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
+from bot.slack.ack_gate import AckGate
 from bot.slack.guard import guarded
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,15 @@ def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[b
 
 
 def wsgi_app(
-    app: App | None, path: str = EVENTS_PATH, health: HealthFn | None = None, signing_secret: str | None = None
+    app: App | None,
+    path: str = EVENTS_PATH,
+    health: HealthFn | None = None,
+    signing_secret: str | None = None,
+    gate: AckGate | None = None,
 ) -> WSGIApp:
     """Bolt at ``path`` (none when ``app`` is None: a health-only server) and ``GET /healthz``.
-    Unsigned, stale or malformed requests are answered by the guard and never reach Bolt."""
+    Unsigned, stale or malformed requests are answered by the guard and never reach Bolt. Requests
+    to ``path`` are marked on ``gate`` while they are answered (the job runner's: jobs wait)."""
     bolt: WSGIApp | None = None
     if app is not None:
         secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", "") or "")
@@ -62,7 +68,10 @@ def wsgi_app(
             return _plain(start_response, "200 OK", "ok")
         if bolt is None:
             return _plain(start_response, "404 Not Found", "not found")
-        return bolt(environ, start_response)
+        if gate is None:
+            return bolt(environ, start_response)
+        with gate.answering():
+            return bolt(environ, start_response)
 
     return application
 
@@ -78,12 +87,13 @@ class HttpServer:
         port: int = 3000,
         threads: int = 16,
         health: HealthFn | None = None,
+        gate: AckGate | None = None,
     ) -> None:
         self._map: dict[int, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.server = waitress.create_server(
-            wsgi_app(app, health=health),
+            wsgi_app(app, health=health, gate=gate),
             map=self._map,
             host=host,
             port=port,
