@@ -44,7 +44,8 @@ def publish_home(deps: SlackDeps, client: WebClient, user_id: str, page: int = 1
 def register(app: App, deps: SlackDeps) -> None:
     @app.event(EVENT)
     def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        # Events are acknowledged by Bolt before this runs; the store and Slack calls go to a job.
+        # Runs before the event is acknowledged (process_before_response): the store and Slack
+        # calls go to a job, so the acknowledgement waits for nothing but this.
         if event.get("tab") not in (None, "home"):
             return  # the Messages tab
         user_id = str(event.get("user") or "")
