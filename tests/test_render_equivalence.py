@@ -230,3 +230,24 @@ def test_generated_verdicts_render_as_the_reference(cves: tuple[CveVerdict, ...]
     r = dataclasses.replace(golden_cases()["vulnerable"], assessment=_assessment(cves))
     for _ in range(repeat):
         assert renderings(json_out, r) == renderings(ref, r)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_json_values, indent=st.sampled_from([None, 2, 4]))
+def test_dumps_is_the_plain_json_dumps(value: object, indent: int | None) -> None:
+    assert json_out.dumps(value, indent=indent) == ref.dumps(value, indent=indent)
+
+
+def test_a_cycle_still_fails_instead_of_looping() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    for indent in (None, 2):
+        with pytest.raises((ValueError, RecursionError)):
+            json_out.dumps({"a": loop}, indent=indent)

@@ -42,7 +42,8 @@ PREAUTH_MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"/vpn/index.html", "Citrix Gateway"),
 )
 VERSION_HEADERS = ("x-owa-version", "x-serverapplication")
-EXCHANGE_2003_MARKERS = (b"/exchweb/bin/auth/owalogon.asp", b"/exchweb/bin/auth/owaauth.dll")
+_EXCHANGE_2003_PREFIX = b"/exchweb/bin/auth/owa"  # absent: no marker to look for (one scan, not two)
+EXCHANGE_2003_MARKERS = (_EXCHANGE_2003_PREFIX + b"logon.asp", _EXCHANGE_2003_PREFIX + b"auth.dll")
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _body(r: Response, obs: Observations) -> None:
         obs.markers.append(("owa-logon-page", r.url, "OwaPage = ASP.auth_logon_aspx"))
     if b'action="/owa/auth.owa"' in body:
         obs.markers.append(("owa-logon-form", r.url, 'form action="/owa/auth.owa"'))
-    title = _TITLE.search(body[:65536])
+    title = _TITLE.search(body, 0, 65536)  # the first 64 KiB, not copied out
     if title:
         text = title.group(1).decode("utf-8", "replace")
         if "outlook" in text.lower():
@@ -195,7 +196,7 @@ def _body(r: Response, obs: Observations) -> None:
     for marker, product in PREAUTH_MARKERS:
         if marker in body:
             obs.preauth.append((product, r.url))
-    if any(m in body for m in EXCHANGE_2003_MARKERS):
+    if _EXCHANGE_2003_PREFIX in body and any(m in body for m in EXCHANGE_2003_MARKERS):
         obs.exchange_2003 = True
     if r.path.endswith(".application") and r.status == 200:
         _exporttool(r, obs)
