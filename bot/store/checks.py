@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,8 @@ from bot.core.model import CheckResult
 from bot.store.connection import write_transaction
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
@@ -70,7 +71,7 @@ def _row(
         "proxyshell": fam.get("ProxyShell"),
         "proxytoken": fam.get("ProxyToken"),
         "proxynotshell": fam.get("ProxyNotShell"),
-        "vulnerable_cves": sum(1 for v in a.cves if v.status == "vulnerable"),
+        "vulnerable_cves": doc["vulnerable_count"],  # the CVEs with status "vulnerable"
         "error": r.error,
         "knowledge_version": a.knowledge_version or knowledge_version,
         "requested_by": requested_by,

@@ -84,7 +84,7 @@ def assessment_dict(a: Assessment, *, cves: bool = True) -> dict[str, Any]:
         "error": a.error,
     }
     if not cves:
-        del d["cves"]
+        del d["cves"]  # the other keys keep their order
     return d
 
 
