@@ -8,6 +8,7 @@ import time
 
 BENCHES = {
     "process": "bench.bench_process",
+    "leaf": "bench.bench_leaf",
     "probe": "bench.bench_probe",
     "store": "bench.bench_store",
     "exposure": "bench.bench_exposure",

@@ -16,9 +16,16 @@ from bot.core.response import Response, clip
 
 MAX_XML = 512 * 1024
 
-_PATH_2013 = re.compile(rb"/owa/auth/(\d{2}\.\d{1,2}\.\d{1,5})/", re.ASCII)
-_PATH_2010 = re.compile(rb"/owa/(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
-_PATH_ECP = re.compile(rb"/ecp/(\d{2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
+# Versioned resource paths in a page, one signal each: owa-path (/owa/auth/15.2.1544/),
+# owa-path-legacy (/owa/14.3.513.0/), ecp-path (/ecp/15.2.1544.4/). One pass finds all three: the
+# closing "/" is looked at, not taken, so a path that starts on the "/" closing another is still
+# found (as each signal's own pass would find it); see _versioned_paths.
+_PATHS = re.compile(
+    rb"/(?:owa/(?:auth/(\d{2}\.\d{1,2}\.\d{1,5})|(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5}))"
+    rb"|ecp/(\d{2}\.\d{1,2}\.\d{1,5}\.\d{1,5}))(?=/)",
+    re.ASCII,
+)
+_PATH_SIGNALS = ("owa-path", "owa-path-legacy", "ecp-path")  # by group of _PATHS
 _TITLE = re.compile(rb"<title>\s*([^<]{0,200}?)\s*</title>", re.I)
 _OWA_PAGE = b"OwaPage = ASP.auth_logon_aspx"
 # Exchange Online machine names: datacenter letters and digits, "P" or "PR" and a number, a role
@@ -35,7 +42,8 @@ PREAUTH_MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"/vpn/index.html", "Citrix Gateway"),
 )
 VERSION_HEADERS = ("x-owa-version", "x-serverapplication")
-EXCHANGE_2003_MARKERS = (b"/exchweb/bin/auth/owalogon.asp", b"/exchweb/bin/auth/owaauth.dll")
+_EXCHANGE_2003_PREFIX = b"/exchweb/bin/auth/owa"  # absent: no marker to look for (one scan, not two)
+EXCHANGE_2003_MARKERS = (_EXCHANGE_2003_PREFIX + b"logon.asp", _EXCHANGE_2003_PREFIX + b"auth.dll")
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,11 @@ def observe(responses: list[Response], into: Observations | None = None) -> Obse
 
 
 def _headers(r: Response, obs: Observations) -> None:
+    by_name: dict[str, list[str]] = {}  # one pass over the headers, not one per name looked up
+    for k, v in r.headers:
+        by_name.setdefault(k, []).append(v)
     for name in VERSION_HEADERS:  # every occurrence, wherever it stands among the headers
-        for value in r.header_all(name):
+        for value in by_name.get(name, ()):
             b = _build_or_none(value)
             if b is not None and b.precision >= 3:
                 obs.builds.append(BuildSignal(name, r.url, clip(value.strip(" \t")), b))
@@ -103,7 +114,7 @@ def _headers(r: Response, obs: Observations) -> None:
                 obs.markers.append((f"{name} (unparseable)", r.url, clip(value)))
                 obs.unparseable.append((name, r.url, clip(value)))
     for name in ("x-feserver", "x-beserver", "x-calculatedbetarget", "x-diaginfo", "x-calculatedfetarget"):
-        for value in r.header_all(name):
+        for value in by_name.get(name, ()):
             obs.markers.append((name, r.url, clip(value)))
             upper = value.upper()
             if name.endswith("target") and (
@@ -112,10 +123,10 @@ def _headers(r: Response, obs: Observations) -> None:
                 obs.exchange_online.append((name, r.url, clip(value)))
             if name == "x-feserver" and _FE_SERVER_EXO.fullmatch(value.strip(" \t")):
                 obs.exchange_online.append((name, r.url, clip(value)))
-    server = r.header("server")
-    if server:
-        obs.server_headers.add(clip(server, 80))
-    location = r.header("location") or ""
+    server = by_name.get("server")
+    if server and server[0]:  # the first Server header (Response.header)
+        obs.server_headers.add(clip(server[0], 80))
+    location = by_name.get("location", [""])[0]
     if "/owa/auth/logon.aspx" in location.lower() or "errorfe.aspx" in location.lower():
         obs.markers.append(("owa-redirect", r.url, clip(location)))
     if "/exchweb/" in location.lower():
@@ -129,13 +140,9 @@ def _body(r: Response, obs: Observations) -> None:
     body = r.body
     if not body:
         return
-    for rx, signal in ((_PATH_2013, "owa-path"), (_PATH_2010, "owa-path-legacy"), (_PATH_ECP, "ecp-path")):
-        seen: set[bytes] = set()
-        for m in rx.finditer(body):  # bounded by the read limit of the request
-            if m.group(1) in seen:
-                continue
-            seen.add(m.group(1))
-            text = m.group(1).decode("ascii")
+    for signal, values in zip(_PATH_SIGNALS, _versioned_paths(body), strict=True):
+        for value in values:
+            text = value.decode("ascii")
             b = _build_or_none(text)
             if b is not None:
                 obs.builds.append(BuildSignal(signal, r.url, text, b))
@@ -143,7 +150,7 @@ def _body(r: Response, obs: Observations) -> None:
         obs.markers.append(("owa-logon-page", r.url, "OwaPage = ASP.auth_logon_aspx"))
     if b'action="/owa/auth.owa"' in body:
         obs.markers.append(("owa-logon-form", r.url, 'form action="/owa/auth.owa"'))
-    title = _TITLE.search(body[:65536])
+    title = _TITLE.search(body, 0, 65536)  # the first 64 KiB, not copied out
     if title:
         text = title.group(1).decode("utf-8", "replace")
         if "outlook" in text.lower():
@@ -151,10 +158,29 @@ def _body(r: Response, obs: Observations) -> None:
     for marker, product in PREAUTH_MARKERS:
         if marker in body:
             obs.preauth.append((product, r.url))
-    if any(m in body for m in EXCHANGE_2003_MARKERS):
+    if _EXCHANGE_2003_PREFIX in body and any(m in body for m in EXCHANGE_2003_MARKERS):
         obs.exchange_2003 = True
     if r.path.endswith(".application") and r.status == 200:
         _exporttool(r, obs)
+
+
+def _versioned_paths(body: bytes) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """The distinct versions of each kind of _PATHS, in order of first appearance: what a separate
+    pass per kind (its own pattern ending in "/", taken) would find. Matches never overlap but for
+    a path starting on the "/" that closes the one before; a pass of its own kind would have taken
+    that "/", so such a path counts only for another kind. Bounded by the request's read limit."""
+    found: tuple[dict[bytes, None], dict[bytes, None], dict[bytes, None]] = ({}, {}, {})
+    ends = [-1, -1, -1]  # per kind: where the closing "/" of its last match stands
+    for m in _PATHS.finditer(body):
+        kind = m.lastindex
+        if kind is None:  # pragma: no cover (every alternative has a group)
+            continue
+        kind -= 1
+        if m.start() == ends[kind]:
+            continue
+        ends[kind] = m.end()
+        found[kind].setdefault(m.group(kind + 1))
+    return list(found[0]), list(found[1]), list(found[2])
 
 
 MAX_IDENTITIES = 64  # export-tool assemblyIdentity elements read from one manifest
@@ -173,8 +199,9 @@ class _AssemblyHandler:
         self.defused = defused
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        # namespace_separator " ": names are "uri local" or "local"; XML names hold no space
-        if name.rpartition(" ")[2] != "assemblyIdentity":
+        # namespace_separator " ": names are "uri local" or "local"; XML names hold no space. Most
+        # elements fail the cheap endswith already.
+        if not name.endswith("assemblyIdentity") or name.rpartition(" ")[2] != "assemblyIdentity":
             return
         values = {k.rpartition(" ")[2]: v for k, v in attrs.items()}
         if "exporttool" in values.get("name", "").lower():

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
 from bot.core.counts import kev_first
 from bot.core.model import CheckResult
-from bot.store.connection import inserted_id, write_transaction
+from bot.store.connection import write_transaction
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
@@ -42,14 +44,16 @@ def _bool(v: bool | None) -> int | None:
 def _row(
     r: CheckResult, batch_id: str, requested_by: str | None, knowledge_version: str, verdict_set_id: int | None
 ) -> dict[str, Any]:
-    from bot.render.json_out import check_dict, dumps  # loaded by Store.prepare, off the hot path
+    from bot.render.json_out.base import dumps  # loaded by Store.prepare, off the hot path
+    from bot.render.json_out.checks import check_dict
 
     a = r.assessment
     fam = a.families
-    doc = check_dict(r)
     if verdict_set_id is not None:
-        doc.pop("cves")  # stored once in verdict_sets; latest_result() puts it back
+        doc = check_dict(r, cves=False)  # cves stored once in verdict_sets; expand() puts them back
         doc["cves_ref"] = verdict_set_id
+    else:
+        doc = check_dict(r)
     return {
         "host": r.host,
         "target": r.target,
@@ -67,7 +71,7 @@ def _row(
         "proxyshell": fam.get("ProxyShell"),
         "proxytoken": fam.get("ProxyToken"),
         "proxynotshell": fam.get("ProxyNotShell"),
-        "vulnerable_cves": sum(1 for v in a.cves if v.status == "vulnerable"),
+        "vulnerable_cves": doc["vulnerable_count"],  # the CVEs with status "vulnerable"
         "error": r.error,
         "knowledge_version": a.knowledge_version or knowledge_version,
         "requested_by": requested_by,
@@ -93,6 +97,34 @@ def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[st
     return cache[key]
 
 
+# The columns a stored check fills, in the order of _row (plus target_id): one fixed INSERT statement,
+# prepared once by sqlite3's statement cache, instead of sqlite-utils building it (and a savepoint) per row.
+_CHECK_COLUMNS = (
+    *("host", "target", "checked_at", "batch_id", "reachable", "exchange", "build", "precision", "product", "cu"),
+    *("update_name", "eol", "proxylogon", "proxyshell", "proxytoken", "proxynotshell", "vulnerable_cves", "error"),
+    *("knowledge_version", "requested_by", "result_json", "verdict_set_id", "target_id"),
+)
+_INSERT_CHECK = f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({', '.join('?' * len(_CHECK_COLUMNS))})"  # noqa: S608
+_INSERT_TARGET = "INSERT INTO targets (host, target, first_seen) VALUES (?, ?, ?)"
+_UPDATE_TARGET = (
+    "UPDATE targets SET last_checked_at = ?, last_check_id = ?, target = ? WHERE id = ? "
+    "AND (last_checked_at IS NULL OR last_checked_at <= ?)"
+)
+_LOOKUP_CHUNK = 500  # hosts per "IN (...)" query, well under SQLite's limit on bound parameters
+
+
+def _known_targets(db: sqlite_utils.Database, hosts: Sequence[str]) -> dict[str, int]:
+    """The target id of each of ``hosts`` already stored: a few queries per batch, not one per row."""
+    unique = list(dict.fromkeys(hosts))
+    known: dict[str, int] = {}
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start : start + _LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT host, id FROM targets WHERE host IN ({marks})"  # noqa: S608 (placeholders only)
+        known.update((str(host), int(tid)) for host, tid in db.execute(sql, chunk).fetchall())
+    return known
+
+
 def save_checks(
     db: sqlite_utils.Database,
     results: Sequence[CheckResult],
@@ -109,24 +141,25 @@ def save_checks(
     ids: list[int] = []
     sets: dict[tuple[str, str], int] = {}
     with write_transaction(db):
+        targets = _known_targets(db, [r.host for r in results])
         for r in results:
             row = _row(r, batch_id, requested_by, knowledge_version, _verdict_set(db, r, sets))
-            target = db.execute("SELECT id, first_seen FROM targets WHERE host = ?", [r.host]).fetchone()
-            if target is None:
-                target_id = inserted_id(
-                    db.table("targets").insert({"host": r.host, "target": r.target, "first_seen": row["checked_at"]})
-                )
-            else:
-                target_id = target[0]
+            target_id = targets.get(r.host)
+            if target_id is None:
+                target_id = _inserted(db.execute(_INSERT_TARGET, [r.host, r.target, row["checked_at"]]), "targets")
+                targets[r.host] = target_id
             row["target_id"] = target_id
-            check_id = inserted_id(db.table("checks").insert(row))
-            db.execute(
-                "UPDATE targets SET last_checked_at = ?, last_check_id = ?, target = ? WHERE id = ? "
-                "AND (last_checked_at IS NULL OR last_checked_at <= ?)",
-                [row["checked_at"], check_id, r.target, target_id, row["checked_at"]],
-            )
+            check_id = _inserted(db.execute(_INSERT_CHECK, [row[c] for c in _CHECK_COLUMNS]), "checks")
+            db.execute(_UPDATE_TARGET, [row["checked_at"], check_id, r.target, target_id, row["checked_at"]])
             ids.append(check_id)
     return ids
+
+
+def _inserted(cursor: sqlite3.Cursor, table: str) -> int:
+    """The rowid of the row ``cursor`` just inserted."""
+    if cursor.lastrowid is None:
+        raise RuntimeError(f"insert into {table} returned no key")
+    return int(cursor.lastrowid)
 
 
 def _point(row: tuple[Any, ...]) -> CheckPoint:

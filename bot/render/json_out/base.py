@@ -38,5 +38,16 @@ def default(obj: object) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+# One encoder per layout, made once: json.dumps would build a new one for every call. Without the
+# circular-reference bookkeeping (a set entry per dict and list): what is rendered is a fresh tree,
+# and a cycle would still fail (RecursionError instead of ValueError).
+_COMPACT = json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False)
+_INDENTED = json.JSONEncoder(default=default, ensure_ascii=False, indent=2, check_circular=False)
+
+
 def dumps(value: object, *, indent: int | None = 2) -> str:
+    if indent is None:
+        return _COMPACT.encode(value)
+    if indent == 2:
+        return _INDENTED.encode(value)
     return json.dumps(value, default=default, indent=indent, ensure_ascii=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.core.counts import kev_first, kev_ids, vulnerable_counts
+from bot.core.counts import kev_first
 from bot.render.json_out.base import iso
 
 if TYPE_CHECKING:
@@ -24,8 +24,42 @@ def cve_dict(v: CveVerdict) -> dict[str, Any]:
     }
 
 
-def assessment_dict(a: Assessment) -> dict[str, Any]:
-    return {
+class _CvePart:
+    """What a tuple of CVE verdicts renders to, worked out once: every host on one build shares the
+    tuple (bot.core.assess caches it per build), so 200 hosts need it once, not 200 times."""
+
+    __slots__ = ("cves", "dicts", "kev", "vulnerable")
+
+    def __init__(self, cves: tuple[CveVerdict, ...]) -> None:
+        self.cves = cves  # held, so its id() cannot be reused while the entry is cached
+        self.dicts = tuple(cve_dict(v) for v in kev_first(cves))  # known exploited first
+        vulnerable = [v for v in cves if v.status == "vulnerable"]
+        self.vulnerable = len(vulnerable)
+        self.kev = tuple(v.id for v in vulnerable if v.kev)  # catalogue order (bot.core.counts.kev_ids)
+
+
+_PARTS: dict[int, _CvePart] = {}
+_MAX_PARTS = 64  # distinct verdict tuples kept (builds in one batch); then the cache starts over
+
+
+def _cve_part(cves: tuple[CveVerdict, ...]) -> _CvePart:
+    """The rendered parts of ``cves``, cached by identity (a tuple of frozen verdicts never changes).
+    Safe across threads: a stale or replaced entry is recognised by its ``cves`` and rebuilt."""
+    if type(cves) is not tuple:  # only an immutable tuple can be known by its identity
+        return _CvePart(tuple(cves))
+    part = _PARTS.get(id(cves))
+    if part is None or part.cves is not cves:
+        part = _CvePart(cves)
+        if len(_PARTS) >= _MAX_PARTS:
+            _PARTS.clear()
+        _PARTS[id(cves)] = part
+    return part
+
+
+def assessment_dict(a: Assessment, *, cves: bool = True) -> dict[str, Any]:
+    """The assessment; ``cves=False`` leaves out the ``cves`` list (the store keeps it once per build)."""
+    part = _cve_part(a.cves)
+    d = {
         "input": a.input,
         "build": a.build,
         "precision": a.precision,
@@ -37,9 +71,9 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "eol_date": iso(a.eol_date),
         "esu": a.esu,
         "families": dict(a.families),
-        "vulnerable_count": vulnerable_counts(a)[0],
-        "kev": kev_ids(a),  # the vulnerable CVEs that are known exploited (CISA KEV)
-        "cves": [cve_dict(v) for v in kev_first(a.cves)],  # known exploited first
+        "vulnerable_count": part.vulnerable,
+        "kev": list(part.kev),  # the vulnerable CVEs that are known exploited (CISA KEV)
+        "cves": [d.copy() for d in part.dicts] if cves else None,  # known exploited first; fresh dicts
         "advice": a.advice,
         "install": a.install,
         "notes": list(a.notes),
@@ -49,11 +83,15 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "kev_catalog_date": iso(a.kev_date),
         "error": a.error,
     }
+    if not cves:
+        del d["cves"]  # the other keys keep their order
+    return d
 
 
-def check_dict(r: CheckResult) -> dict[str, Any]:
-    """The assessment plus what the live check saw (the "check result" of the JSON contract)."""
-    d = assessment_dict(r.assessment)
+def check_dict(r: CheckResult, *, cves: bool = True) -> dict[str, Any]:
+    """The assessment plus what the live check saw (the "check result" of the JSON contract);
+    ``cves=False``: without the ``cves`` list."""
+    d = assessment_dict(r.assessment, cves=cves)
     d.update(
         {
             "target": r.target,
