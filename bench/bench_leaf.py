@@ -26,9 +26,10 @@ from pathlib import Path
 from bench.sim_process import simulator_process
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
-from bot.core.fingerprint import Observations, Response, observe
+from bot.core.fingerprint import Observations, observe
 from bot.core.judge import judge
 from bot.core.model import CheckResult
+from bot.core.response import Response
 from bot.knowledge import load_catalog
 from bot.probe.fetch import Session, http1_sessions
 from bot.probe.prober import Prober, ProbeSettings

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from bot.core import fingerprint as fast
 from bot.core.catalog import Catalog
-from bot.core.fingerprint import Observations, Response
+from bot.core.fingerprint import Observations
+from bot.core.response import Response
 from bot.probe import prober as prober_module
 from bot.probe.targets import parse_target
 from tests.fakes.exchange_profiles import PROFILES, exporttool_manifest

@@ -14,7 +14,7 @@ import pytest
 
 from bot.core.catalog import Catalog
 from bot.core.model import CheckResult
-from bot.probe.prober import failed_result
+from bot.probe.verdict import failed_result
 from bot.store import Store
 from bot.store import checks as fast
 from tests.helpers import result

@@ -13,13 +13,12 @@ from bot.core.fingerprint import (
     VERSION_HEADERS,
     BuildSignal,
     Observations,
-    Response,
     _AssemblyHandler,
     _build_or_none,
     _is_html,
-    clip,
     load_xml,
 )
+from bot.core.response import Response, clip
 
 _PATH_2013 = re.compile(rb"/owa/auth/(\d{2}\.\d{1,2}\.\d{1,5})/", re.ASCII)
 _PATH_2010 = re.compile(rb"/owa/(\d{1,2}\.\d{1,2}\.\d{1,5}\.\d{1,5})/", re.ASCII)
