@@ -18,7 +18,7 @@ from bot.core import fingerprint as fast
 from bot.core.catalog import Catalog
 from bot.core.fingerprint import Observations
 from bot.core.response import Response
-from bot.probe import prober as prober_module
+from bot.probe import verdict as verdict_module
 from bot.probe.targets import parse_target
 from tests.fakes.exchange_profiles import PROFILES, exporttool_manifest
 from tests.fakes.exchange_sim import ExchangeSimulator
@@ -50,7 +50,7 @@ def test_every_simulator_answer_is_observed_as_the_reference(
         seen.append(list(responses))
         return fast.observe(responses, into)
 
-    monkeypatch.setattr(prober_module, "observe", recording)
+    monkeypatch.setattr(verdict_module, "observe", recording)  # the prober observes through it
     names = sorted(PROFILES)
     targets = [parse_target(host(n, sim)) for n in names]
 
