@@ -110,6 +110,22 @@ def test_check_loads_the_store_but_no_slack_shodan_or_charts(sim: ExchangeSimula
     assert db.exists()
 
 
+def test_a_check_saves_with_plain_sql_when_the_schema_is_current(sim: ExchangeSimulator, tmp_path: Path) -> None:
+    """sqlite-utils is loaded to create or migrate the schema; saving checks is plain SQL on the
+    connection (bot/store/checks.py), so a check against a current database does without it."""
+    db = tmp_path / "again.db"
+    args = ["check", f"{HOST}:{sim.port}", "--allow-private", "--resolve", f"{HOST}:127.0.0.1", "--json"]
+    first, first_mods = run(args, db)
+    again, again_mods = run(args, db)
+    assert first.returncode == again.returncode == 0, again.stderr[-500:]
+    assert "sqlite_utils" in tops(first_mods)  # a new database: the schema was created
+    assert "bot.store.checks" in again_mods and "sqlite_utils" not in tops(again_mods)
+    from bot.store import Store
+
+    with Store(db) as store:
+        assert len(store.history(f"{HOST}:{sim.port}")) == 2  # both stored
+
+
 def test_check_no_store_loads_no_database(sim: ExchangeSimulator, tmp_path: Path) -> None:
     """``check`` makes its store only once the requests are out (CheckService.open_store), and
     ``--no-store`` never: the database layer is not even imported."""

@@ -8,6 +8,7 @@ is migrated once, on first use. Every write method is one transaction. A store i
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +21,8 @@ from bot.core.rejudge import Rejudgement
 from bot.redact import redact
 from bot.store import audit, checks, digests, job_runs, rejudgements, snapshots, watchlist
 from bot.store.audit_queue import AuditQueue
-from bot.store.connection import BUSY_TIMEOUT_S, default_path, open_database
-from bot.store.migrations import migrate
+from bot.store.connection import BUSY_TIMEOUT_S, as_database, default_path, open_connection
+from bot.store.migrations import LATEST, current_version, migrate
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
@@ -36,30 +37,42 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._migrated = False
-        self._all: list[sqlite_utils.Database] = []
+        self._all: list[sqlite3.Connection] = []
         self._audit_queue: AuditQueue | None = None  # started by the first audit_later()
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
-        if db is None:
-            db = open_database(self.path, self.lock_timeout)
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection, the schema migrated. Plain sqlite3: saving checks needs no more,
+        and sqlite-utils is loaded only by what uses :attr:`db` (or a migration)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_connection(self.path, self.lock_timeout)
             try:
                 with self._lock:
                     if not self._migrated:
-                        migrate(db)
+                        if current_version(conn) < LATEST:
+                            migrate(as_database(conn))
                         self._migrated = True
-                    self._all.append(db)
+                    self._all.append(conn)
             except BaseException:  # not a database, read-only, ...: the next use fails the same way
-                db.close()
+                conn.close()
                 raise
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = as_database(self.conn)
             self._local.db = db
         return db
 
     def prepare(self) -> None:
         """Open this thread's connection, check the schema and load the code that saving needs, now:
         e.g. on the writer thread while a probe waits for the network, so the first save is quick."""
-        self.db  # noqa: B018  (the property opens and migrates)
+        self.conn  # noqa: B018  (the property opens and migrates)
         import bot.render.json_out  # noqa: F401  (serialises results for storage)
 
     def __enter__(self) -> Store:
@@ -74,8 +87,8 @@ class Store:
         if pending is not None and not pending.close():  # its rows first, on its own connection
             return  # still writing (a stuck database): leave the connections to the process exit
         with self._lock:
-            for db in self._all:
-                db.close()
+            for conn in self._all:
+                conn.close()
             self._all.clear()
         self._local = threading.local()
 
@@ -83,7 +96,7 @@ class Store:
     def save_checks(
         self, results: Sequence[CheckResult], *, requested_by: str | None = None, knowledge_version: str = ""
     ) -> list[int]:
-        return checks.save_checks(self.db, results, requested_by=requested_by, knowledge_version=knowledge_version)
+        return checks.save_checks(self.conn, results, requested_by=requested_by, knowledge_version=knowledge_version)
 
     def history(self, host: str, limit: int = 50) -> list[CheckPoint]:
         return checks.history(self.db, host, limit)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
+    from bot.store.connection import Sql
+
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
 _POINT_COLUMNS = (
     "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
@@ -80,7 +82,7 @@ def _row(
     }
 
 
-def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[str, str], int]) -> int | None:
+def _verdict_set(db: Sql, r: CheckResult, cache: dict[tuple[str, str], int]) -> int | None:
     from bot.render.json_out import cve_dict, dumps
 
     a = r.assessment
@@ -113,7 +115,7 @@ _UPDATE_TARGET = (
 _LOOKUP_CHUNK = 500  # hosts per "IN (...)" query, well under SQLite's limit on bound parameters
 
 
-def _known_targets(db: sqlite_utils.Database, hosts: Sequence[str]) -> dict[str, int]:
+def _known_targets(db: Sql, hosts: Sequence[str]) -> dict[str, int]:
     """The target id of each of ``hosts`` already stored: a few queries per batch, not one per row."""
     unique = list(dict.fromkeys(hosts))
     known: dict[str, int] = {}
@@ -126,7 +128,7 @@ def _known_targets(db: sqlite_utils.Database, hosts: Sequence[str]) -> dict[str,
 
 
 def save_checks(
-    db: sqlite_utils.Database,
+    db: Sql,
     results: Sequence[CheckResult],
     *,
     requested_by: str | None = None,

@@ -13,10 +13,14 @@ from bot.paths import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S  # re-exported: callers i
 from bot.paths import default_path as default_path
 
 if TYPE_CHECKING:
-    import sqlite_utils  # imported by open_database
+    from typing import TypeAlias
+
+    import sqlite_utils  # imported by as_database
+
+    Sql: TypeAlias = "sqlite3.Connection | sqlite_utils.Database"  # what plain SQL runs on
 
 
-def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
+def open_connection(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A connection in WAL mode; safe to use from the thread that opened it. Every wait for a lock
     held by another connection ends after ``lock_timeout`` seconds ("database is locked")."""
     path = Path(path)
@@ -25,36 +29,51 @@ def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sql
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # reported like every other database fault
             raise sqlite3.OperationalError(f"unable to open database file: {exc.strerror}") from exc
-    from bot.store._sqlite import sqlite_utils  # on first open: commands without a database skip it
-
     # Each thread opens its own connection; check_same_thread=False only lets close() run elsewhere.
     conn = sqlite3.connect(str(path), timeout=lock_timeout, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
-    db = sqlite_utils.Database(conn, execute_plugins=False)
     _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"), lock_timeout)
     # NORMAL is durable against a killed process in WAL mode; only power loss can drop the last commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    return db
+    return conn
+
+
+def as_database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """sqlite-utils over ``conn``, imported on first use: a check that only saves its results (plain
+    SQL on the connection) never loads it."""
+    from bot.store._sqlite import sqlite_utils
+
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def open_database(path: str | Path, lock_timeout: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
+    """:func:`open_connection` with sqlite-utils over it."""
+    return as_database(open_connection(path, lock_timeout))
+
+
+def connection_of(db: Sql) -> sqlite3.Connection:
+    return db if isinstance(db, sqlite3.Connection) else db.conn
 
 
 @contextlib.contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write_transaction(db: Sql) -> Iterator[None]:
     """One logical write: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks);
     sqlite-utils calls inside nest as savepoints. All or nothing."""
-    _retry_busy(lambda: db.conn.execute("BEGIN IMMEDIATE"), _busy_timeout(db))
+    conn = connection_of(db)
+    _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), _busy_timeout(conn))
     try:
-        yield db
+        yield
     except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     else:
-        db.conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
 
-def _busy_timeout(db: sqlite_utils.Database) -> float:
-    row = db.conn.execute("PRAGMA busy_timeout").fetchone()
+def _busy_timeout(conn: sqlite3.Connection) -> float:
+    row = conn.execute("PRAGMA busy_timeout").fetchone()
     return float(row[0]) / 1000 if row else BUSY_TIMEOUT_S
 
 

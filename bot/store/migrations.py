@@ -13,6 +13,8 @@ from bot.store.connection import write_transaction
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
 
+    from bot.store.connection import Sql
+
 Migration = tuple[int, str, Callable[["sqlite_utils.Database"], None]]
 
 
@@ -244,7 +246,7 @@ MIGRATIONS: list[Migration] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-def current_version(db: sqlite_utils.Database) -> int:
+def current_version(db: Sql) -> int:
     row = db.execute("PRAGMA user_version").fetchone()
     return int(row[0]) if row else 0
 
