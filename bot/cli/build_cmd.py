@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from bot.cli import common
-from bot.config import Settings
+from bot.cli.startup import current_settings
 from bot.core.assess import assess
 from bot.core.staleness import staleness, stamp_assessment
 from bot.knowledge import load_catalog
@@ -32,7 +32,7 @@ def build(builds: tuple[str, ...], as_json: bool, today: dt.datetime | None) -> 
     """
     catalog = load_catalog()
     day = today.date() if today else common.clock().now().date()
-    max_age = Settings.from_env().knowledge_max_age_days
+    max_age = current_settings().knowledge_max_age_days
     results = [stamp_assessment(assess(b, catalog, day), day, max_age) for b in builds]
     if as_json:
         click.echo(json_out.dumps([json_out.assessment_dict(a) for a in results]))

@@ -11,8 +11,8 @@ import click
 from bot.cli.batch_output import make_sink
 from bot.cli.batch_run import finish, run_batch
 from bot.cli.output_options import chosen_format, open_output, output_options
+from bot.cli.startup import current_settings
 from bot.cli.target_lines import read_targets
-from bot.config import Settings
 from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
 from bot.wiring import make_check_service
@@ -93,7 +93,7 @@ def check(
     wanted = read_targets(targets, file) if targets or file or not queries else None
     for s in wanted.skipped if wanted else ():
         click.echo(str(s), err=True)
-    settings = Settings.from_env()
+    settings = current_settings()
     settings = dataclasses.replace(
         settings,
         allow_private=allow_private or settings.allow_private,

@@ -27,6 +27,14 @@ def load_settings() -> Settings:
     return settings
 
 
+def current_settings() -> Settings:
+    """The settings the group checked before the command (parsed once per run: EXCHBOT_RESOLVE may
+    hold hundreds of pins); parsed anew when a command runs on its own (tests)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Settings) if ctx is not None else None
+    return found if found is not None else Settings.from_env()
+
+
 def _check_digest_regions(regions: tuple[str, ...]) -> None:
     from bot.core.exposure import RegionError, resolve_region
     from bot.knowledge import KnowledgeError, load_catalog
@@ -50,6 +58,7 @@ class ExchbotGroup(click.Group):
         if any(a in ("-h", "--help") for a in [*getattr(ctx, "_protected_args", []), *ctx.args]):
             return super().invoke(ctx)  # help needs no settings (and helps fix a bad one)
         settings = load_settings()
+        ctx.obj = settings  # the commands' settings (see current_settings), parsed once
         try:
             return super().invoke(ctx)
         except sqlite3.Error as exc:
