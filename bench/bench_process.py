@@ -8,14 +8,17 @@ ratio to a yardstick measured in the same run:
    check needs (``python -c "import asyncio, ssl, json, sqlite3, h11, click, packaging.version"``).
 2. One whole ``exchbot check`` of a host behind the HTTPS simulator (its own process, LATENCY
    before every response) as a multiple of LATENCY: the probing itself is one round trip.
+   Also printed: its fixed cost beyond the round trip as a multiple of the bare interpreter of (1),
+   which is what the machine's speed sets.
 3. ``exchbot check`` of 200 hosts against bench/bare_client.py, which makes three GETs per host,
-   one TLS connection each, all at once, against the same simulator.
+   one TLS connection each, all at once, against the same simulator; also their CPU time.
 """
 
 from __future__ import annotations
 
 import compileall
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,10 +49,21 @@ def _env(db: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + system) of each timed command, by its first words
+
+
+def _key(cmd: Sequence[str]) -> str:
+    return " ".join([Path(cmd[0]).name, *cmd[1:3]])
+
+
 def timed(cmd: Sequence[str], env: dict[str, str], check: Callable[[str], bool] | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(list(cmd), env=env, capture_output=True, text=True, timeout=300)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(_key(cmd), []).append(used)
     if check is not None and not check(proc.stdout):
         raise RuntimeError(f"{' '.join(cmd[:4])}...: unexpected output (exit {proc.returncode}): {proc.stderr[-300:]}")
     return elapsed
@@ -87,11 +101,22 @@ def one_check(db: Path, port: int) -> None:
     env = _env(db)
     target = f"{HOST}:{port}"
     cmd = [EXCHBOT, "check", target, "--allow-private", "--resolve", f"{HOST}:127.0.0.1", "--json"]
-    med = side_by_side(RUNS, {"check": lambda: timed(cmd, env, lambda out: '"build": "15.' in out)})
-    check = med["check"]
+    med = side_by_side(
+        RUNS,
+        {
+            "bare": lambda: timed([PYTHON, "-c", BARE_IMPORT], env),
+            "check": lambda: timed(cmd, env, lambda out: '"build": "15.' in out),
+        },
+    )
+    check, bare = med["check"], med["bare"]
     print(
         f"   one whole exchbot check, {LATENCY * 1000:.0f} ms per response: {check * 1000:5.0f} ms = "
         f"{check / LATENCY:4.2f} x the latency   (goal <= 1.5; median of {RUNS})"
+    )
+    # What the machine's speed sets: the cost beyond the round trip, against the bare interpreter.
+    print(
+        f"   its fixed cost beyond the round trip: {(check - LATENCY) * 1000:5.0f} ms = "
+        f"{(check - LATENCY) / bare:4.2f} x the bare interpreter importing what a check needs ({bare * 1000:.0f} ms)"
     )
 
 
@@ -113,10 +138,16 @@ def batch(db: Path, port: int) -> None:
         )
     finally:
         os.unlink(listing)
+    keys = {"exchbot": _key(cmd), "bare": _key(bare_cmd)}
+    cpu = {name: statistics.median(CPU[key][-BATCH_RUNS:]) for name, key in keys.items()}
     print(
         f"   {BATCH} hosts at once: exchbot check {med['exchbot']:5.2f} s, bare asyncio/ssl client "
         f"(3 GETs per host, one TLS connection each) {med['bare']:5.2f} s = {med['exchbot'] / med['bare']:4.2f} x"
         f"   (goal <= 1.1; median of {BATCH_RUNS})"
+    )
+    print(
+        f"   their CPU time (user + system): exchbot {cpu['exchbot']:5.2f} s, bare client {cpu['bare']:5.2f} s = "
+        f"{cpu['exchbot'] / cpu['bare']:4.2f} x"
     )
 
 
