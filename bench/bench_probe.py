@@ -115,7 +115,7 @@ class InProcessSession:
     def __init__(self, target: Target, address: str) -> None:
         self.base = f"https://{target.host_header}"
 
-    async def get(self, path: str, *, follow: bool, max_bytes: int) -> Response:
+    async def get(self, path: str, *, follow: bool, max_bytes: int, deadline: float | None = None) -> Response:
         if path == "/owa/":
             return Response(
                 path,
