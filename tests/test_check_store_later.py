@@ -108,3 +108,24 @@ def test_an_unreadable_knowledge_ends_the_run_with_its_error_instead_of_hanging(
 def test_a_prober_needs_a_catalog_or_a_loader() -> None:
     with pytest.raises(ValueError, match="catalog"):
         Prober()
+
+
+def test_exchbot_check_with_unreadable_knowledge_is_one_line_and_stores_nothing(tmp_path: Path) -> None:
+    """The knowledge is loaded once the requests are out; a file missing from it still ends the
+    command with one line and exit 1 (no traceback, no wait), and no result is stored."""
+    import shutil
+
+    from tests.cli_proc import ROOT, clean_env, exchbot, one_line_error
+
+    broken = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", broken)
+    (broken / "cves.csv").unlink()
+    db = tmp_path / "broken.db"
+    proc = exchbot(
+        "check", "127.0.0.1:9", "--allow-private", env=clean_env(EXCHBOT_KNOWLEDGE_DIR=str(broken), EXCHBOT_DB=str(db))
+    )
+    assert proc.returncode == 1
+    assert "cves.csv" in one_line_error(proc)
+    if db.exists():
+        with Store(db) as store:
+            assert store.history("127.0.0.1:9") == []
