@@ -252,13 +252,13 @@ class Settings:
     allow_private: bool = False
     timeout: float = 10.0
     concurrency: int = 20
-    shodan_api_key: str | None = None
+    shodan_api_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
     shodan_rps: float = 1.0
     shodan_timeout: float = 30.0
     exposure_ttl_hours: float = 24.0
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
+    slack_app_token: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
+    slack_signing_secret: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
     slack_api_url: str = "https://slack.com/api/"
     allowed_channels: frozenset[str] = field(default_factory=frozenset)
     allowed_users: frozenset[str] = field(default_factory=frozenset)

@@ -153,3 +153,22 @@ def test_slack_replies_are_redacted() -> None:
     redact.register(["reply-secret-777"])
     msg = {"text": "x reply-secret-777", "blocks": [{"type": "section", "text": {"text": "reply-secret-777"}}]}
     assert "reply-secret-777" not in json.dumps(redact.redact_json(msg))
+
+
+def test_the_settings_repr_shows_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Settings object in a log line or a traceback's locals must not carry the keys and tokens."""
+    from bot.config import Settings
+
+    secrets = {
+        "SHODAN_API_KEY": "shodan-secret-0123456789",
+        "SLACK_BOT_TOKEN": "xoxb-secret-0123456789",
+        "SLACK_APP_TOKEN": "xapp-secret-0123456789",
+        "SLACK_SIGNING_SECRET": "signing-secret-0123456789",
+    }
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    settings = Settings.from_env()
+    assert settings.shodan_api_key == secrets["SHODAN_API_KEY"]  # read all the same
+    shown = repr(settings)
+    assert "concurrency=" in shown  # the repr itself is there
+    assert not [v for v in secrets.values() if v in shown]
