@@ -11,6 +11,9 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.core.catalog import Catalog
+from bot.core.model import CheckResult
+from bot.core.response import Response
+from bot.probe.fetch import CertFacts
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.targets import parse_target
 from bot.services.checks import CheckService
@@ -129,3 +132,41 @@ def test_exchbot_check_with_unreadable_knowledge_is_one_line_and_stores_nothing(
     if db.exists():
         with Store(db) as store:
             assert store.history("127.0.0.1:9") == []
+
+
+class _BrokenAnswers:
+    """A session whose answers trip the fingerprinting (a header value that is not text): stands for
+    a fault of ours on one host's answers."""
+
+    cert: CertFacts | None = None
+
+    def __init__(self, target: object, address: str) -> None:
+        self.address = address
+
+    async def get(self, path: str, *, follow: bool, max_bytes: int, deadline: float | None = None) -> Response:
+        return Response(path, f"https://h{path}", 200, (("x-owa-version", None),))  # type: ignore[arg-type]
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_fault_on_one_hosts_answers_makes_that_host_cannot_tell_and_the_run_goes_on(catalog: Catalog) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    prober = Prober(
+        catalog=catalog,
+        settings=ProbeSettings(timeout=2, allow_private=True),
+        resolver=resolve,
+        sessions=_BrokenAnswers,
+    )
+    targets = [parse_target(f"broken{i}.example.test") for i in range(3)]
+
+    async def run() -> list[CheckResult]:
+        return [r async for _, r in prober.check_many(targets)]
+
+    results = asyncio.run(asyncio.wait_for(run(), 30))
+    assert sorted(r.host for r in results) == [t.key for t in targets]
+    for r in results:
+        assert not r.reachable and r.error is not None and r.error.startswith("could not check: internal error (")
+        assert set(r.assessment.families.values()) == {"unknown"}  # never a guess: cannot tell

@@ -97,7 +97,14 @@ class Prober:
             log.debug("preparing the judge failed (raised again on first use): %s", exc)
 
     async def check(self, target: Target) -> CheckResult:
-        result = await self._check(target)
+        try:
+            result = await self._check(target)
+        except Exception as exc:
+            if self.catalog is None:  # the knowledge could not be loaded: nothing can be judged, the run ends
+                raise
+            # A fault of ours on this host's answers: this host cannot be told, the others still can.
+            log.exception("check of %s failed", target.key)
+            result = self._failed(target, self.clock.now(), f"could not check: internal error ({type(exc).__name__})")
         return stamp_check(result, result.checked_at.date(), self.settings.knowledge_max_age_days)
 
     async def _check(self, target: Target) -> CheckResult:
@@ -129,7 +136,7 @@ class Prober:
             async with gate:
                 try:
                     result: CheckResult | Exception = await self.check(t)
-                except Exception as exc:  # e.g. unreadable knowledge: ends the run (below)
+                except Exception as exc:  # unreadable knowledge (see check): ends the run (below)
                     result = exc
                 await queue.put((i, result))
 
