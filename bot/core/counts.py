@@ -15,13 +15,23 @@ if TYPE_CHECKING:
 
 def vulnerable_counts(assessment: Assessment) -> tuple[int, int]:
     """(vulnerable_count, kev_count): CVEs with status vulnerable, and those of them known exploited."""
-    vulnerable = [v for v in assessment.cves if v.status == "vulnerable"]
+    return cve_counts(assessment.cves)
+
+
+def cve_counts(cves: Iterable[CveVerdict]) -> tuple[int, int]:
+    """:func:`vulnerable_counts` of a list of verdicts."""
+    vulnerable = [v for v in cves if v.status == "vulnerable"]
     return len(vulnerable), sum(1 for v in vulnerable if v.kev)
 
 
 def kev_ids(assessment: Assessment) -> list[str]:
     """Ids of the vulnerable CVEs that are known exploited, in catalogue order."""
-    return [v.id for v in assessment.cves if v.status == "vulnerable" and v.kev]
+    return vulnerable_kev_ids(assessment.cves)
+
+
+def vulnerable_kev_ids(cves: Iterable[CveVerdict]) -> list[str]:
+    """:func:`kev_ids` of a list of verdicts."""
+    return [v.id for v in cves if v.status == "vulnerable" and v.kev]
 
 
 def kev_first(cves: Iterable[CveVerdict]) -> list[CveVerdict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.core.counts import kev_first
+from bot.core.counts import cve_counts, kev_first, vulnerable_kev_ids
 from bot.render.json_out.base import iso
 
 if TYPE_CHECKING:
@@ -33,9 +33,8 @@ class _CvePart:
     def __init__(self, cves: tuple[CveVerdict, ...]) -> None:
         self.cves = cves  # held, so its id() cannot be reused while the entry is cached
         self.dicts = tuple(cve_dict(v) for v in kev_first(cves))  # known exploited first
-        vulnerable = [v for v in cves if v.status == "vulnerable"]
-        self.vulnerable = len(vulnerable)
-        self.kev = tuple(v.id for v in vulnerable if v.kev)  # catalogue order (bot.core.counts.kev_ids)
+        self.vulnerable = cve_counts(cves)[0]
+        self.kev = tuple(vulnerable_kev_ids(cves))  # catalogue order
 
 
 _PARTS: dict[int, _CvePart] = {}
