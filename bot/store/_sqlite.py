@@ -3,7 +3,7 @@
 sqlite-utils imports numpy and pandas when they are installed (matplotlib installs numpy) only to
 map their scalar types to column types; exchbot never stores such values, and numpy costs about
 90 ms of every command's start-up. So sqlite-utils is imported only through this module (by
-``open_database`` and the backup code, on first use), with both hidden for that one import;
+``bot.store.connection.as_database`` and the backup code, on first use), with both hidden for that one import;
 whoever needs numpy later (matplotlib for the charts) imports it as usual.
 """
 
