@@ -166,15 +166,28 @@ def test_retention_keeps_newest_and_change_points(tmp_path: Path, catalog: Catal
 
 
 WRITER = textwrap.dedent("""
-    import datetime as dt, sys
+    import datetime as dt, sys, time
     sys.path.insert(0, {root!r})
     from bot.knowledge import load_catalog
     from bot.store import Store
     from tests.helpers import T0, result
     catalog = load_catalog()
     store = Store({db!r})
-    size = {size}
+    size, pause_batch = {size}, {pause_batch}
     batch = 0
+    inserted = 0
+
+    def pause_halfway(sql):
+        # Holds batch `pause_batch` open after half its rows: the kill lands inside the transaction
+        # whatever the machine's speed (a timed sleep raced the commit on a fast run).
+        global inserted
+        if batch == pause_batch and sql.startswith("INSERT INTO checks"):
+            inserted += 1
+            if inserted == size // 2:
+                print("mid", batch, flush=True)
+                time.sleep(600)
+
+    store.conn.set_trace_callback(pause_halfway)
     while True:
         rows = [result(catalog, f"h{{batch}}-{{i}}.example.com", T0 + dt.timedelta(seconds=i), "15.2.1748.36")
                 for i in range(size)]
@@ -185,8 +198,10 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def _start_writer(tmp_path: Path, size: int) -> subprocess.Popen[str]:
-    script = WRITER.format(root=str(Path(__file__).resolve().parents[1]), db=str(tmp_path / "k.db"), size=size)
+def _start_writer(tmp_path: Path, size: int, pause_batch: int = -1) -> subprocess.Popen[str]:
+    script = WRITER.format(
+        root=str(Path(__file__).resolve().parents[1]), db=str(tmp_path / "k.db"), size=size, pause_batch=pause_batch
+    )
     return subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
@@ -194,27 +209,30 @@ def _start_writer(tmp_path: Path, size: int) -> subprocess.Popen[str]:
 
 def test_sigkill_mid_batch_leaves_last_committed_state(tmp_path: Path) -> None:
     size = 1500
-    proc = _start_writer(tmp_path, size)
-    committed = -1
+    proc = _start_writer(tmp_path, size, pause_batch=3)
+    committed, paused = -1, False
     assert proc.stdout is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().split()
-        if line[:1] == ["committed"]:
-            committed = int(line[1])
-        if line[:1] == ["begin"] and int(line[1]) == 3:
-            time.sleep(0.15)  # well inside the 1500-row transaction
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(10)
+    try:
+        for raw in proc.stdout:  # ends if the writer dies before pausing
+            line = raw.split()
+            if line[:1] == ["committed"]:
+                committed = int(line[1])
+            if line == ["mid", "3"]:
+                paused = True
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    assert paused, "the writer never reached the middle of batch 3"
     assert proc.returncode == -signal.SIGKILL
     assert committed == 2
     conn = sqlite3.connect(tmp_path / "k.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     sizes = [n for (n,) in conn.execute("SELECT count(*) FROM checks GROUP BY batch_id")]
-    # Exactly the committed batches (the kill may race the 4th commit, never split it).
-    assert sizes in ([size] * 3, [size] * 4)
-    assert conn.execute("SELECT count(*) FROM targets").fetchone()[0] == len(sizes) * size
+    # Exactly the three committed batches: none of the half-written fourth.
+    assert sizes == [size] * 3
+    assert conn.execute("SELECT count(*) FROM targets").fetchone()[0] == 3 * size
 
 
 def test_reader_never_sees_a_half_written_batch(tmp_path: Path) -> None:
