@@ -314,3 +314,27 @@ def test_restore_over_a_damaged_database_keeps_the_damaged_file(tmp_path: Path, 
     assert proc.returncode == 0, proc.stderr
     assert digest(tmp_path / "live.db.before-restore") == damaged
     assert integrity(live) == "ok" and len(check_ids(live)) == 6
+
+
+def test_commands_refuse_a_database_of_a_newer_exchbot(tmp_path: Path, catalog: Catalog) -> None:
+    live = tmp_path / "live.db"
+    seed(live, catalog, 1)
+    conn = sqlite3.connect(live)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.commit()
+    conn.close()
+    for args in (["watch", "list"], ["watch", "add", "owa.example.org"], ["history", HOSTS[0]]):
+        proc = run(args, live)
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert f"written by a newer exchbot (schema version {LATEST + 1}" in proc.stderr, proc.stderr
+    check = run(["check", "127.0.0.1:9", "--allow-private", "--timeout", "1"], live)  # checked, not stored
+    assert "could not check" in check.stdout
+    said = f"database {str(live)!a}: 1 results could not be stored: written by a newer exchbot (schema version"
+    assert said in check.stderr, check.stderr
+    assert check.stderr.count("written by a newer exchbot") == 1, check.stderr
+    status = run(["status"], live)  # still shows what is wrong, from a read-only look
+    assert f"schema version {LATEST + 1} is newer" in status.stdout + status.stderr
+    conn = sqlite3.connect(live)
+    assert conn.execute("SELECT count(*) FROM watchlist").fetchone()[0] == 1  # the add wrote nothing
+    conn.close()

@@ -21,7 +21,7 @@ from bot.services.history import collect_host_changes
 from bot.store import Store
 from bot.store.checks import BASELINE_SQL, HISTORY_SQL, SINCE_SQL
 from bot.store.connection import open_database
-from bot.store.migrations import LATEST, MIGRATIONS, current_version, migrate
+from bot.store.migrations import LATEST, MIGRATIONS, NewerSchema, current_version, migrate
 from tests.helpers import T0, result
 
 HOUR = dt.timedelta(hours=1)
@@ -79,6 +79,29 @@ def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
     assert migrate(db) == LATEST
     assert migrate(db) == LATEST
     assert db.execute("SELECT count(*) FROM _migrations").fetchone()[0] == LATEST
+
+
+def test_a_database_of_a_newer_exchbot_is_refused_and_left_alone(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "newer.db"
+    seeded = Store(path)
+    seeded.save_checks([result(catalog, "mail.example.com", T0, "15.2.1748.36")])
+    seeded.close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")  # what a newer exchbot's migration leaves
+    conn.commit()
+    conn.close()
+    before = schema(path)
+    store = Store(path)
+    with pytest.raises(NewerSchema, match=f"schema version {LATEST + 1}; this one knows up to {LATEST}"):
+        store.save_checks([result(catalog, "mail.example.com", T0 + HOUR, "15.2.1748.36")])
+    with pytest.raises(sqlite3.DatabaseError):  # every use, not only the first
+        store.history("mail.example.com")
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
+    assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] == 1  # nothing written
+    conn.close()
+    assert schema(path) == before  # nothing migrated
 
 
 def test_history_and_changes_over_a_scripted_sequence(tmp_path: Path, catalog: Catalog) -> None:

@@ -61,7 +61,9 @@ async def _consume(
         store = service.store
         if store is not None:  # name the file and the cause, as every other database fault
             cause = database_cause(exc.__cause__ or exc, store.path, store.lock_timeout)
-            outcome.store_error = f"database {str(store.path)!a}: {cause}; {exc}"
+            detail = str(exc)  # "N results could not be stored: <the error>"
+            said = detail if cause in detail else f"{cause}; {detail}"  # the error once, not twice
+            outcome.store_error = f"database {str(store.path)!a}: {said}"
         else:
             outcome.store_error = str(exc)
     return outcome

@@ -22,7 +22,7 @@ from bot.redact import redact
 from bot.store import audit, checks, digests, job_runs, rejudgements, snapshots, watchlist
 from bot.store.audit_queue import AuditQueue
 from bot.store.connection import BUSY_TIMEOUT_S, as_database, default_path, open_connection
-from bot.store.migrations import LATEST, current_version, migrate
+from bot.store.migrations import ensure_current
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
@@ -50,8 +50,7 @@ class Store:
             try:
                 with self._lock:
                     if not self._migrated:
-                        if current_version(conn) < LATEST:
-                            migrate(as_database(conn))
+                        ensure_current(conn)
                         self._migrated = True
                     self._all.append(conn)
             except BaseException:  # not a database, read-only, ...: the next use fails the same way

@@ -5,10 +5,11 @@ version end up with the same schema (tests/test_store.py checks it)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.store.connection import write_transaction
+from bot.store.connection import as_database, connection_of, write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
@@ -249,6 +250,26 @@ LATEST = MIGRATIONS[-1][0]
 def current_version(db: Sql) -> int:
     row = db.execute("PRAGMA user_version").fetchone()
     return int(row[0]) if row else 0
+
+
+class NewerSchema(sqlite3.DatabaseError):
+    """The database was written by a newer exchbot. Its schema is not this one's to write to (rows
+    without the newer columns' meaning) or to migrate: refused, as restore refuses such a backup."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"written by a newer exchbot (schema version {version}; this one knows up to {LATEST}): upgrade exchbot"
+        )
+        self.version = version
+
+
+def ensure_current(conn: Sql) -> None:
+    """Migrate ``conn``'s database to :data:`LATEST` if it is older; refuse it if it is newer."""
+    version = current_version(conn)
+    if version > LATEST:
+        raise NewerSchema(version)
+    if version < LATEST:
+        migrate(as_database(connection_of(conn)))
 
 
 def migrate(db: sqlite_utils.Database, upto: int | None = None) -> int:
