@@ -263,12 +263,3 @@ def test_refusals_are_absent_from_changes_digest_and_watch_views(sim: ExchangeSi
     (row,) = json.loads(run(["watch", "list", "--json"], db).stdout)
     assert row["reachable"] is True and row["build"] == "15.2.2562.53" and row["latest"]["error"] is None
     assert len(json.loads(run(["history", host, "--json"], db).stdout)) == 1
-
-
-@pytest.mark.parametrize("opts", [["--csv"], ["--jsonl"], ["--fail-on", "eol"], ["--no-store"], ["-o", "out.txt"]])
-def test_batch_options_with_a_mail_address_are_a_usage_error(tmp_path: Path, opts: list[str]) -> None:
-    # Discovery prints text or one JSON array: an option it would ignore is refused, not dropped.
-    proc = run(["check", *opts, "admin@contoso.test"], tmp_path / "m.db")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "mail address" in proc.stderr and opts[0] in proc.stderr
-    assert proc.stdout == "" and not (tmp_path / "m.db").exists()

@@ -4,8 +4,10 @@ loopback (UDP and TCP) and the HTTPS simulator; the service in-process, the CLI 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from bot.core.discover import QueryError, online_signs, split_query
 from bot.probe.dns import DnsClient
 from bot.probe.prober import Prober, ProbeSettings
 from bot.services.discover import DiscoverService, Discovery, parse_query
+from bot.store.migrations import LATEST
 from tests.fakes.dns_server import FakeDns, zones
 from tests.fakes.exchange_sim import ExchangeSimulator
 
@@ -255,6 +258,70 @@ def test_cli_check_with_a_mail_address(dns_server: FakeDns, sim: ExchangeSimulat
     assert [(d["host"], d["build"]) for d in docs] == [(f"ex.srv.contoso.test:{sim.port}", BUILD)]
     nothing = run(["check", "--json", "it@nothing.test"], tmp_path / "c.db", dns_server.servers)
     assert nothing.returncode == 1 and json.loads(nothing.stdout) == []
+
+
+def test_cli_check_with_a_mail_address_in_every_output_format(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    plain = f"plain.sim.test:{sim.port}"
+    endpoint = f"ex.srv.contoso.test:{sim.port}"
+    common = ["--allow-private", "--resolve", "plain.sim.test:127.0.0.1", plain, "admin@srv.contoso.test"]
+    db = tmp_path / "f.db"
+    out = tmp_path / "out.csv"
+    csv_run = run(["check", "--csv", "-o", str(out), *common], db, dns_server.servers)
+    assert csv_run.returncode == 0, csv_run.stderr
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert [(f"{r['host']}:{r['port']}", r["build"]) for r in rows] == [(plain, BUILD), (endpoint, BUILD)]
+    assert csv_run.stdout == ""
+    assert "2 checked" in csv_run.stderr
+    hist = run(["history", endpoint, "--json"], db, None)
+    assert [h["build"] for h in json.loads(hist.stdout)] == [BUILD]  # the endpoint's result is stored
+
+    jsonl = run(["check", "--jsonl", "--no-store", *common, "it@nothing.test"], tmp_path / "n.db", dns_server.servers)
+    assert [json.loads(line)["host"] for line in jsonl.stdout.splitlines()] == [plain, endpoint]
+    assert "exchbot: it@nothing.test: no Exchange endpoint found" in jsonl.stderr
+    assert jsonl.returncode == 1  # nothing behind one address: as a host that could not be checked
+    assert not (tmp_path / "n.db").exists()  # --no-store: not even created
+
+    # 2019 CU14 is end-of-life: --fail-on applies to what was found behind the address as well
+    fail = run(
+        ["check", "--jsonl", "--fail-on", "eol", "--allow-private", "admin@srv.contoso.test"], db, dns_server.servers
+    )
+    assert fail.returncode == 3, fail.stderr
+
+    online = run(["check", "--jsonl", "admin@fabrikam.test"], db, dns_server.servers)
+    assert online.returncode == 0 and online.stdout == ""
+    assert "admin@fabrikam.test: mail is hosted in Exchange Online" in online.stderr
+
+
+def test_cli_check_with_a_mail_address_keeps_every_result_when_storing_fails(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    db = tmp_path / "newer.db"
+    run(["watch", "add", "seed.example.com"], db, None)
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")  # a newer exchbot's database: refused
+    conn.commit()
+    conn.close()
+    plain = f"plain.sim.test:{sim.port}"
+    proc = run(
+        [
+            "check",
+            "--json",
+            "--allow-private",
+            "--resolve",
+            "plain.sim.test:127.0.0.1",
+            plain,
+            "admin@srv.contoso.test",
+        ],
+        db,
+        dns_server.servers,
+    )
+    docs = json.loads(proc.stdout)
+    assert [(d["host"], d["build"]) for d in docs] == [(plain, BUILD), (f"ex.srv.contoso.test:{sim.port}", BUILD)]
+    assert proc.returncode == 1
+    assert "could not be stored" in proc.stderr and "newer exchbot" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_dead_dns_does_not_starve_live_hosts(sim: ExchangeSimulator, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from bot.cli.batch_output import make_sink
-from bot.cli.batch_run import finish, run_batch
+from bot.cli.batch_run import BatchOutcome, finish, run_batch
 from bot.cli.output_options import chosen_format, open_output, output_options
 from bot.cli.startup import current_settings
 from bot.cli.target_lines import read_targets
@@ -101,40 +101,36 @@ def check(
         concurrency=concurrency or settings.concurrency,
         resolve=settings.resolve + _parse_pins(pins),
     )
-    if queries:
-        # Mail addresses go through discovery, which prints text or one JSON array; say so rather
-        # than silently ignoring a format or option it does not support yet.
-        unsupported = [
-            o for o, on in (("--jsonl", jsonl), ("--csv", as_csv), ("-o", output), ("--fail-on", fail_on)) if on
-        ]
-        unsupported += ["--no-store"] if no_store else []
-        if unsupported:
-            raise click.UsageError(
-                f"{', '.join(unsupported)} cannot be used with a mail address yet: "
-                "check the discovered hosts by name, or use --json"
-            )
-        from bot.cli.discover_cmd import check_with_addresses
-
-        plain = list(wanted.targets) if wanted else []
-        raise SystemExit(1 if check_with_addresses(settings, queries, plain, fmt == "json") else 0)
-    assert wanted is not None
+    plain = wanted.targets if wanted else ()
     out = open_output(output, fmt)
-    single = len(wanted.targets) == 1 and not wanted.skipped
+    single = len(plain) == 1 and not (wanted and wanted.skipped) and not queries
     sink = make_sink(fmt, out, single=single)
     # the knowledge and the store: once the first requests are out
     service = make_check_service(settings, None, store_later=not no_store, knowledge_later=True)
-    outcome = run_batch(service, wanted.targets, sink)
+    outcome = run_batch(service, plain, sink) if plain else BatchOutcome()
+    behind_addresses = not_found = 0
+    if queries and outcome.signum is None:
+        from bot.cli.discover_cmd import check_addresses
+
+        found = check_addresses(
+            settings, queries, sink, start=len(plain), text_out=out if fmt == "text" else None, store=not no_store
+        )
+        outcome.results += found.results
+        behind_addresses, not_found = len(found.results), found.not_found
+        if found.store_problem:
+            outcome.store_error = "; ".join(filter(None, (outcome.store_error, found.store_problem)))
     code = finish(
         outcome,
         sink,
-        total=len(wanted.targets),
-        skipped=len(wanted.skipped),
+        total=len(plain) + behind_addresses,
+        skipped=len(wanted.skipped) if wanted else 0,
         fail_on=fail_on,
         stored=not no_store,
         summary=not single,
         close=lambda: _close(service, out),
     )
-    raise SystemExit(code)
+    # an address behind which nothing was found (nor Exchange Online) is a host not checked
+    raise SystemExit(1 if code == 0 and not_found else code)
 
 
 def _close(service: CheckService, out: TextIO) -> None:

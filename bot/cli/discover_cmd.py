@@ -8,18 +8,22 @@ result could not be stored, 2 on a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
 
 import click
 
+from bot.cli.batch_output import Sink
 from bot.config import Settings
 from bot.core.discover import Query, QueryError
-from bot.probe.targets import Target
-from bot.render import discover_out, json_out, text
+from bot.core.model import CheckResult
+from bot.render import discover_out, json_out
 from bot.services import discover as discover_service
-from bot.services.discover import discover_and_store, parse_query
-from bot.wiring import make_check_service, make_discover_service, make_prober, make_store
+from bot.services.discover import discover_and_store, parse_query, store_results
+from bot.wiring import make_discover_service, make_prober, make_store
 
 
 def split_addresses(items: Sequence[str]) -> tuple[list[Query], tuple[str, ...]]:
@@ -67,24 +71,40 @@ def discover(query: str, as_json: bool, allow_private: bool, timeout: float | No
         raise SystemExit(1)
 
 
-def check_with_addresses(settings: Settings, queries: Sequence[Query], targets: Sequence[Target], as_json: bool) -> int:
-    """``exchbot check`` with mail addresses: discover each, print the endpoints' check results
-    (JSON: one array, the other targets' results first). Returns the number of failures."""
-    with make_store(settings) as store:
-        checks = make_check_service(settings, store) if targets else None
-        service = make_discover_service(settings, make_prober(settings))
-        done = discover_service.check_with_addresses(service, checks, store, queries, targets, settings.timeout)
-    if done.other_problem:
-        click.echo(f"exchbot: {done.other_problem}", err=True)
-    if as_json:
-        for line in done.unanswered():
-            click.echo(f"exchbot: {line}", err=True)
-        click.echo(json_out.dumps([json_out.check_dict(r) for r in done.results]))
-    else:
-        for r in done.other:
-            click.echo(text.check_line(r))
-        for _, found in done.found:
-            click.echo(discover_out.discovery_text(found))
-    if done.store_problem:
-        click.echo(f"exchbot: {done.store_problem}", err=True)
-    return done.failures
+@dataclass
+class AddressRun:
+    """What ``exchbot check`` found behind its mail addresses."""
+
+    results: list[CheckResult] = field(default_factory=list)
+    not_found: int = 0  # addresses with no endpoint on premises and no Exchange Online either
+    store_problem: str | None = None
+
+
+def check_addresses(
+    settings: Settings, queries: Sequence[Query], sink: Sink, *, start: int, text_out: TextIO | None, store: bool
+) -> AddressRun:
+    """Discover each mail address's endpoints and check them, as ``exchbot check`` does hosts.
+
+    The endpoints' results go to ``sink`` (indexes from ``start``, after the other targets), or, for
+    text (``text_out``), each discovery is printed whole: how each endpoint was found, then its check.
+    Each discovery is stored as soon as it is done (unless ``store`` is false), so an interrupted run
+    keeps what it finished."""
+    service = make_discover_service(settings, make_prober(settings))
+    done = AddressRun()
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(make_store(settings)) if store else None
+        for query in queries:
+            found = discover_service.run_discovery(service, query, settings.timeout)
+            if text_out is not None:
+                text_out.write(discover_out.discovery_text(found) + "\n")
+                text_out.flush()
+            else:
+                for k, r in enumerate(found.results):
+                    sink.result(start + len(done.results) + k, r)
+                if line := discover_service.unanswered_line(query, found):
+                    click.echo(f"exchbot: {line}", err=True)
+            done.results += found.results
+            done.not_found += not found.endpoints and not found.exchange_online
+            if db is not None and (problem := store_results(db, found.results, service.prober.knowledge().version)):
+                done.store_problem = done.store_problem or problem
+    return done

@@ -6,8 +6,9 @@ hosts, ``autodiscover.<domain>``, the SRV record ``_autodiscover._tcp.<domain>``
 names (:data:`bot.core.discover.COMMON_NAMES`); Microsoft's hosts are never probed. Each endpoint
 is checked by the same prober as ``exchbot check``, pinned to the addresses discovery found (no
 second lookup), so the SSRF guard judges exactly what was found. :meth:`DiscoverService.discover`
-stores nothing; :func:`discover_and_store` and :func:`check_with_addresses` (``exchbot discover``,
-``exchbot check admin@contoso.com``) store what they checked in the store they are handed.
+stores nothing; :func:`discover_and_store` (``exchbot discover``) and :func:`store_results`
+(``exchbot check admin@contoso.com``, see ``bot/cli/discover_cmd.py``) store what was checked in the
+store they are handed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from bot.probe.prober import Prober
 from bot.probe.ssrf import Resolver
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.probe.verdict import failed_result
-from bot.services.checks import CheckService, StoreFailed
 from bot.store import Store
 
 MAX_MX = 10
@@ -219,55 +219,9 @@ def discover_and_store(
     return found, store_results(store, found.results, service.prober.knowledge().version)
 
 
-@dataclass(frozen=True)
-class AddressChecks:
-    """``exchbot check`` with mail addresses: the other targets' results, then each discovery."""
-
-    other: tuple[CheckResult, ...]
-    other_problem: str | None  # the other targets' results could not be stored
-    found: tuple[tuple[Query, Discovery], ...]
-    store_problem: str | None  # the endpoints' results could not be stored
-
-    @property
-    def results(self) -> list[CheckResult]:
-        """Every check result: the other targets' first, then each discovery's endpoints."""
-        return [*self.other, *(r for _, d in self.found for r in d.results)]
-
-    @property
-    def failures(self) -> int:
-        return (
-            sum(1 for r in self.other if r.error is not None)
-            + bool(self.other_problem)
-            + sum(d.failures for _, d in self.found)
-            + bool(self.store_problem)
-        )
-
-    def unanswered(self) -> list[str]:
-        """One line per mail address whose domain has no endpoint on premises."""
-        return [
-            f"{q.address or q.domain}: {ONLINE_STATEMENT if d.exchange_online else 'no Exchange endpoint found'}"
-            for q, d in self.found
-            if not d.endpoints
-        ]
-
-
-def check_with_addresses(
-    service: DiscoverService,
-    checks: CheckService | None,
-    store: Store,
-    queries: Sequence[Query],
-    targets: Sequence[Target],
-    timeout: float,
-) -> AddressChecks:
-    """Check ``targets`` with ``checks`` (which stores them), discover each query with ``service``
-    and store the endpoints' results in ``store``."""
-    other: list[CheckResult] = []
-    other_problem: str | None = None
-    if targets and checks is not None:
-        try:
-            other = asyncio.run(checks.check_all(targets))
-        except StoreFailed as exc:
-            other, other_problem = [], str(exc)
-    found = tuple((q, run_discovery(service, q, timeout)) for q in queries)
-    problem = store_results(store, [r for _, d in found for r in d.results], service.prober.knowledge().version)
-    return AddressChecks(tuple(other), other_problem, found, problem)
+def unanswered_line(query: Query, found: Discovery) -> str | None:
+    """For a mail address whose domain has no endpoint on premises: why it has no result."""
+    if found.endpoints:
+        return None
+    why = ONLINE_STATEMENT if found.exchange_online else "no Exchange endpoint found"
+    return f"{query.address or query.domain}: {why}"
