@@ -30,6 +30,7 @@ from bot.render.blocks import (
     WATCH_PAGE,
     WATCH_REMOVE,
 )
+from bot.render.check_modal import CALLBACK_ID, HOST_ACTION, HOST_BLOCK
 from bot.slack.workers import JobRunner
 from tests.fakes.exchange_sim import ExchangeSimulator
 from tests.fakes.shodan_api import FakeShodan, make_population
@@ -685,5 +686,113 @@ def test_app_home_pages_and_check_a_host_from_the_home(app: SlackHarness, fake: 
     until(lambda: "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"]))
     assert "Hosts 41–65 of 65" in dump(fake.home_views["U0ALICE"])
     raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=home, response=None)
-    (dm,) = fake.wait_for_calls("chat.postMessage")
-    assert dm.params["channel"] == "U0ALICE" and "/exchcheck" in dump(dm.params)
+    fake.wait_for_calls("views.open")
+    (modal,) = fake.modals
+    assert modal["callback_id"] == CALLBACK_ID and modal["trigger_id"] == "1337.44.x"
+    assert modal["private_metadata"] == "{}"  # from the App Home: nowhere to answer but a direct message
+    host = app.host("exchange2016_cu22_nov21su")
+    done = submit_modal(app, host, modal["private_metadata"])
+    assert done.status == 200 and done.body == ""  # an empty answer closes the modal
+    (dm,) = fake.wait_for_calls("chat.postMessage", timeout=15)
+    assert dm.params["channel"] == "U0ALICE" and "15.1.2375.17" in dump(dm.params)
+    stored = app.store.latest_result(host)
+    assert stored is not None and stored["build"] == "15.1.2375.17"
+    rows = app.audit_rows(at_least=1)
+    assert any(r["command"] == "modal:check" and r["outcome"] == "accepted" and r["text"] == host for r in rows)
+
+
+def submit_modal(app: SlackHarness, text: str, metadata: str, *, view: dict[str, Any] | None = None) -> Any:
+    """A view_submission of the "Check a host…" modal, as Slack sends it."""
+    payload = {
+        "type": "view_submission",
+        "api_app_id": app.fake.app_id,
+        "token": "legacy-verification-token",
+        "team": {"id": "T0EXCHBOT", "domain": "exchbot-test"},
+        "user": {"id": "U0ALICE", "username": "u0alice", "name": "u0alice", "team_id": "T0EXCHBOT"},
+        "trigger_id": "1337.45.y",
+        "view": view
+        or {
+            "id": "V0MODAL",
+            "type": "modal",
+            "callback_id": CALLBACK_ID,
+            "private_metadata": metadata,
+            "state": {"values": {HOST_BLOCK: {HOST_ACTION: {"type": "plain_text_input", "value": text}}}},
+        },
+        "response_urls": [],
+    }
+    return app.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+
+def test_check_a_host_from_the_watchlist_card_answers_in_its_channel(app: SlackHarness, fake: FakeSlack) -> None:
+    card = {"type": "message", "channel_id": "C0INCIDENT", "is_ephemeral": True, "message_ts": "1700000000.000100"}
+    raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=card, response="w")
+    fake.wait_for_calls("views.open")
+    (modal,) = fake.modals
+    where = json.loads(modal["private_metadata"])
+    assert where == {"channel": "C0INCIDENT", "response_url": fake.response_url("w")}
+    host = app.host("exchange2016_cu22_nov21su")
+    assert submit_modal(app, host, modal["private_metadata"]).status == 200
+    answer = app.final("w")
+    assert "15.1.2375.17" in dump(answer) and answer["replace_original"] is False  # below the watchlist card
+    assert fake.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("<!channel>", "mention"),
+        ("two words", "one server per command"),
+        ("help", "Type the server to check"),
+        ("", "which server?"),
+        ("x" * 400, "too long"),
+    ],
+)
+def test_a_bad_entry_in_the_modal_is_shown_under_the_field_and_nothing_runs(
+    app: SlackHarness, fake: FakeSlack, typed: str, error: str
+) -> None:
+    reply = submit_modal(app, typed, "{}")
+    assert reply.status == 200
+    body = reply.json()
+    assert body["response_action"] == "errors" and set(body["errors"]) == {HOST_BLOCK}
+    assert error in body["errors"][HOST_BLOCK] and len(body["errors"][HOST_BLOCK]) <= 150
+    time.sleep(0.2)  # a job, had one started, would have answered by now
+    assert fake.calls_to("chat.postMessage") == [] and app.store.history(typed or "x") == []
+
+
+def test_a_forged_modal_answer_address_is_ignored(app: SlackHarness, fake: FakeSlack) -> None:
+    host = app.host("exchange2016_cu22_nov21su")
+    forged = json.dumps({"channel": ["C0"], "response_url": "file:///etc/passwd"})
+    assert submit_modal(app, host, forged).status == 200
+    (dm,) = fake.wait_for_calls("chat.postMessage", timeout=15)  # neither is used: a direct message instead
+    assert dm.params["channel"] == "U0ALICE"
+    assert submit_modal(app, host, "not json {").status == 200
+    fake.wait_for_calls("chat.postMessage", count=2, timeout=15)
+    shapeless = submit_modal(app, host, "{}", view={"id": "V1", "type": "modal", "callback_id": CALLBACK_ID})
+    assert shapeless.status == 200 and shapeless.json()["response_action"] == "errors"
+
+
+def test_when_the_modal_cannot_open_the_user_is_told_how_to_type_the_command(
+    app: SlackHarness, fake: FakeSlack
+) -> None:
+    fake.fail_next("views.open", "expired_trigger_id")
+    card = {"type": "message", "channel_id": "C0INCIDENT", "is_ephemeral": True}
+    raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=card, response="how")
+    assert "/exchcheck" in app.final("how")["text"]
+    assert fake.modals == []
+
+
+def test_the_check_modal_is_not_opened_for_someone_not_allowed(
+    make: Callable[..., SlackHarness], fake: FakeSlack
+) -> None:
+    app = make(allowed_users=frozenset({"U0BOB"}))
+    card = {"type": "message", "channel_id": "C0INCIDENT", "is_ephemeral": True}
+    raw_click(app, {"action_id": CHECK_HOST, "value": "check"}, container=card, response="no")
+    assert "restricted to a list of users" in app.final("no")["text"]
+    assert fake.modals == []
+    host = app.host("exchange2016_cu22_nov21su")  # a submission made anyway is refused by the same gate
+    assert (
+        submit_modal(app, host, json.dumps({"channel": "C0INCIDENT", "response_url": fake.response_url("no2")})).status
+        == 200
+    )
+    assert "restricted to a list of users" in app.final("no2")["text"]
+    assert app.store.history(host) == []

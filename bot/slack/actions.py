@@ -23,7 +23,6 @@ from slack_sdk.errors import SlackApiError
 from bot.probe.targets import Target, TargetError, parse_target
 from bot.render import blocks, check_card
 from bot.render.blocks import (
-    CHECK_HOST,
     HOME_PAGE,
     HOST_MENU,
     MENU_RECHECK,
@@ -60,12 +59,6 @@ def _value(body: dict[str, Any], action_id: str) -> str:
 
 def _page(value: str) -> int:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 5 else 1
-
-
-CHECK_HOW = (
-    "To check a host, type `/exchcheck mail.example.com` (or a host:port, an https:// URL or an IP address) "
-    "in any channel where exchbot is; only you see the answer until you share it."
-)
 
 
 def _thread_ts(body: dict[str, Any]) -> str | None:
@@ -158,7 +151,7 @@ def register(app: App, deps: SlackDeps) -> None:
         )
 
     def simple(action_id: str, body: dict[str, Any], client: WebClient) -> None:
-        """Paging and "Check a host…": no host in the value, no probe."""
+        """Paging: no host in the value, no probe."""
         who = from_action(body)
         value = _value(body, action_id)
         command = f"button:{action_id}"
@@ -172,24 +165,18 @@ def register(app: App, deps: SlackDeps) -> None:
             accepted = why is None and deps.jobs.submit(republish)
             audit(deps, who, command, value, "accepted" if accepted else ("denied" if why else "busy"))
             return
-        if action_id == WATCH_PAGE:
-            page = _page(value)
-            pipeline.start(
-                deps,
-                who,
-                command=command,
-                text=value,
-                ack=None,
-                pending=None,
-                work=lambda: watch_list(deps, page),
-                client=client,
-                replace_original=True,
-            )
-            return
-        reply.respond(
-            who, blocks.notice(CHECK_HOW, ":mag:"), client=client, replace_original=False, timeout=deps.respond_timeout
+        page = _page(value)  # WATCH_PAGE
+        pipeline.start(
+            deps,
+            who,
+            command=command,
+            text=value,
+            ack=None,
+            pending=None,
+            work=lambda: watch_list(deps, page),
+            client=client,
+            replace_original=True,
         )
-        audit(deps, who, command, value, "help")
 
     pool = app.listener_runner.listener_executor
 
@@ -215,5 +202,5 @@ def register(app: App, deps: SlackDeps) -> None:
 
     for action_id in (RECHECK, WATCH_ADD, WATCH_REMOVE, SHOW_EVIDENCE, SHARE, HOST_MENU):
         app.action(action_id)(listener(action_id, handle))
-    for action_id in (WATCH_PAGE, HOME_PAGE, CHECK_HOST):
+    for action_id in (WATCH_PAGE, HOME_PAGE):
         app.action(action_id)(listener(action_id, simple))

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.slack import actions, commands_check, commands_exposure, commands_watch, home
+from bot.slack import actions, check_modal, commands_check, commands_exposure, commands_watch, home
 from bot.slack.deps import SlackDeps
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def build_app(deps: SlackDeps, client: WebClient) -> App:
         )
     if app.oauth_flow is not None or app.installation_store is not None:  # defence in depth
         raise AppConfigError("the Slack app came up in OAuth mode; exchbot is a single-workspace app")
-    for module in (commands_check, commands_exposure, commands_watch, actions, home):
+    for module in (commands_check, commands_exposure, commands_watch, actions, check_modal, home):
         module.register(app, deps)
     return app
 

@@ -16,7 +16,7 @@ from bot.render.blocks import Message
 from bot.render.check_card import SinceLast
 from bot.slack import discovery, pipeline
 from bot.slack.deps import SlackDeps
-from bot.slack.parse import parse_check
+from bot.slack.parse import CheckCommand, parse_check
 from bot.slack.requester import Requester, from_command
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,17 @@ def check_message(deps: SlackDeps, target: Target, who: Requester) -> Message:
     )
 
 
+def check_job(deps: SlackDeps, cmd: CheckCommand, who: Requester) -> tuple[Message, pipeline.Work]:
+    """What ``/exchcheck`` (or the "Check a host…" modal) does for ``cmd``: its pending card and its work."""
+    target, address = cmd.target, cmd.address
+    if address is not None:
+        return (
+            blocks.pending_card(f"Looking for the Exchange servers of {target.host}…"),
+            lambda: discovery.address_message(deps.discover, target, address, who.tag),
+        )
+    return blocks.pending_card(f"Checking {target.key}…"), lambda: check_message(deps, target, who)
+
+
 def register(app: App, deps: SlackDeps) -> None:
     @app.command(COMMAND)
     def exchcheck(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -66,26 +77,5 @@ def register(app: App, deps: SlackDeps) -> None:
         cmd = pipeline.command_or_answer(deps, who, ack, parsed, command=COMMAND, text=text)
         if cmd is None:
             return
-        target, address = cmd.target, cmd.address
-        if address is not None:
-            pipeline.start(
-                deps,
-                who,
-                command=COMMAND,
-                text=text,
-                ack=ack,
-                pending=blocks.pending_card(f"Looking for the Exchange servers of {target.host}…"),
-                work=lambda: discovery.address_message(deps.discover, target, address, who.tag),
-                client=client,
-            )
-            return
-        pipeline.start(
-            deps,
-            who,
-            command=COMMAND,
-            text=text,
-            ack=ack,
-            pending=blocks.pending_card(f"Checking {target.key}…"),
-            work=lambda: check_message(deps, target, who),
-            client=client,
-        )
+        pending, work = check_job(deps, cmd, who)
+        pipeline.start(deps, who, command=COMMAND, text=text, ack=ack, pending=pending, work=work, client=client)

@@ -35,6 +35,9 @@ T = TypeVar("T")
 # Block Kit limits (docs.slack.dev "Reference: blocks"); messages allow 50 blocks, Home tabs 100.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_MODAL_TITLE = 24  # title, submit and close texts of a modal
+MAX_METADATA = 3000  # private_metadata
+MAX_INPUT_LABEL = 2000
 MAX_SECTION_TEXT = 3000
 MAX_SECTION_FIELDS = 10
 MAX_FIELD_TEXT = 2000
@@ -267,6 +270,15 @@ def block_errors(blocks: Any, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]
                         errs += _text_errors(f, f"{at}/fields/{j}", MAX_FIELD_TEXT, any_text)
         elif kind == "header":
             errs += _text_errors(block.get("text"), f"{at}/text", MAX_HEADER_TEXT, ("plain_text",))
+        elif kind == "input":
+            errs += _text_errors(block.get("label"), f"{at}/label", MAX_INPUT_LABEL, ("plain_text",))
+            element = block.get("element")
+            if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+                errs.append(f"missing required field: element [json-pointer:{at}]")
+            elif len(str(element.get("action_id", ""))) > 255:
+                errs.append(f"must be less than 256 characters [json-pointer:{at}/element/action_id]")
+            if "hint" in block:
+                errs += _text_errors(block["hint"], f"{at}/hint", MAX_INPUT_LABEL, ("plain_text",))
         elif kind in ("context", "actions"):
             limit = MAX_CONTEXT_ELEMENTS if kind == "context" else MAX_ACTIONS_ELEMENTS
             elements = block.get("elements")
@@ -375,6 +387,7 @@ class FakeSlack:
         self._upload_keys: dict[str, str] = {}  # upload_url key -> file_id
         self._messages: dict[str, dict[str, dict[str, Any]]] = {}  # channel -> ts -> message
         self._home_views: dict[str, dict[str, Any]] = {}
+        self._modals: list[dict[str, Any]] = []  # views.open, in order
         self._channels: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._response_names: set[str] = set()
@@ -395,6 +408,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._files_get_upload_url,
@@ -496,6 +510,12 @@ class FakeSlack:
             return dict(self._home_views)
 
     @property
+    def modals(self) -> list[dict[str, Any]]:
+        """Every modal opened with views.open, oldest first (as Slack stored it)."""
+        with self._lock:
+            return list(self._modals)
+
+    @property
     def warnings(self) -> list[tuple[str, str]]:
         """(method, warning) for every call that drew a warning, e.g. missing_text_in_blocks."""
         with self._lock:
@@ -539,6 +559,7 @@ class FakeSlack:
             self._upload_keys.clear()
             self._messages.clear()
             self._home_views.clear()
+            self._modals.clear()
             self._response_uses.clear()
 
     # ----------------------------------------------------------------- configuration
@@ -899,6 +920,52 @@ class FakeSlack:
             raise _ApiError("message_not_found")
         link = f"https://{self.domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
         return {"ok": True, "channel": channel, "permalink": link}
+
+    def _views_open(self, params: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+        trigger = params.get("trigger_id")
+        view = _maybe_json(params.get("view"))
+        if not isinstance(trigger, str) or not trigger:
+            raise _ApiError("invalid_arguments", messages=["[ERROR] missing required field: trigger_id"])
+        problems: list[str] = []
+        if not isinstance(view, dict):
+            problems.append("missing required field: view")
+        else:
+            if view.get("type") != "modal":
+                problems.append("must be modal [json-pointer:/view/type]")
+            for key in ("title", "submit", "close"):
+                if key in view or key == "title":
+                    problems += _text_errors(view.get(key), f"/view/{key}", MAX_MODAL_TITLE, ("plain_text",))
+            blocks = view.get("blocks")
+            problems += block_errors(blocks, MAX_VIEW_BLOCKS)
+            has_input = isinstance(blocks, list) and any(
+                isinstance(b, dict) and b.get("type") == "input" for b in blocks
+            )
+            if has_input and "submit" not in view:
+                problems.append("submit is required when an input block is present [json-pointer:/view/submit]")
+            if len(str(view.get("private_metadata", ""))) > MAX_METADATA:
+                problems.append(
+                    f"must be less than {MAX_METADATA + 1} characters [json-pointer:/view/private_metadata]"
+                )
+            if len(str(view.get("callback_id", ""))) > 255:
+                problems.append("must be less than 256 characters [json-pointer:/view/callback_id]")
+        if problems:
+            raise _ApiError("invalid_arguments", messages=[f"[ERROR] {p}" for p in problems])
+        assert isinstance(view, dict)
+        opened = {
+            **view,
+            "id": self._new_id("V"),
+            "team_id": self.team_id,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": secrets.token_hex(8),
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+            "trigger_id": trigger,
+        }
+        with self._lock:
+            self._modals.append(opened)
+        return {"ok": True, "view": opened}
 
     def _views_publish(self, params: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         user_id = params.get("user_id")
