@@ -193,3 +193,15 @@ def test_esu_end_turns_unlisted_not_affected_into_unknown_and_drops_esu_advice(c
     assert a.advice and "ESU programme ended" in a.advice and "newest build is" not in a.advice
     during = assess(build, catalog, life.esu_end)
     assert during.advice and "paid ESU programme" in during.advice and "newest build is" in during.advice
+
+
+def test_a_kev_flag_newer_than_the_catalogue_is_not_dated_by_the_catalogue(catalog: Catalog) -> None:
+    # Some flags come from CISA's entries in the CVE records, added after the catalogue copy was
+    # read: an answer must not say they are from that catalogue alone.
+    assert catalog.kev_date is not None
+    later = [c for c in catalog.cves if c.kev and c.kev_date_added and c.kev_date_added > catalog.kev_date]
+    assert later, "the knowledge has a KEV flag newer than its catalogue copy (CVE-2026-42897)"
+    proc = _run("build", "15.2.1748.36")  # 2019 CU15 Aug25SU: before the June 2026 fix of CVE-2026-42897
+    assert f"{later[0].id} [KEV]" in proc.stdout, proc.stdout
+    assert f"CISA KEV catalogue of {catalog.kev_date.isoformat()} + CVE records" in proc.stdout, proc.stdout
+    assert "later additions from CISA's entries in the CVE records" in _run("knowledge").stdout

@@ -10,7 +10,11 @@ from bot.render.text import stale_lines
 def knowledge_text(k: KnowledgeSummary) -> str:
     s = k.staleness
     where = "packaged with exchbot" if k.origin == "packaged" else f"EXCHBOT_KNOWLEDGE_DIR {k.origin}"
-    kev = f"CISA KEV catalogue of {k.kev_date.isoformat()}" if k.kev_date else "CISA KEV catalogue date unknown"
+    kev = (
+        f"CISA KEV catalogue of {k.kev_date.isoformat()}, later additions from CISA's entries in the CVE records"
+        if k.kev_date
+        else "CISA KEV catalogue date unknown"
+    )
     out = [
         f"Knowledge as of {s.data_date.isoformat()} ({s.age_days} days old; warning after {s.max_age_days})",
         f"  data:      {where} (version {k.version})",

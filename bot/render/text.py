@@ -28,8 +28,10 @@ STATUS_TEXT = {
 
 
 def kev_as_of(kev_date: dt.date | None) -> str:
-    """``, CISA KEV catalogue of DATE`` after a count of known exploited CVEs."""
-    return f", CISA KEV catalogue of {kev_date.isoformat()}" if kev_date else ""
+    """``, CISA KEV catalogue of DATE + CVE records`` after a count of known exploited CVEs: the
+    flags come from that catalogue and from CISA's entries in the CVE records read since, so a CVE
+    added after the catalogue's date can be flagged (knowledge/README.md)."""
+    return f", CISA KEV catalogue of {kev_date.isoformat()} + CVE records" if kev_date else ""
 
 
 def stale_lines(warning: str | None) -> list[str]:
