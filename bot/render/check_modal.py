@@ -75,7 +75,7 @@ def submitted(view: Any) -> tuple[str, str | None, str | None]:
     channel, url = where.get("channel"), where.get("response_url")
     return (
         text,
-        channel if isinstance(channel, str) and channel.isalnum() and len(channel) < 32 else None,
+        channel if isinstance(channel, str) and channel.isascii() and channel.isalnum() and len(channel) < 32 else None,
         url if isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= MAX_METADATA else None,
     )
 
