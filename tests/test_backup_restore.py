@@ -333,6 +333,9 @@ def test_commands_refuse_a_database_of_a_newer_exchbot(tmp_path: Path, catalog: 
     said = f"database {str(live)!a}: 1 results could not be stored: written by a newer exchbot (schema version"
     assert said in check.stderr, check.stderr
     assert check.stderr.count("written by a newer exchbot") == 1, check.stderr
+    backup = run(["backup", str(tmp_path / "copy.db")], live)
+    assert backup.returncode == 1 and f"{live} was written by a newer exchbot" in backup.stderr, backup.stderr
+    assert not (tmp_path / "copy.db").exists() and list(tmp_path.glob(".copy.db.tmp-*")) == []
     status = run(["status"], live)  # still shows what is wrong, from a read-only look
     assert f"schema version {LATEST + 1} is newer" in status.stdout + status.stderr
     conn = sqlite3.connect(live)

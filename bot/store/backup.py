@@ -90,6 +90,11 @@ def backup(db_path: Path, dest: Path) -> DbInfo:
             raise BackupError(f"cannot open {db_path}: {exc}") from None
         try:
             expected = schema_version(src)
+            if expected > LATEST:  # said of the database, not of the temporary copy verify() would name
+                raise BackupError(
+                    f"{db_path} was written by a newer exchbot (schema version {expected}; this one knows up to "
+                    f"{LATEST}): upgrade exchbot first"
+                )
             _copy_into(src, temp)
         except sqlite3.Error as exc:
             raise BackupError(f"backup of {db_path} failed: {exc}") from None
