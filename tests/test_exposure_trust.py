@@ -304,15 +304,7 @@ def test_calibration_reads_the_index(make_env: Any, catalog: Catalog) -> None:
 
     def cal(sem: Semantics) -> Any:
         api = MemoryShodan(pop, sem)
-        env = make_env(api)
-        return run_calibration(
-            store=env.store,
-            client_factory=lambda s: api,
-            clock=env.clock,
-            catalog=catalog,
-            settings=env.settings,
-            page=True,
-        )
+        return calibrate_with(make_env(api), api, catalog, page=True)
 
     c = cal(REALISTIC)
     assert (c.repeated_filters, c.dotted, c.facet_cap, c.old_marker, c.fields_shape) == (
