@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from bench.sim_process import simulator_process
-from bot.slack.heap import freeze_startup_heap
+from bot.collector import freeze_startup_heap
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import PROXY_VARS, SlackHarness, headers
 

@@ -1,7 +1,7 @@
 """What an acknowledgement waits on, and what it no longer waits on: the gate that holds jobs back
 while Slack requests are answered (bot.slack.ack_gate), the job runner's threads started up front,
 listeners running on the request's own thread with button follow-ups after the answer, the
-start-up heap frozen (bot.slack.heap), and the benchmark's out-of-process Slack client
+start-up heap frozen (bot.collector), and the benchmark's out-of-process Slack client
 (bench.burst_client). No timing is asserted: only what happened, and in which order."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from bench.burst_client import send_all
+from bot.collector import freeze_startup_heap
 from bot.core.model import CheckResult
 from bot.probe.targets import Target
 from bot.ratelimit import RateLimiter
 from bot.render.blocks import RECHECK
 from bot.slack.ack_gate import AckGate
-from bot.slack.heap import freeze_startup_heap
 from bot.slack.workers import JobRunner
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_harness import PROXY_VARS, SlackHarness, headers

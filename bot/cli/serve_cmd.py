@@ -116,7 +116,7 @@ def serve(http_mode: bool, port: int, host: str, health_port: int | None, health
             f"cannot reach the Slack Web API at {settings.slack_api_url}: {_redact(str(exc), settings)}"
         ) from None
 
-    from bot.slack.heap import freeze_startup_heap
+    from bot.collector import freeze_startup_heap
 
     freeze_startup_heap()  # the start-up objects are never walked by the collector again
     stop = threading.Event()
