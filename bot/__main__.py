@@ -1,6 +1,6 @@
 """``python -m bot`` is the ``exchbot`` command."""
 
-from bot.cli.entry import run
+from bot.entry import run
 
 if __name__ == "__main__":
     run()

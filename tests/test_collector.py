@@ -1,24 +1,18 @@
-"""The garbage collector's settings where they cost the user time (bot/collector.py): a batch of
-checks runs with fewer collections of the youngest generation, and everything is put back after."""
+"""The garbage collector's settings where they cost the user time (bot/collector.py): the exchbot
+process collects its youngest generation less often, set before the commands are imported."""
 
 from __future__ import annotations
 
 import gc
-import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.cli.batch_output import JsonlSink
-from bot.cli.batch_run import run_batch
-from bot.clock import SystemClock
-from bot.collector import BATCH_THRESHOLD, fewer_collections
-from bot.core.catalog import Catalog
-from bot.core.model import CheckResult
-from bot.probe.prober import Prober, ProbeSettings
-from bot.probe.targets import parse_target
-from bot.services.checks import CheckService
+from bot.collector import BATCH_THRESHOLD, collect_less_often
+from tests.cli_proc import ROOT, clean_env
 
 
 @pytest.fixture
@@ -31,58 +25,47 @@ def default_thresholds() -> Iterator[tuple[int, int, int]]:
         gc.set_threshold(*before)
 
 
-def test_fewer_collections_raises_the_first_threshold_and_restores_all_three(
+def test_the_youngest_generation_is_collected_less_often_and_the_older_ones_as_before(
     default_thresholds: tuple[int, int, int],
 ) -> None:
-    with fewer_collections():
-        assert gc.get_threshold() == (BATCH_THRESHOLD, 10, 10)
-    assert gc.get_threshold() == default_thresholds
+    collect_less_often()
+    assert gc.get_threshold() == (BATCH_THRESHOLD, 10, 10)
 
 
-def test_fewer_collections_restores_on_an_exception(default_thresholds: tuple[int, int, int]) -> None:
-    with pytest.raises(KeyError), fewer_collections(5000):
-        assert gc.get_threshold()[0] == 5000
-        raise KeyError("boom")
-    assert gc.get_threshold() == default_thresholds
-
-
-def test_fewer_collections_never_collects_more_often_than_before(default_thresholds: tuple[int, int, int]) -> None:
+def test_a_process_already_collecting_less_often_keeps_its_setting(default_thresholds: tuple[int, int, int]) -> None:
     gc.set_threshold(50_000, 5, 5)
-    with fewer_collections(10_000):
-        assert gc.get_threshold() == (50_000, 5, 5)
+    collect_less_often(10_000)
     assert gc.get_threshold() == (50_000, 5, 5)
 
 
-class _Recording(JsonlSink):
-    """A JSON Lines sink that also notes the collector's threshold as each result arrives."""
+# The console script, in its own interpreter: the threshold in force while the commands' modules
+# are imported (the first bot.cli module, seen by an import hook) and when the process ends.
+PROBE = """
+import atexit, gc, sys
+seen = {}
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == "bot.cli" and "at_import" not in seen:
+            seen["at_import"] = gc.get_threshold()[0]
+        return None
+sys.meta_path.insert(0, Finder())
+atexit.register(lambda: sys.stderr.write(f"thresholds {seen['at_import']} {gc.get_threshold()}\\n"))
+sys.argv = ["exchbot", *sys.argv[1:]]
+from bot.entry import run
+run()
+"""
 
-    def __init__(self) -> None:
-        self.text = io.StringIO()
-        super().__init__(self.text)
-        self.thresholds: list[int] = []
 
-    def result(self, index: int, r: CheckResult) -> None:
-        self.thresholds.append(gc.get_threshold()[0])
-        super().result(index, r)
-
-
-def test_a_batch_runs_with_fewer_collections_and_puts_the_thresholds_back(
-    catalog: Catalog, default_thresholds: tuple[int, int, int], tmp_path: Path
+@pytest.mark.parametrize(
+    ("args", "printed"), [(["--version"], "version"), (["build", "15.1.2507.6", "--json"], '"build": "15.1.2507.6"')]
+)
+def test_the_console_script_sets_it_before_importing_the_commands(
+    args: list[str], printed: str, tmp_path: Path
 ) -> None:
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
-
-    prober = Prober(
-        catalog=catalog,
-        settings=ProbeSettings(timeout=1, concurrency=5, allow_private=True),
-        resolver=resolve,
-        clock=SystemClock(),
+    env = clean_env(EXCHBOT_DB=str(tmp_path / "x.db"))
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
-    service = CheckService(prober=prober, store=None)
-    sink = _Recording()
-    targets = [parse_target(f"127.0.0.1:{9 + i}") for i in range(3)]  # nothing listens: refused at once
-    outcome = run_batch(service, targets, sink)
-    assert len(outcome.results) == 3 and outcome.signum is None
-    assert sink.thresholds == [BATCH_THRESHOLD] * 3
-    assert gc.get_threshold() == default_thresholds
-    assert sink.text.getvalue().count('"target": "127.0.0.1:') == 3
+    assert proc.returncode == 0, proc.stderr
+    assert f"thresholds {BATCH_THRESHOLD} ({BATCH_THRESHOLD}, 10, 10)" in proc.stderr
+    assert printed in proc.stdout  # the command itself ran

@@ -39,7 +39,7 @@ def exec_form(text: str) -> list[str]:
 
 def script_name() -> str:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    (name,) = [k for k, v in scripts.items() if v == "bot.cli.entry:run"]
+    (name,) = [k for k, v in scripts.items() if v == "bot.entry:run"]
     return str(name)
 
 

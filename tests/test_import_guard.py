@@ -189,7 +189,7 @@ import atexit
 out = sys.argv[1]
 atexit.register(lambda: open(out, "w").write(json.dumps(seen)))
 sys.argv = ["exchbot", *sys.argv[2:]]
-from bot.cli.entry import run
+from bot.entry import run
 run()
 """
 # What a check needs only once answers arrive: loaded while the first requests wait for them.

@@ -1,4 +1,4 @@
-"""How the ``exchbot`` process ends (bot/cli/entry.py): exit handlers run and output is flushed,
+"""How the ``exchbot`` process ends (bot/entry.py): exit handlers run and output is flushed,
 the exit status is what ``sys.exit`` would give, a thread still running is waited for, and only the
 interpreter's teardown is skipped. Each case runs in its own interpreter."""
 
@@ -19,7 +19,7 @@ HOST = "exchange-se-current.sim.test"
 # A module-level object whose finaliser reports the interpreter's teardown (module globals cleared).
 PRELUDE = """
 import atexit, sys, threading, time
-from bot.cli.entry import end
+from bot.entry import end
 class Teardown:
     def __del__(self):
         sys.stderr.write("teardown ran\\n")

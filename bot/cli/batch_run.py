@@ -21,7 +21,6 @@ import click
 
 from bot.cli.batch_output import Progress, Sink
 from bot.cli.failure import database_cause
-from bot.collector import fewer_collections
 from bot.core.batch import EXIT_SIGINT, EXIT_SIGTERM, FailOn, Summary, exit_code, summarise
 from bot.probe.targets import Target
 from bot.services.checks import CheckService, StoreFailed
@@ -94,8 +93,7 @@ def run_batch(
     for sig in _SIGNAL_EXIT:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        with fewer_collections():  # a batch's garbage is freed by reference counting (bot/collector.py)
-            outcome = loop.run_until_complete(main)
+        outcome = loop.run_until_complete(main)
     finally:
         for sig in _SIGNAL_EXIT:
             loop.remove_signal_handler(sig)
