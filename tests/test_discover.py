@@ -348,3 +348,97 @@ def test_dead_dns_does_not_starve_live_hosts(sim: ExchangeSimulator, tmp_path: P
     assert all("DNS" in d["error"] for d in docs if d["target"].startswith("dead"))
     assert proc.returncode == 1
     assert elapsed < 7.0, elapsed
+
+
+# ------------------------------------------------------------------------ many addresses at once
+
+
+class _Gated(DiscoverService):
+    """Discovery behind the interface, in memory: ``first.test`` answers only once ``second.test``
+    has started (so it cannot finish if discoveries run one after another); records what ran when."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__(dns=DnsClient(servers=(("127.0.0.1", 9),)), prober=Prober(catalog=catalog))
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+        self.running = self.most = 0
+        self.second_started: asyncio.Event | None = None
+
+    async def discover(
+        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
+    ) -> Discovery:
+        if self.second_started is None:
+            self.second_started = asyncio.Event()
+        self.started.append(domain)
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            if domain == "second.test":
+                self.second_started.set()
+            if domain == "first.test":
+                await asyncio.wait_for(self.second_started.wait(), timeout)
+            if domain == "slow.test":
+                await asyncio.sleep(60)
+            await asyncio.sleep(0.01)
+            return Discovery(domain, address, False, (), (), (), ())
+        except asyncio.CancelledError:
+            self.cancelled.append(domain)
+            raise
+        finally:
+            self.running -= 1
+
+
+def test_addresses_are_discovered_a_few_at_once_and_handed_out_in_input_order(catalog: Catalog) -> None:
+    from bot.services.discover import run_discoveries
+
+    svc = _Gated(catalog)
+    domains = ["first.test", "second.test", "third.test", "fourth.test", "fifth.test"]
+    queries = [parse_query(f"it@{d}") for d in domains]
+    got = [(q.domain, found.domain, found.address) for q, found in run_discoveries(svc, queries, 5.0, at_once=2)]
+    assert got == [(d, d, f"it@{d}") for d in domains]  # first.test finished only because second.test ran
+    assert svc.most == 2  # never more than at_once
+
+
+def test_stopping_early_cancels_the_discoveries_still_running(catalog: Catalog) -> None:
+    from bot.services.discover import run_discoveries
+
+    svc = _Gated(catalog)
+    queries = [parse_query(d) for d in ("third.test", "slow.test", "fourth.test")]
+    found = run_discoveries(svc, queries, 5.0, at_once=3)
+    assert next(found)[0].domain == "third.test"
+    found.close()
+    assert svc.cancelled == ["slow.test"] and svc.running == 0
+
+
+def test_cli_check_reads_mail_addresses_from_a_file(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    plain = f"plain.sim.test:{sim.port}"
+    listing = tmp_path / "targets.txt"
+    listing.write_text(
+        "# hosts and mailboxes\n"
+        f"{plain}\n"
+        "admin@srv.contoso.test\n"
+        "it@nothing.test\n"
+        "root@127.0.0.1\n"  # not a domain: skipped and named
+        "admin@fabrikam.test\n"
+    )
+    args = ["check", "--json", "--allow-private", "--resolve", "plain.sim.test:127.0.0.1", "-f", str(listing)]
+    proc = run(args, tmp_path / "f.db", dns_server.servers)
+    docs = json.loads(proc.stdout)
+    assert [(d["host"], d["build"]) for d in docs] == [(plain, BUILD), (f"ex.srv.contoso.test:{sim.port}", BUILD)]
+    assert f"{listing}:5: " in proc.stderr and "(line skipped)" in proc.stderr
+    assert "it@nothing.test: no Exchange endpoint found" in proc.stderr
+    assert "admin@fabrikam.test: mail is hosted in Exchange Online" in proc.stderr
+    assert proc.returncode == 1  # nothing behind it@nothing.test: as a host that could not be checked
+
+    only_addresses = tmp_path / "mailboxes.txt"
+    only_addresses.write_text("admin@srv.contoso.test\nnot a target\n")
+    text = run(["check", "--allow-private", "-f", str(only_addresses)], tmp_path / "f.db", dns_server.servers)
+    assert text.returncode == 0, text.stderr
+    assert f"ex.srv.contoso.test:{sim.port}" in text.stdout and BUILD in text.stdout
+    assert f"{only_addresses}:2: " in text.stderr
+
+    watch = run(["watch", "add", "-f", str(only_addresses)], tmp_path / "f.db", None)
+    assert watch.returncode == 2  # the watchlist takes hosts only: no valid line, a usage error
+    assert f"{only_addresses}:1: " in watch.stderr

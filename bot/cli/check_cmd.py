@@ -12,7 +12,7 @@ from bot.cli.batch_output import make_sink
 from bot.cli.batch_run import BatchOutcome, finish, run_batch
 from bot.cli.output_options import chosen_format, open_output, output_options
 from bot.cli.startup import current_settings
-from bot.cli.target_lines import read_targets
+from bot.cli.target_lines import is_address, read_targets
 from bot.core.batch import FailOn
 from bot.probe.ssrf import parse_pins
 from bot.wiring import make_check_service
@@ -49,7 +49,10 @@ def _parse_pins(pins: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     "--file",
     "file",
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Read targets from FILE, one per line ('-' for stdin, '#' starts a comment); bad lines are skipped.",
+    help=(
+        "Read targets (mail addresses too) from FILE, one per line ('-' for stdin, '#' starts a comment); "
+        "bad lines are skipped."
+    ),
 )
 @output_options
 @click.option("--no-store", is_flag=True, help="Do not store the results (ad hoc checks of third-party hosts).")
@@ -86,13 +89,16 @@ def check(
     """
     fmt = chosen_format(as_json, jsonl, as_csv)
     queries: list[Query] = []
-    if any("@" in t for t in targets):  # mail addresses: discovery (bot/cli/discover_cmd.py), loaded only then
+    if any(is_address(t) for t in targets):  # discovery (bot/cli/discover_cmd.py), loaded only then
         from bot.cli.discover_cmd import split_addresses
 
         queries, targets = split_addresses(targets)
-    wanted = read_targets(targets, file) if targets or file or not queries else None
+    wanted = (
+        read_targets(targets, file, addresses=True, required=not queries) if targets or file or not queries else None
+    )
     for s in wanted.skipped if wanted else ():
         click.echo(str(s), err=True)
+    queries += wanted.addresses if wanted else ()  # a file's addresses follow the command line's
     settings = current_settings()
     settings = dataclasses.replace(
         settings,

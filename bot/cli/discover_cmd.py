@@ -17,6 +17,7 @@ from typing import TextIO
 import click
 
 from bot.cli.batch_output import Sink
+from bot.cli.target_lines import is_address
 from bot.config import Settings
 from bot.core.discover import Query, QueryError
 from bot.core.model import CheckResult
@@ -31,7 +32,7 @@ def split_addresses(items: Sequence[str]) -> tuple[list[Query], tuple[str, ...]]
     queries: list[Query] = []
     rest: list[str] = []
     for item in items:
-        if "@" in item and "://" not in item:
+        if is_address(item):
             try:
                 queries.append(parse_query(item))
             except QueryError as exc:
@@ -85,16 +86,17 @@ def check_addresses(
 ) -> AddressRun:
     """Discover each mail address's endpoints and check them, as ``exchbot check`` does hosts.
 
+    A few addresses are discovered at once (``DISCOVERIES_AT_ONCE``), and handed on in input order.
     The endpoints' results go to ``sink`` (indexes from ``start``, after the other targets), or, for
     text (``text_out``), each discovery is printed whole: how each endpoint was found, then its check.
-    Each discovery is stored as soon as it is done (unless ``store`` is false), so an interrupted run
-    keeps what it finished."""
+    Each discovery is stored as soon as it is handed on (unless ``store`` is false), so an
+    interrupted run keeps what it finished."""
     service = make_discover_service(settings, make_prober(settings))
     done = AddressRun()
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(make_store(settings)) if store else None
-        for query in queries:
-            found = discover_service.run_discovery(service, query, settings.timeout)
+        discoveries = discover_service.run_discoveries(service, queries, settings.timeout)
+        for query, found in stack.enter_context(contextlib.closing(discoveries)):
             if text_out is not None:
                 text_out.write(discover_out.discovery_text(found) + "\n")
                 text_out.flush()

@@ -14,8 +14,9 @@ store they are handed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from bot.core.discover import (
@@ -209,6 +210,40 @@ def store_results(store: Store, results: Sequence[CheckResult], knowledge_versio
 def run_discovery(service: DiscoverService, query: Query, timeout: float) -> Discovery:
     """:meth:`DiscoverService.discover` on its own event loop."""
     return asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
+
+
+# Mail addresses discovered at once by ``exchbot check``: each discovery checks every endpoint it
+# finds at once (up to MAX_MX + MAX_SRV + autodiscover + the usual names), so a few discoveries
+# already make as many connections as a batch of hosts at the default concurrency.
+DISCOVERIES_AT_ONCE = 5
+
+
+def run_discoveries(
+    service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int = DISCOVERIES_AT_ONCE
+) -> Generator[tuple[Query, Discovery], None, None]:
+    """Discover ``queries``, at most ``at_once`` at a time, each within ``timeout`` of its own
+    start; handed out in input order, each as soon as it and those before it are done. Stopping
+    early cancels the discoveries still running."""
+    loop = asyncio.new_event_loop()
+    gate = asyncio.Semaphore(max(1, at_once))
+
+    async def one(query: Query) -> Discovery:
+        async with gate:
+            return await service.discover(query.domain, address=query.address, timeout=timeout)
+
+    tasks = [loop.create_task(one(q)) for q in queries]
+    try:
+        for query, task in zip(queries, tasks, strict=True):
+            # the loop runs (all discoveries progress) until this one is done; it pauses while the
+            # caller handles the answer
+            yield query, loop.run_until_complete(task)
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def discover_and_store(
