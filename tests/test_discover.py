@@ -361,7 +361,7 @@ class _Gated(DiscoverService):
         super().__init__(dns=DnsClient(servers=(("127.0.0.1", 9),)), prober=Prober(catalog=catalog))
         self.started: list[str] = []
         self.cancelled: list[str] = []
-        self.running = self.most = 0
+        self.running = self.most = self.most_tasks = 0
         self.second_started: asyncio.Event | None = None
 
     async def discover(
@@ -372,6 +372,7 @@ class _Gated(DiscoverService):
         self.started.append(domain)
         self.running += 1
         self.most = max(self.most, self.running)
+        self.most_tasks = max(self.most_tasks, len(asyncio.all_tasks()))  # started, waiting or running
         try:
             if domain == "second.test":
                 self.second_started.set()
@@ -399,12 +400,21 @@ def test_addresses_are_discovered_a_few_at_once_and_handed_out_in_input_order(ca
     assert svc.most == 2  # never more than at_once
 
 
+def test_a_long_list_of_addresses_is_not_all_started_at_once(catalog: Catalog) -> None:
+    from bot.services.discover import run_discoveries
+
+    svc = _Gated(catalog)
+    queries = [parse_query(f"n{i}.test") for i in range(40)]
+    assert [q.domain for q, _ in run_discoveries(svc, queries, 5.0, at_once=3)] == [q.domain for q in queries]
+    assert svc.most == 3 and svc.most_tasks <= 6  # twice at_once started and not yet handed out
+
+
 def test_stopping_early_cancels_the_discoveries_still_running(catalog: Catalog) -> None:
     from bot.services.discover import run_discoveries
 
     svc = _Gated(catalog)
-    queries = [parse_query(d) for d in ("third.test", "slow.test", "fourth.test")]
-    found = run_discoveries(svc, queries, 5.0, at_once=3)
+    queries = [parse_query(d) for d in ("third.test", "slow.test")]
+    found = run_discoveries(svc, queries, 5.0, at_once=2)
     assert next(found)[0].domain == "third.test"
     found.close()
     assert svc.cancelled == ["slow.test"] and svc.running == 0

@@ -14,6 +14,7 @@ store they are handed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 from collections.abc import Generator, Sequence
@@ -222,22 +223,31 @@ def run_discoveries(
     service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int = DISCOVERIES_AT_ONCE
 ) -> Generator[tuple[Query, Discovery], None, None]:
     """Discover ``queries``, at most ``at_once`` at a time, each within ``timeout`` of its own
-    start; handed out in input order, each as soon as it and those before it are done. Stopping
-    early cancels the discoveries still running."""
+    start; handed out in input order, each as soon as it and those before it are done. At most
+    twice ``at_once`` are started and not yet handed out (a file of 100,000 addresses is not
+    100,000 tasks). Stopping early cancels the discoveries still running."""
     loop = asyncio.new_event_loop()
     gate = asyncio.Semaphore(max(1, at_once))
+    window = 2 * max(1, at_once)
 
     async def one(query: Query) -> Discovery:
         async with gate:
             return await service.discover(query.domain, address=query.address, timeout=timeout)
 
-    tasks = [loop.create_task(one(q)) for q in queries]
+    waiting = iter(queries)
+    started: collections.deque[tuple[Query, asyncio.Task[Discovery]]] = collections.deque()
     try:
-        for query, task in zip(queries, tasks, strict=True):
-            # the loop runs (all discoveries progress) until this one is done; it pauses while the
-            # caller handles the answer
+        while True:
+            while len(started) < window and (query := next(waiting, None)) is not None:
+                started.append((query, loop.create_task(one(query))))
+            if not started:
+                return
+            query, task = started.popleft()
+            # the loop runs (every started discovery progresses) until this one is done; it pauses
+            # while the caller handles the answer
             yield query, loop.run_until_complete(task)
     finally:
+        tasks = [task for _, task in started]
         for task in tasks:
             task.cancel()
         with contextlib.suppress(Exception):
