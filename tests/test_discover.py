@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 import os
 import sqlite3
@@ -452,3 +453,34 @@ def test_cli_check_reads_mail_addresses_from_a_file(
     watch = run(["watch", "add", "-f", str(only_addresses)], tmp_path / "f.db", None)
     assert watch.returncode == 2  # the watchlist takes hosts only: no valid line, a usage error
     assert f"{only_addresses}:1: " in watch.stderr
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_discovering_several_addresses_shows_progress_on_a_terminal(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    from bot.cli.batch_output import JsonlSink
+    from bot.cli.discover_cmd import check_addresses
+    from bot.config import Settings
+
+    settings = Settings(
+        db_path=tmp_path / "p.db", allow_private=True, dns_servers=(("127.0.0.1", dns_server.port),), timeout=10
+    )
+    out, tty = io.StringIO(), _Tty()
+    queries = [parse_query(a) for a in ("admin@srv.contoso.test", "it@nothing.test", "admin@fabrikam.test")]
+    done = check_addresses(settings, queries, JsonlSink(out), start=0, text_out=None, store=False, progress_to=tty)
+    assert [json.loads(line)["host"] for line in out.getvalue().splitlines()] == [f"ex.srv.contoso.test:{sim.port}"]
+    assert done.not_found == 1 and len(done.results) == 1
+    shown = tty.getvalue()
+    assert [f"discovered {n}/3" in shown for n in range(4)] == [True, True, True, False]  # never "3/3"
+    assert shown.endswith("\r\x1b[K")  # wiped at the end
+
+    piped = io.StringIO()
+    check_addresses(
+        settings, queries[:2], JsonlSink(io.StringIO()), start=0, text_out=None, store=False, progress_to=piped
+    )
+    assert piped.getvalue() == ""  # not a terminal: no progress line

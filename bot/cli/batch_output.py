@@ -149,17 +149,19 @@ def pick_format(as_json: bool, jsonl: bool, as_csv: bool) -> Format:
 
 
 class Progress:
-    """``checked N/M`` redrawn in place on stderr, only when stderr is a terminal and M > 1.
-    :meth:`clear` wipes it before anything else is written, so results never print onto it."""
+    """``checked N/M`` (or another ``verb``) redrawn in place on stderr, only when stderr is a
+    terminal and M > 1. :meth:`clear` wipes it before anything else is written, so results never
+    print onto it."""
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, *, verb: str = "checked") -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = total > 1 and _isatty(self.stream)
         self.shown = False
+        self.verb = verb
 
     def __call__(self, done: int, total: int) -> None:
         if self.enabled and done < total:
-            self.stream.write(f"\r\x1b[Kchecked {done}/{total}")
+            self.stream.write(f"\r\x1b[K{self.verb} {done}/{total}")
             self.stream.flush()
             self.shown = True
 

@@ -16,7 +16,7 @@ from typing import TextIO
 
 import click
 
-from bot.cli.batch_output import Sink
+from bot.cli.batch_output import Progress, Sink
 from bot.cli.target_lines import is_address
 from bot.config import Settings
 from bot.core.discover import Query, QueryError
@@ -82,7 +82,14 @@ class AddressRun:
 
 
 def check_addresses(
-    settings: Settings, queries: Sequence[Query], sink: Sink, *, start: int, text_out: TextIO | None, store: bool
+    settings: Settings,
+    queries: Sequence[Query],
+    sink: Sink,
+    *,
+    start: int,
+    text_out: TextIO | None,
+    store: bool,
+    progress_to: TextIO | None = None,
 ) -> AddressRun:
     """Discover each mail address's endpoints and check them, as ``exchbot check`` does hosts.
 
@@ -90,13 +97,18 @@ def check_addresses(
     The endpoints' results go to ``sink`` (indexes from ``start``, after the other targets), or, for
     text (``text_out``), each discovery is printed whole: how each endpoint was found, then its check.
     Each discovery is stored as soon as it is handed on (unless ``store`` is false), so an
-    interrupted run keeps what it finished."""
+    interrupted run keeps what it finished. On a terminal (stderr, or ``progress_to``), a
+    ``discovered N/M`` line shows how far the addresses are."""
     service = make_discover_service(settings, make_prober(settings))
     done = AddressRun()
+    progress = Progress(len(queries), progress_to, verb="discovered")
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(make_store(settings)) if store else None
+        stack.callback(progress.clear)
         discoveries = discover_service.run_discoveries(service, queries, settings.timeout)
-        for query, found in stack.enter_context(contextlib.closing(discoveries)):
+        progress(0, len(queries))
+        for n, (query, found) in enumerate(stack.enter_context(contextlib.closing(discoveries)), 1):
+            progress.clear()
             if text_out is not None:
                 text_out.write(discover_out.discovery_text(found) + "\n")
                 text_out.flush()
@@ -109,4 +121,5 @@ def check_addresses(
             done.not_found += not found.endpoints and not found.exchange_online
             if db is not None and (problem := store_results(db, found.results, service.prober.knowledge().version)):
                 done.store_problem = done.store_problem or problem
+            progress(n, len(queries))
     return done
