@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 
-BATCH_THRESHOLD = 10_000  # allocations between collections of the youngest generation (CPython: 700)
+YOUNG_THRESHOLD = 10_000  # allocations between collections of the youngest generation (CPython: 700)
 
 
 def freeze_startup_heap() -> int:
@@ -32,7 +32,7 @@ def freeze_startup_heap() -> int:
     return gc.get_freeze_count()
 
 
-def collect_less_often(threshold: int = BATCH_THRESHOLD) -> None:
+def collect_less_often(threshold: int = YOUNG_THRESHOLD) -> None:
     """From now on, collect the youngest generation every ``threshold`` allocations (never more
     often than the process already does); the older generations' settings are kept. For a process
     that runs one command and ends: the console script calls this first."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.collector import BATCH_THRESHOLD, collect_less_often
+from bot.collector import YOUNG_THRESHOLD, collect_less_often
 from tests.cli_proc import ROOT, clean_env
 
 
@@ -29,7 +29,7 @@ def test_the_youngest_generation_is_collected_less_often_and_the_older_ones_as_b
     default_thresholds: tuple[int, int, int],
 ) -> None:
     collect_less_often()
-    assert gc.get_threshold() == (BATCH_THRESHOLD, 10, 10)
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
 
 
 def test_a_process_already_collecting_less_often_keeps_its_setting(default_thresholds: tuple[int, int, int]) -> None:
@@ -67,5 +67,5 @@ def test_the_console_script_sets_it_before_importing_the_commands(
         [sys.executable, "-c", PROBE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
-    assert f"thresholds {BATCH_THRESHOLD} ({BATCH_THRESHOLD}, 10, 10)" in proc.stderr
+    assert f"thresholds {YOUNG_THRESHOLD} ({YOUNG_THRESHOLD}, 10, 10)" in proc.stderr
     assert printed in proc.stdout  # the command itself ran
