@@ -484,3 +484,39 @@ def test_discovering_several_addresses_shows_progress_on_a_terminal(
         settings, queries[:2], JsonlSink(io.StringIO()), start=0, text_out=None, store=False, progress_to=piped
     )
     assert piped.getvalue() == ""  # not a terminal: no progress line
+
+
+def test_concurrency_bounds_how_many_addresses_are_discovered_at_once(
+    dns_server: FakeDns, sim: ExchangeSimulator, tmp_path: Path
+) -> None:
+    """--concurrency counts hosts; each discovery checks its endpoints at once, so a quarter as many
+    addresses are discovered at once, at least one: with --concurrency 1, every DNS question about
+    the first domain is asked before any about the second."""
+    from bot.cli.batch_output import JsonlSink
+    from bot.cli.discover_cmd import check_addresses
+    from bot.config import Settings
+    from bot.services.discover import discoveries_at_once
+
+    assert [discoveries_at_once(n) for n in (1, 3, 4, 20, 200)] == [1, 1, 1, 5, 50]
+    queries = [parse_query(a) for a in ("admin@srv.contoso.test", "it@nothing.test")]
+
+    def asked(concurrency: int) -> list[str]:
+        """The domain each DNS question of the run was about, in the order the server got them."""
+        settings = Settings(
+            db_path=tmp_path / "c.db",
+            allow_private=True,
+            dns_servers=(("127.0.0.1", dns_server.port),),
+            timeout=10,
+            concurrency=concurrency,
+        )
+        before = len(dns_server.queries)
+        check_addresses(settings, queries, JsonlSink(io.StringIO()), start=0, text_out=None, store=False)
+        names = [q for _, q, _ in dns_server.queries[before:]]
+        return ["nothing" if q.rstrip(".").endswith("nothing.test") else "contoso" for q in names]
+
+    one_at_a_time = asked(1)
+    assert "nothing" in one_at_a_time and "contoso" in one_at_a_time
+    first_nothing = one_at_a_time.index("nothing")
+    assert "contoso" not in one_at_a_time[first_nothing:]  # the second began after the first ended
+    together = asked(20)
+    assert "contoso" in together[together.index("nothing") :]  # the two ran side by side

@@ -213,14 +213,19 @@ def run_discovery(service: DiscoverService, query: Query, timeout: float) -> Dis
     return asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
 
 
-# Mail addresses discovered at once by ``exchbot check``: each discovery checks every endpoint it
-# finds at once (up to MAX_MX + MAX_SRV + autodiscover + the usual names), so a few discoveries
-# already make as many connections as a batch of hosts at the default concurrency.
-DISCOVERIES_AT_ONCE = 5
+# Each discovery checks every endpoint it finds at once (up to MAX_MX + MAX_SRV + autodiscover +
+# the usual names; a handful for most domains), so ``exchbot check --concurrency N`` (hosts at once)
+# discovers about N / ENDPOINTS_PER_DISCOVERY addresses at once: 5 at the default of 20 hosts.
+ENDPOINTS_PER_DISCOVERY = 4
+
+
+def discoveries_at_once(concurrency: int) -> int:
+    """How many mail addresses to discover at once for ``concurrency`` hosts at once (at least one)."""
+    return max(1, concurrency // ENDPOINTS_PER_DISCOVERY)
 
 
 def run_discoveries(
-    service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int = DISCOVERIES_AT_ONCE
+    service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int
 ) -> Generator[tuple[Query, Discovery], None, None]:
     """Discover ``queries``, at most ``at_once`` at a time, each within ``timeout`` of its own
     start; handed out in input order, each as soon as it and those before it are done. At most
