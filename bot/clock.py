@@ -18,6 +18,8 @@ class SystemClock:
 
 @dataclass
 class FixedClock:
+    """A clock that says what it is told (tests): ``now()`` is ``at`` until ``advance()`` moves it."""
+
     at: dt.datetime
 
     def now(self) -> dt.datetime:

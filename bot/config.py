@@ -37,6 +37,8 @@ def _show(value: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class Parser:
+    """Turns a setting's text into its value (raises ValueError); ``accepts`` says what is allowed."""
+
     accepts: str
     parse: Callable[[str], Any]
 
@@ -247,6 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of a run, from the environment (``EXCHBOT_*``, ``SLACK_*``, ``SHODAN_*``) and the options."""
+
     db_path: Path
     db_lock_timeout: float = BUSY_TIMEOUT_S
     allow_private: bool = False

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 @dataclass
 class _Bucket:
+    """One key's tokens and when they were last counted."""
+
     tokens: float
     at: float
 

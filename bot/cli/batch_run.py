@@ -40,6 +40,8 @@ def _prepare(sink: Sink) -> None:
 
 @dataclass
 class BatchOutcome:
+    """What a batch of checks produced: the results, the signal that stopped it early, and why storing failed."""
+
     results: list[CheckResult] = field(default_factory=list)
     signum: int | None = None
     store_error: str | None = None

@@ -18,6 +18,8 @@ from bot.cli.startup import ExchbotGroup
 
 @dataclass(frozen=True)
 class LazyCommand:
+    """A subcommand named in ``exchbot --help`` whose module is imported only when it runs."""
+
     module: str  # e.g. "bot.cli.build_cmd"
     attr: str  # the click command object in that module
     short_help: str  # the first sentence of its help, shown by ``exchbot --help``

@@ -22,6 +22,8 @@ MAX_TARGETS = 100_000
 
 @dataclass(frozen=True)
 class Skipped:
+    """An input line that is not a target, and why (printed as ``FILE:LINE: reason``)."""
+
     source: str  # the file name as given ("-" is shown as "stdin")
     line: int
     reason: str

@@ -51,6 +51,8 @@ def matches(r: CheckResult, fail_on: Iterable[FailOn]) -> bool:
 
 @dataclass(frozen=True)
 class Summary:
+    """The counts of a batch of checks, as its closing line and ``--fail-on`` see them."""
+
     total: int  # targets asked for (valid lines)
     checked: int  # results obtained (any outcome)
     vulnerable: int

@@ -31,6 +31,8 @@ _SP_PRODUCTS = ("Exchange 2007", "Exchange 2010")
 
 @dataclass(frozen=True)
 class Release:
+    """One published build: a CU/SP/RTM itself or an update to it, with its date and KB."""
+
     product: str
     cu: str
     update: str  # "none" for the CU/SP/RTM build itself
@@ -45,6 +47,8 @@ class Release:
 
 @dataclass(frozen=True)
 class Line:
+    """One CU (or SP/RTM) of a product and every release of it, oldest first."""
+
     product: str
     cu: str
     key: tuple[int, ...]
@@ -72,6 +76,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Lifecycle:
+    """A product's support dates (mainstream, extended, extended security updates) and their source."""
+
     product: str
     release_date: dt.date | None
     mainstream_end: dt.date | None
@@ -84,6 +90,8 @@ class Lifecycle:
 
 @dataclass(frozen=True)
 class Cve:
+    """One CVE affecting Exchange: its family, KEV listing and score, and whether it depends on configuration."""
+
     id: str
     title: str
     published: dt.date
@@ -100,6 +108,8 @@ class Cve:
 
 @dataclass(frozen=True)
 class CveFix:
+    """Where one CVE stands on one CU line: fixed in which build, not affected, or no fix."""
+
     cve_id: str
     product: str
     cu: str  # or ALL_LINES
@@ -115,6 +125,8 @@ class CveFix:
 
 @dataclass(frozen=True, eq=False)  # identity equality: hashable, so results can be cached per catalog
 class Catalog:
+    """Everything exchbot knows (builds, lines, lifecycles, CVEs, fixes, regions), as of ``data_date``."""
+
     releases: tuple[Release, ...]
     lines: tuple[Line, ...]
     lifecycles: Mapping[str, Lifecycle]

@@ -58,6 +58,8 @@ class CheckPoint:
 
 @dataclass(frozen=True)
 class HostChange:
+    """One change between two checks of a host: build, a family's verdict, end of life or reachability."""
+
     host: str
     at: dt.datetime
     kind: ChangeKind

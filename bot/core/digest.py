@@ -21,6 +21,8 @@ from bot.core.watch import WatchState
 
 @dataclass(frozen=True)
 class RegionTrend:
+    """A region's latest exposure snapshot and its change since the digest's baseline."""
+
     region: str
     latest: ExposureResult
     baseline_at: dt.datetime | None
@@ -46,6 +48,8 @@ class LongUnreachable:
 
 @dataclass(frozen=True)
 class Digest:
+    """The day's digest: host changes by kind since ``since``, and each watched region's trend."""
+
     day: dt.date
     since: dt.datetime
     generated_at: dt.datetime

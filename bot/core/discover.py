@@ -40,6 +40,8 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Query:
+    """What to discover: a domain, and the mail address it came from if one was given."""
+
     domain: str  # as typed (validated as a host name by the caller)
     address: str | None = None  # the mail address, if one was given
 
@@ -82,6 +84,8 @@ def online_signs(mx_hosts: Iterable[str], autodiscover_chain: Iterable[str], txt
 
 @dataclass(frozen=True)
 class Candidate:
+    """A host one way of discovery (MX, autodiscover, SRV, a common name) found, with its addresses."""
+
     host: str
     port: int
     found_by: str  # one of FOUND_BY
@@ -90,6 +94,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A distinct host and port to check, merged from every candidate that found it."""
+
     host: str  # the first name it was found under (MX before autodiscover before SRV before names)
     port: int
     found_by: tuple[str, ...]  # every way it was found, in FOUND_BY order

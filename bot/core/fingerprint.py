@@ -48,6 +48,8 @@ EXCHANGE_2003_MARKERS = (_EXCHANGE_2003_PREFIX + b"logon.asp", _EXCHANGE_2003_PR
 
 @dataclass(frozen=True)
 class BuildSignal:
+    """A build number one signal disclosed (a header, a path, the export tool's manifest) and where."""
+
     signal: str  # x-owa-version, x-serverapplication, exporttool, owa-path, owa-path-legacy, ecp-path
     url: str
     raw: str

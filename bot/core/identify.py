@@ -21,6 +21,8 @@ ONLINE = "Exchange Online"
 
 @dataclass(frozen=True)
 class Identity:
+    """What a build number is: product, CU line, the release it is (or is nearest to) and how sure."""
+
     build: Build
     product: str | None
     line: Line | None

@@ -59,6 +59,8 @@ def alert_labels(warnings: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Judgement:
+    """The verdict on a probed host, with the evidence that led there and its warnings."""
+
     assessment: Assessment
     exchange: bool | None
     evidence: tuple[Evidence, ...]

@@ -12,6 +12,8 @@ from bot.core.staleness import Staleness, staleness
 
 @dataclass(frozen=True)
 class SourceInfo:
+    """One source of the knowledge and when it was read."""
+
     id: str
     title: str
     url: str
@@ -20,6 +22,8 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class NewestBuild:
+    """The newest release of one product line, for ``exchbot knowledge``."""
+
     product: str
     cu: str
     update: str
@@ -29,6 +33,8 @@ class NewestBuild:
 
 @dataclass(frozen=True)
 class KnowledgeSummary:
+    """What ``exchbot knowledge`` reports: where the knowledge comes from, its age and its counts."""
+
     version: str
     origin: str  # "packaged" or the EXCHBOT_KNOWLEDGE_DIR path
     staleness: Staleness

@@ -13,6 +13,8 @@ STATUSES: tuple[Status, ...] = ("vulnerable", "patched", "unknown", "not_affecte
 
 @dataclass(frozen=True)
 class CveVerdict:
+    """One CVE's verdict on a build (vulnerable / patched / cannot tell / not affected) and why."""
+
     id: str
     family: str | None
     status: Status

@@ -22,6 +22,8 @@ _WORDS = {"vulnerable": "vulnerable", "patched": "patched", "unknown": "cannot t
 
 @dataclass(frozen=True)
 class CveShift:
+    """How new knowledge changed one CVE's verdict on a stored build (``before`` None: a CVE new to it)."""
+
     cve_id: str
     before: str | None  # None: the CVE was not in the knowledge of the stored check
     after: str

@@ -21,6 +21,8 @@ DEFAULT_MAX_AGE_DAYS = 35  # one Patch Tuesday cycle plus a margin
 
 @dataclass(frozen=True)
 class Staleness:
+    """How old the knowledge is on ``today``, against the age after which results carry a warning."""
+
     data_date: dt.date
     today: dt.date
     max_age_days: int

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DailyJob:
+    """A job run once a day at ``at`` (local time); with ``catch_up``, started after that time it runs at once."""
+
     name: str
     at: dt.time  # local time in the scheduler's zone
     run: Callable[[dt.date], object]
@@ -37,6 +39,8 @@ def parse_hhmm(text: str) -> dt.time:
 
 @dataclass
 class Scheduler:
+    """Runs the daily jobs on a thread of its own, each once per day in the zone ``tz``."""
+
     jobs: list[DailyJob]
     tz: ZoneInfo
     clock: Clock

@@ -156,6 +156,8 @@ def _text(value: Any) -> str | None:
 
 @dataclass
 class _Seen:
+    """What the banners of one host said, gathered across its Shodan matches."""
+
     country: str | None
     build: Build | None
     port: int | None

@@ -82,6 +82,8 @@ class SnapshotRefused(ShodanError):
 
 @dataclass(frozen=True)
 class BuildPath:
+    """An OWA resource path a build's logon page shows, counted on Shodan as that build."""
+
     build: str  # 3 parts (2013+, or a 2007/2010 prefix) or 4 parts (2007/2010)
     path: str  # as it appears in the logon page
 

@@ -124,6 +124,8 @@ class Records:
 
 @dataclass(frozen=True)
 class SrvRecord:
+    """One SRV answer: the host and port it names, and its priority and weight."""
+
     host: str
     port: int
     priority: int
@@ -281,6 +283,8 @@ class DnsClient:
 
 @dataclass(frozen=True)
 class _Problem:
+    """Why a lookup found nothing (``nxdomain``: the name does not exist)."""
+
     problem: str
     nxdomain: bool = False
 

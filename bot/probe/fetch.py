@@ -47,6 +47,8 @@ def insecure_ssl_context() -> ssl.SSLContext:
 
 @dataclass(frozen=True)
 class CertFacts:
+    """The facts of a server's certificate reported as evidence (it is never verified)."""
+
     subject: str
     issuer: str
     not_before: dt.datetime

@@ -36,6 +36,8 @@ class HttpTimeout(HttpError):
 
 @dataclass
 class RawResponse:
+    """One HTTP response as read, with what a cap or the deadline left unread."""
+
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
@@ -63,6 +65,8 @@ def partial_head(data: bytes) -> tuple[int, list[tuple[bytes, bytes]]] | None:
 
 @dataclass(eq=False)  # identity: connections are kept in sets
 class Connection:
+    """One TLS connection to a host and its HTTP/1.1 state (h11)."""
+
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     h11: h11.Connection = field(

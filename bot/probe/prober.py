@@ -34,6 +34,8 @@ _GRACE = 0.5  # seconds past the deadline before a request that ignores it is ca
 
 @dataclass(frozen=True)
 class ProbePath:
+    """One path the prober asks for, how much of its answer to read and whether to follow redirects."""
+
     path: str
     follow: bool  # follow same-host redirects
     max_bytes: int
@@ -55,6 +57,8 @@ PROBE_PATHS: tuple[ProbePath, ...] = (
 
 @dataclass
 class ProbeSettings:
+    """How the prober behaves: deadline, hosts at once, private addresses, paths."""
+
     timeout: float = 10.0  # seconds per host, everything included
     concurrency: int = 20  # hosts at once
     allow_private: bool = False
@@ -64,6 +68,8 @@ class ProbeSettings:
 
 @dataclass
 class Prober:
+    """Checks live hosts: resolve through the address guard, ask the paths, judge the answers."""
+
     # The knowledge answers are judged against. None: ``load_catalog`` loads it when first needed,
     # so a check sends its first requests before parsing it (see prepare()).
     catalog: Catalog | None = None

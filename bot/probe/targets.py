@@ -26,6 +26,8 @@ class TargetError(ValueError):
 
 @dataclass(frozen=True)
 class Target:
+    """A host to check, validated: ``raw`` as typed, ``host`` normalised, and the port."""
+
     raw: str
     host: str  # ASCII (IDNA) hostname or IP literal without brackets
     port: int

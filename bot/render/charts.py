@@ -31,6 +31,8 @@ WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 x 450 pixels
 
 @dataclass(frozen=True)
 class TrendPoint:
+    """One snapshot of a region's exposure, a point of the trend chart."""
+
     at: dt.datetime
     total: int
     eol: int
@@ -39,6 +41,8 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class Chart:
+    """A drawn chart (PNG) and the data it plots, so captions and tests can check it."""
+
     png: bytes
     title: str
     points: tuple[TrendPoint, ...] = ()

@@ -94,6 +94,8 @@ def ordered(rows: Sequence[WatchState]) -> list[WatchState]:
 
 @dataclass(frozen=True)
 class WatchSummary:
+    """The counts at the top of the watchlist views."""
+
     hosts: int
     at_risk: int
     unreachable: int

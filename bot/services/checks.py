@@ -42,6 +42,8 @@ class StoreFailed(RuntimeError):
 
 @dataclass
 class CheckService:
+    """Probes targets and stores every result, in batches, on a writer thread."""
+
     prober: Prober
     store: Store | None
     batch_size: int = 50

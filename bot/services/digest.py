@@ -64,6 +64,8 @@ DrawCharts = Callable[[Digest, Sequence[Snapshot], Catalog | None, dt.date], Seq
 
 @dataclass(frozen=True)
 class PostOutcome:
+    """Whether the digest was posted to a channel, and why not if it was not."""
+
     posted: bool
     reason: str
     ts: str | None = None

@@ -64,6 +64,8 @@ def parse_query(text: str) -> Query:
 
 @dataclass(frozen=True)
 class Discovery:
+    """What discovery found for a domain: Exchange Online signs, endpoints and each endpoint's check."""
+
     domain: str
     address: str | None  # the mail address asked about, if any
     exchange_online: bool
@@ -83,6 +85,8 @@ class Discovery:
 
 @dataclass
 class DiscoverService:
+    """Finds a domain's Exchange endpoints through DNS and checks each one."""
+
     dns: DnsClient
     prober: Prober
     https_port: int = 443  # tests point it at the simulator's port

@@ -18,6 +18,8 @@ from bot.store import Store
 
 @dataclass(frozen=True)
 class Changes:
+    """What ``exchbot changes`` reports: host changes, region trends and re-judgements since ``since``."""
+
     since: dt.datetime
     hosts: tuple[HostChange, ...]
     regions: tuple[RegionTrend, ...]

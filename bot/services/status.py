@@ -23,6 +23,8 @@ MANUAL_BACKUP = "manual-backup"  # `exchbot backup`; the daily one of `serve` is
 
 @dataclass(frozen=True)
 class Outcome:
+    """When a job last ran and whether it went well."""
+
     at: dt.datetime
     ok: bool | None  # None: known to have run, outcome not recorded (e.g. only its checks are stored)
     detail: str
@@ -30,6 +32,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Status:
+    """What ``exchbot status`` reports: the database, the knowledge and the last runs of each job."""
+
     db_path: Path
     db_exists: bool
     writable: bool

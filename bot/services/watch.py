@@ -84,6 +84,8 @@ def changes_since(store: Store, since: dt.datetime, hosts: Sequence[str]) -> lis
 
 @dataclass(frozen=True)
 class Edit:
+    """The outcome of adding or removing one target on the watchlist."""
+
     key: str
     done: bool  # added / removed; False: was already watched / was not watched
 

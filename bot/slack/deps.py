@@ -30,6 +30,9 @@ ExposureFn = Callable[[str], ExposureResult]
 
 @dataclass(frozen=True)
 class SlackDeps:
+    """What the Slack listeners need, injected: settings, store, knowledge, the check and exposure
+    functions, clock and job runner."""
+
     settings: Settings
     store: Store
     catalog: Catalog

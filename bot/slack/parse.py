@@ -39,23 +39,29 @@ class Usage:
 
 @dataclass(frozen=True)
 class Help:
-    pass
+    """A command asking for its help text (``/exchcheck help``)."""
 
 
 @dataclass(frozen=True)
 class CheckCommand:
+    """``/exchcheck HOST`` (or a mail address or domain to discover)."""
+
     target: Target
     address: str | None = None  # a mail address was given: ``target`` is its domain, to be discovered
 
 
 @dataclass(frozen=True)
 class ExposureCommand:
+    """``/exposure REGION [chart]``."""
+
     region: str  # as resolved: "eu", "de,fr", ...
     chart: bool = False  # "/exposure eu chart": also upload the trend chart
 
 
 @dataclass(frozen=True)
 class WatchCommand:
+    """``/exchwatch add|remove HOST`` or ``/exchwatch list [PAGE]``."""
+
     action: Literal["add", "remove", "list"]
     target: Target | None = None
     page: int = 1  # "/exchwatch list 2"

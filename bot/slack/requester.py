@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Requester:
+    """Who asked in Slack, and where the answer goes."""
+
     user_id: str
     user_name: str | None
     channel_id: str | None

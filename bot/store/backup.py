@@ -37,6 +37,8 @@ class BackupError(Exception):
 
 @dataclass(frozen=True)
 class RestoreResult:
+    """What a restore did: the database it put in place and where the old one was kept."""
+
     info: DbInfo  # what the database now holds
     source_version: int  # the schema version of the restored file (older ones were migrated)
     previous: Path | None  # where the replaced database was kept (None: there was none)

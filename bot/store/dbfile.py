@@ -27,6 +27,8 @@ class DbFileError(Exception):
 
 @dataclass(frozen=True)
 class Counts:
+    """How many rows the main tables of a database hold."""
+
     checks: int
     hosts: int
     snapshots: int
@@ -43,6 +45,8 @@ class Counts:
 
 @dataclass(frozen=True)
 class DbInfo:
+    """A database file: its schema version, counts, size and integrity check."""
+
     path: Path
     schema_version: int
     counts: Counts

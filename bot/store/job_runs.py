@@ -19,6 +19,8 @@ KEEP_PER_JOB = 400  # older runs of a job are dropped when a new one is recorded
 
 @dataclass(frozen=True)
 class JobRun:
+    """One run of a scheduled job (watchlist, digest, backup) and its outcome."""
+
     job: str
     started_at: dt.datetime
     finished_at: dt.datetime

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Watched:
+    """A watched target and who added it, when and from where."""
+
     host: str
     target: str
     added_at: dt.datetime
