@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from bot.core.catalog import Catalog
-from bot.core.counts import counts_text, kev_first, kev_ids, vulnerable_counts
-from bot.render import json_out, text
+from bot.core.counts import counts_text, glance_text, kev_first, kev_ids, undetermined_counts, vulnerable_counts
+from bot.render import check_card, json_out, text
 from bot.store import Store
 from tests.helpers import T0, result
 
@@ -47,6 +47,34 @@ def test_build_table_and_check_line_show_the_count(catalog: Catalog) -> None:
     assert f"; {n} CVEs ({k} KEV); " in text.check_line(r)
     details = text.assessment_details(r.assessment)
     assert "[KEV]" in details and f"known exploited (CISA KEV): {', '.join(kev_ids(r.assessment))}" in details
+
+
+EXCHANGE_2013 = "15.0.1497.48"  # 2013 CU23 Mar23SU, its last update: later CVEs were never assessed for it
+
+
+def test_one_line_views_say_how_many_cves_cannot_be_told(catalog: Catalog) -> None:
+    """A bare "no vulnerable CVEs" reads as all clear; for a product whose updates ended, the CVEs
+    published since are "cannot tell", and the one-line views say how many (and how many are KEV)."""
+    r = result(catalog, "old.example.com", T0, EXCHANGE_2013)
+    a = r.assessment
+    unsure = [v for v in a.cves if v.status == "unknown" and not v.config_dependent]
+    unsure_kev = [v for v in unsure if v.kev]
+    assert vulnerable_counts(a)[0] == 0 and unsure and unsure_kev
+    assert undetermined_counts(a.cves) == (len(unsure), len(unsure_kev))
+    said = f"no vulnerable CVEs, {len(unsure)} cannot tell ({len(unsure_kev)} KEV)"
+    assert glance_text(a) == said
+    assert said in text.build_table([a]).splitlines()[2]
+    assert f"; {said}; " in text.check_line(r)
+    card = check_card.check_card(r)
+    fields = [f["text"] for b in card["blocks"] for f in b.get("fields", [])]
+    assert f"*Vulnerable*\n{said}" in fields
+    assert card["text"].endswith(f"; {len(unsure)} cannot tell ({len(unsure_kev)} KEV)")  # the fallback line
+    # config-dependent CVEs are not counted: they are told ("depends on configuration")
+    assert all(not v.config_dependent for v in unsure)
+    assert any(v.status == "unknown" and v.config_dependent for v in a.cves)
+    # every CVE's verdict known: nothing added
+    current = result(catalog, "new.example.com", T0, "15.2.2562.57").assessment
+    assert undetermined_counts(current.cves) == (0, 0) and glance_text(current) == "no vulnerable CVEs"
 
 
 def test_one_failure_prefix_in_text(catalog: Catalog) -> None:

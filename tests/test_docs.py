@@ -1,5 +1,6 @@
 """The README and docs/ARCHITECTURE.md describe the program as it is: every command the CLI lists
-is in the README's commands table, and every schema migration is in the architecture's list."""
+is in the README's commands table, every schema migration is in the architecture's list, and the
+README's build table is what ``exchbot build`` prints."""
 
 from __future__ import annotations
 
@@ -43,3 +44,20 @@ def test_architecture_lists_every_migration() -> None:
     section = _section((ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8"), "Database migrations")
     listed = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)}
     assert listed == {version for version, _, _ in MIGRATIONS}
+
+
+def test_readme_build_table_is_what_the_command_prints(tmp_path: Path) -> None:
+    """The example under "What it answers" is the real output of the packaged knowledge (the table
+    prints no date that moves with the day); after a knowledge update, paste the new output."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```text\n\$ exchbot build ((?:[0-9.]+ )+[0-9.]+)\n(.*?)```", readme, re.S)
+    assert found, "the README's multi-build example"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "build", *found.group(1).split()],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "EXCHBOT_DB": str(tmp_path / "unused.db")},
+    )
+    assert proc.stdout == found.group(2)

@@ -55,6 +55,31 @@ def counts_text(vulnerable: int | None, kev: int | None) -> str:
     return f"{vulnerable} {noun} ({kev or 0} KEV)"
 
 
+def undetermined_counts(cves: Iterable[CveVerdict]) -> tuple[int, int]:
+    """(count, kev_count) of the CVEs whose verdict cannot be told from the build (status unknown,
+    not because it depends on configuration): e.g. CVEs published after the product's end of life,
+    which Microsoft no longer assesses for it."""
+    undetermined = [v for v in cves if v.status == "unknown" and not v.config_dependent]
+    return len(undetermined), sum(1 for v in undetermined if v.kev)
+
+
+def undetermined_text(assessment: Assessment) -> str:
+    """``55 cannot tell (1 KEV)``; empty when every CVE's verdict is known (or nothing was judged)."""
+    if assessment.build is None or assessment.error:
+        return ""
+    n, kev = undetermined_counts(assessment.cves)
+    if not n:
+        return ""
+    return f"{n} cannot tell" + (f" ({kev} KEV)" if kev else "")
+
+
+def glance_text(assessment: Assessment) -> str:
+    """:func:`assessment_counts_text`, then :func:`undetermined_text`: ``no vulnerable CVEs, 55 cannot
+    tell (1 KEV)``. For the views that give one line per answer, where "no vulnerable CVEs" alone
+    would read as all clear though the knowledge does not say."""
+    return ", ".join(t for t in (assessment_counts_text(assessment), undetermined_text(assessment)) if t)
+
+
 def assessment_counts_text(assessment: Assessment) -> str:
     """:func:`counts_text` of an assessment; empty when it has no build (nothing was judged)."""
     if assessment.build is None or assessment.error:

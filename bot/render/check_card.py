@@ -9,7 +9,15 @@ from typing import Any
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint, HostChange
-from bot.core.counts import assessment_counts_text, counts_text, cve_label, vulnerable_counts, vulnerable_first
+from bot.core.counts import (
+    assessment_counts_text,
+    counts_text,
+    cve_label,
+    glance_text,
+    undetermined_text,
+    vulnerable_counts,
+    vulnerable_first,
+)
 from bot.core.judge import alert_labels, alerts
 from bot.core.model import CheckResult
 from bot.render.blocks import (
@@ -135,6 +143,8 @@ def _fallback(r: CheckResult) -> str:
     vul = f"; vulnerable to {count}" if vulnerable_counts(a)[0] else f"; {count}"
     if named:
         vul += f", including {', '.join(named)}"
+    if unsure := undetermined_text(a):
+        vul += f"; {unsure}"
     return f"{who}: {escape(product_name(a.product, a.cu, a.update) or 'Exchange')} ({escape(a.build)}), {eol}{vul}"
 
 
@@ -249,7 +259,7 @@ def check_card(
             fields_section(
                 [
                     f"*End of life*\n{eol_text(a.eol, a.eol_date, a.esu)}",
-                    f"*Vulnerable*\n{escape(assessment_counts_text(a))}",
+                    f"*Vulnerable*\n{escape(glance_text(a))}",
                     *(f"*{fam}*\n{family_text(a.families.get(fam, 'unknown'))}" for fam in FAMILIES),
                     f"*Confidence*\n{escape(_confidence(r))}",
                 ]

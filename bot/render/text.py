@@ -11,6 +11,7 @@ from bot.core.counts import (
     assessment_counts_text,
     counts_text,
     cve_label,
+    glance_text,
     kev_first,
     vulnerable_counts,
     vulnerable_first,
@@ -71,7 +72,7 @@ def build_table(assessments: Sequence[Assessment]) -> str:
                 a.cu or "?",
                 a.update or "?",
                 yes_no(a.eol),
-                assessment_counts_text(a) or "?",
+                glance_text(a) or "?",
                 *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
             ]
         )
@@ -136,7 +137,7 @@ def _verdict_text(r: CheckResult) -> str:
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
-    cves = assessment_counts_text(a)
+    cves = glance_text(a)
     return f"{a.build} {name or '?'}; {eol}; {cves}; {fams}{flag}"
 
 
