@@ -520,3 +520,34 @@ def test_concurrency_bounds_how_many_addresses_are_discovered_at_once(
     assert "contoso" not in one_at_a_time[first_nothing:]  # the second began after the first ended
     together = asked(20)
     assert "contoso" in together[together.index("nothing") :]  # the two ran side by side
+
+
+class _Leaky(DiscoverService):
+    """Discovery in memory that leaves a task of its own running after it returns, as a library's
+    background work can; records whether that task was cancelled."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__(dns=DnsClient(servers=(("127.0.0.1", 9),)), prober=Prober(catalog=catalog))
+        self.cleaned_up: list[str] = []
+
+    async def discover(
+        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
+    ) -> Discovery:
+        async def background() -> None:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                self.cleaned_up.append(domain)
+                raise
+
+        asyncio.get_running_loop().create_task(background())
+        return Discovery(domain, address, False, (), (), (), ())
+
+
+def test_what_discoveries_leave_running_is_cancelled_before_their_loop_closes(catalog: Catalog) -> None:
+    from bot.services.discover import run_discoveries
+
+    svc = _Leaky(catalog)
+    queries = [parse_query(d) for d in ("one.test", "two.test")]
+    assert [q.domain for q, _ in run_discoveries(svc, queries, 5.0, at_once=2)] == ["one.test", "two.test"]
+    assert sorted(svc.cleaned_up) == ["one.test", "two.test"]  # cancelled, not destroyed with the loop

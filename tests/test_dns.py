@@ -90,6 +90,23 @@ def test_the_ssrf_guard_judges_every_dns_answer(server: FakeDns) -> None:
     asyncio.run(run())
 
 
+def test_a_family_that_never_answers_is_cancelled_and_gone_when_the_lookup_returns() -> None:
+    """A and AAAA are asked at once; when only A answers, AAAA is given up after a short grace, and
+    its query has finished by the time ``host`` returns: nothing is left running on the loop (a
+    query left behind would be destroyed mid-flight when its loop closes)."""
+    with FakeDns(RECORDS, silent_for={"AAAA"}) as s:
+
+        async def lookup() -> tuple[Any, set[asyncio.Task[Any]]]:
+            deadline = asyncio.get_running_loop().time() + 5
+            answer = await client(s).host("two.test", deadline)
+            return answer, asyncio.all_tasks() - {asyncio.current_task()}
+
+        answer, left = asyncio.run(lookup())
+        assert ("udp", "two.test", "AAAA") in s.queries
+    assert answer.addresses == ("127.0.0.1",) and answer.problem is None
+    assert left == set()
+
+
 def test_a_dead_name_server_ends_at_the_prober_deadline_without_threads(catalog: Catalog) -> None:
     async def run(port: int) -> tuple[str | None, object]:
         prober = Prober(

@@ -22,6 +22,7 @@ import click
 from bot.cli.batch_output import Progress, Sink
 from bot.cli.failure import database_cause
 from bot.core.batch import EXIT_SIGINT, EXIT_SIGTERM, FailOn, Summary, exit_code, summarise
+from bot.loops import close_loop
 from bot.probe.targets import Target
 from bot.services.checks import CheckService, StoreFailed
 
@@ -103,9 +104,7 @@ def run_batch(
     if got:
         outcome.signum = got[0]
         return outcome  # in-flight checks are abandoned: the loop is not run again
-    with contextlib.suppress(Exception):
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
+    close_loop(loop)
     return outcome
 
 

@@ -186,9 +186,11 @@ class DnsClient:
             if first[0] and not (a.done() and aaaa.done()):  # one family answered: the other may lag a little
                 await asyncio.wait({a, aaaa}, timeout=SECOND_FAMILY_GRACE)
         finally:
-            for task in (a, aaaa):
-                if not task.done():
-                    task.cancel()
+            lagging = [task for task in (a, aaaa) if not task.done()]
+            for task in lagging:
+                task.cancel()
+            if lagging:  # let them finish being cancelled: nothing is left running on the loop
+                await asyncio.wait(lagging, timeout=1.0)
         results = [t.result() for t in (a, aaaa) if t.done() and not t.cancelled()]
         addresses = tuple(addr for records, _, _ in results for addr in records)[:MAX_RECORDS]
         canonical = next((c for records, c, _ in results if records), results[0][1] if results else key)

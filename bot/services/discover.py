@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from bot.core.discover import (
     split_query,
 )
 from bot.core.model import CheckResult
+from bot.loops import close_loop
 from bot.probe.dns import DnsClient, DnsError, HostAnswer
 from bot.probe.prober import Prober
 from bot.probe.ssrf import Resolver
@@ -256,13 +256,7 @@ def run_discoveries(
             # while the caller handles the answer
             yield query, loop.run_until_complete(task)
     finally:
-        tasks = [task for _, task in started]
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(Exception):
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        close_loop(loop)  # cancels the discoveries still running (stopped early) and what they left
 
 
 def discover_and_store(

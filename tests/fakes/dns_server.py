@@ -101,10 +101,18 @@ def zones(sim_port: int, address: str = "127.0.0.1") -> list[Record]:
 
 
 class FakeDns:
-    def __init__(self, records: Iterable[Record] = (), *, mode: str = "answer", tcp_only: bool = False) -> None:
+    def __init__(
+        self,
+        records: Iterable[Record] = (),
+        *,
+        mode: str = "answer",
+        tcp_only: bool = False,
+        silent_for: Iterable[str] = (),
+    ) -> None:
         if mode not in ("answer", "silent"):
             raise ValueError(mode)
         self.mode = mode
+        self.silent_for = frozenset(silent_for)  # record types never answered (e.g. "AAAA")
         self.tcp_only = tcp_only
         self._data: dict[tuple[str, int], dns.rrset.RRset] = {}
         self._names: set[str] = set()
@@ -177,7 +185,7 @@ class FakeDns:
         q = query.question[0]
         qname = q.name.to_text(omit_final_dot=True).lower()
         self.queries.append((transport, qname, dns.rdatatype.to_text(q.rdtype)))
-        if self.mode == "silent":
+        if self.mode == "silent" or dns.rdatatype.to_text(q.rdtype) in self.silent_for:
             return None
         response = dns.message.make_response(query)
         response.flags |= dns.flags.RA
