@@ -1,7 +1,9 @@
 """How many CVEs an answer is vulnerable to, and which of them are known exploited (CISA KEV). Pure.
 
 Every view says the same thing the same way: ``N CVEs (K KEV)``, with the known-exploited ones
-listed first.
+listed first. The views of a fresh answer (the build table, one-line check answers, the Slack card)
+add how many CVEs cannot be told (:func:`glance_text`); the summaries of stored checks (history,
+watch list, digest) carry only the stored counts.
 """
 
 from __future__ import annotations
