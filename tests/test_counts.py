@@ -148,3 +148,22 @@ def test_digest_names_counts_and_says_failures_once() -> None:
     )
     assert "87 CVEs (5 KEV)" in digest_text(d)
     assert "87 CVEs (5 KEV)" in json.dumps(digest_message(d))
+
+
+def test_watch_list_text_says_the_counts_as_every_view_does() -> None:
+    """``watch list`` words its counts through the same function as the other views: one CVE is
+    "1 CVE", none is "no vulnerable CVEs"."""
+    from bot.core.changes import CheckPoint
+    from bot.core.watch import WatchState
+    from bot.render.watch_text import verdict_text
+
+    fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "patched"}
+    p = CheckPoint("a.example", T0, "15.2.2562.57", "Exchange SE", "RTM", "Nov26SU", False, fams, True, None)
+
+    def said(counts: tuple[int, int]) -> str:
+        return verdict_text(WatchState("a.example", T0, None, p, None, last_verdict=p, counts=counts))
+
+    assert "; 1 CVE (0 KEV); " in said((1, 0))
+    assert "; no vulnerable CVEs; " in said((0, 0))
+    assert "; 12 CVEs (3 KEV); " in said((12, 3))
+    assert "CVEs" not in verdict_text(WatchState("a.example", T0, None, p, None, last_verdict=p))  # not read

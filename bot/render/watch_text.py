@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from bot.core.changes import HostChange
+from bot.core.counts import counts_text
 from bot.core.rejudge import Rejudgement
 from bot.core.watch import WatchState
 
@@ -28,8 +29,8 @@ def verdict_text(w: WatchState) -> str:
         parts.append({True: "EOL", False: "supported", None: "EOL unknown"}[p.eol])
         fams = w.vulnerable_families
         parts.append(f"vulnerable: {', '.join(fams)}" if fams else "no vulnerable family")
-        if w.vulnerable_count is not None:
-            parts.append(f"{w.vulnerable_count} CVEs ({w.kev_count} KEV)")
+        if cves := counts_text(w.vulnerable_count, w.kev_count):  # as every other view says it
+            parts.append(cves)
     parts.append(f"last checked {_day(w.latest.checked_at)}")
     if w.unreachable_since is not None and p is not None:
         parts.append(f"unreachable since {_day(w.unreachable_since)} ({w.latest.error or 'no answer'})")
