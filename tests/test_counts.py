@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from bot.core.catalog import Catalog
 from bot.core.counts import counts_text, glance_text, kev_first, kev_ids, undetermined_counts, vulnerable_counts
+from bot.core.digest import Digest
+from bot.core.watch import WatchState
 from bot.render import check_card, json_out, text
 from bot.store import Store
 from tests.helpers import T0, result
@@ -121,31 +124,22 @@ def test_cli_build_json_and_history_hint(catalog: Catalog, tmp_path: Path) -> No
     assert f"{doc['vulnerable_count']} CVEs ({len(doc['kev'])} KEV)" in with_port.stdout
 
 
+def quiet_digest(w: WatchState) -> Digest:
+    """A digest of one watched host and no changes."""
+    empty = ((), (), (), (), (), ())
+    return Digest(T0.date(), T0 - dt.timedelta(days=1), T0, *empty, watch=(w,), regions=())
+
+
 def test_digest_names_counts_and_says_failures_once() -> None:
     import dataclasses
-    import datetime as dt
 
     from bot.core.changes import CheckPoint
-    from bot.core.digest import Digest
-    from bot.core.watch import WatchState
     from bot.render.digest import digest_message, digest_text
 
     fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "vulnerable"}
     risky = CheckPoint("a.example", T0, "15.1.2375.17", "Exchange 2016", "CU22", "Nov21SU", True, fams, True, None)
     risky = dataclasses.replace(risky, vulnerable_count=87, kev_count=5)
-    d = Digest(
-        day=T0.date(),
-        since=T0 - dt.timedelta(days=1),
-        generated_at=T0,
-        patched=(),
-        newly_vulnerable=(),
-        became_eol=(),
-        build_changed=(),
-        unreachable=(),
-        reachable_again=(),
-        watch=(WatchState("a.example", None, None, risky, None),),
-        regions=(),
-    )
+    d = quiet_digest(WatchState("a.example", None, None, risky, None))
     assert "87 CVEs (5 KEV)" in digest_text(d)
     assert "87 CVEs (5 KEV)" in json.dumps(digest_message(d))
 
@@ -154,7 +148,6 @@ def test_watch_list_text_says_the_counts_as_every_view_does() -> None:
     """``watch list`` words its counts through the same function as the other views: one CVE is
     "1 CVE", none is "no vulnerable CVEs"."""
     from bot.core.changes import CheckPoint
-    from bot.core.watch import WatchState
     from bot.render.watch_text import verdict_text
 
     fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "patched"}
@@ -167,3 +160,83 @@ def test_watch_list_text_says_the_counts_as_every_view_does() -> None:
     assert "; no vulnerable CVEs; " in said((0, 0))
     assert "; 12 CVEs (3 KEV); " in said((12, 3))
     assert "CVEs" not in verdict_text(WatchState("a.example", T0, None, p, None, last_verdict=p))  # not read
+
+
+def test_stored_checks_say_how_many_cves_cannot_be_told(catalog: Catalog, tmp_path: Path) -> None:
+    """History, the watch list, the watchlist card, the digest, the card's "last known" and a shared
+    check say of a stored check what a fresh answer says: "no vulnerable CVEs" alone would read as
+    all clear for Exchange 2013's last update, whose later CVEs Microsoft never assessed."""
+    from bot.render.digest import digest_message, digest_text
+    from bot.render.watch_cards import point_verdict
+    from bot.services.watch import watch_list
+
+    r = result(catalog, "old.example.com", T0, EXCHANGE_2013)
+    n, kev = undetermined_counts(r.assessment.cves)
+    assert n > 0 and kev > 0 and vulnerable_counts(r.assessment) == (0, 0)
+    said = f"no vulnerable CVEs, {n} cannot tell ({kev} KEV)"
+    path = tmp_path / "u.db"
+    with Store(path) as store:
+        store.save_checks([r], knowledge_version=catalog.version)
+        store.watch_add("old.example.com", "old.example.com", T0, added_by="test")
+        (p,) = store.history("old.example.com")
+        assert (p.undetermined_count, p.undetermined_kev) == (n, kev)
+        assert said in text.point_state(p)
+        assert json_out.point_dict(p)["undetermined_count"] == n
+        assert json_out.point_dict(p)["undetermined_kev_count"] == kev
+        assert f"{n} cannot tell ({kev} KEV)" in point_verdict(p)  # the watchlist card
+        rows, rejudged = watch_list(store, catalog, T0)
+        (w,) = rows
+        from bot.render.watch_text import verdict_text
+
+        assert said in verdict_text(w)
+        assert json_out.watch_dict(w, rejudged[w.host])["undetermined_count"] == n
+        shared = json.dumps(check_card.shared_card("old.example.com", store.latest_result("old.example.com"), "U1"))
+        assert said in shared
+    d = quiet_digest(WatchState("old.example.com", None, None, p, None))
+    assert f"end-of-life, {n} cannot tell ({kev} KEV)" in digest_text(d)
+    assert f"{n} cannot tell ({kev} KEV)" in json.dumps(digest_message(d))
+    hist = run(["history", "old.example.com"], path)
+    assert said in hist.stdout, hist.stdout + hist.stderr
+    (doc,) = json.loads(run(["history", "old.example.com", "--json"], path).stdout)
+    assert (doc["undetermined_count"], doc["undetermined_kev_count"]) == (n, kev)
+
+
+def test_stored_counts_of_zero_say_nothing_more(catalog: Catalog, tmp_path: Path) -> None:
+    """A supported build (every CVE's verdict known) stores zero and says only its vulnerable count;
+    Exchange 2016's last update says its cannot-tell CVEs without a KEV part when none is KEV."""
+    se = result(catalog, "new.example.com", T0, "15.2.2562.53")  # Exchange SE Sep26SUv2
+    esu = result(catalog, "esu.example.com", T0, "15.1.2507.77")  # Exchange 2016's last update
+    with Store(tmp_path / "n.db") as store:
+        store.save_checks([se, esu], knowledge_version=catalog.version)
+        (p,) = store.history("new.example.com")
+        (q,) = store.history("esu.example.com")
+    n, _ = vulnerable_counts(se.assessment)
+    assert (p.undetermined_count, p.undetermined_kev) == (0, 0) and n > 0
+    assert text.point_state(p).endswith(f"; {n} CVEs (0 KEV)")
+    u, kev = undetermined_counts(esu.assessment.cves)
+    assert u > 0 and kev == 0 and (q.undetermined_count, q.undetermined_kev) == (u, 0)
+    assert text.point_state(q).endswith(f"; no vulnerable CVEs, {u} cannot tell")
+
+
+def test_migration_counts_the_verdict_sets_already_stored(catalog: Catalog, tmp_path: Path) -> None:
+    """A database of schema 9 gets the counts of the verdict sets it holds, by the same rule as new
+    checks; a set whose JSON cannot be read keeps them unknown (NULL: nothing is said)."""
+    import dataclasses
+
+    from bot.store.connection import open_database
+    from bot.store.migrations import migrate
+
+    a = result(catalog, "old.example.com", T0, EXCHANGE_2013).assessment
+    config = next(v for v in a.cves if v.status == "unknown" and not v.config_dependent)
+    cves = [*a.cves, dataclasses.replace(config, id="CVE-0000-0001", config_dependent=True)]  # not counted
+    db = open_database(tmp_path / "old.db")
+    assert migrate(db, upto=9) == 9
+    db.execute(
+        "INSERT INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, 'kv', ?), ('x', 'kv', '{broken')",
+        [EXCHANGE_2013, json.dumps([json_out.cve_dict(v) for v in cves])],
+    )
+    db.conn.commit()
+    migrate(db)
+    rows = db.execute("SELECT build, undetermined_cves, undetermined_kev FROM verdict_sets ORDER BY id").fetchall()
+    assert rows == [(EXCHANGE_2013, *undetermined_counts(a.cves)), ("x", None, None)]
+    db.close()

@@ -257,11 +257,16 @@ def test_migration_forgets_refusals_stored_by_older_versions(tmp_path: Path, cat
         catalog, host, DAY - HOUR, None, error=f"refused: {host} resolves to 10.0.0.5 (private); use --allow-private"
     )
     down = result(catalog, host, DAY - 3 * HOUR, None, error="could not check: no answer within 10 s")
-    stored.save_checks(db, [down, ok])
-    db.execute(  # as an older version stored it: the refusal row itself
-        "INSERT INTO checks (host, target, checked_at, reachable, error, result_json) VALUES (?, ?, ?, 0, ?, '{}')",
-        [host, host, stored.iso(refused.checked_at), refused.assessment.error or refused.error],
+    # the rows as a version of schema 6 stored them (today's save_checks writes today's schema)
+    db.execute(
+        "INSERT INTO targets (host, target, first_seen) VALUES (?, ?, ?)", [host, host, stored.iso(down.checked_at)]
     )
+    for r in (down, ok, refused):  # the refusal row itself too, as older versions stored it
+        db.execute(
+            "INSERT INTO checks (host, target, checked_at, reachable, build, error, result_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, '{}')",
+            [host, host, stored.iso(r.checked_at), int(r.reachable), r.assessment.build, r.assessment.error or r.error],
+        )
     db.conn.commit()
     migrate(db)
     rows = db.execute("SELECT error FROM checks ORDER BY checked_at").fetchall()

@@ -8,7 +8,7 @@ from bot.cli import common
 from bot.cli.common import parse_since, target_arg
 from bot.config import Settings
 from bot.core.catalog import Catalog
-from bot.core.counts import counts_text
+from bot.core.counts import point_counts_text
 from bot.core.exposure import RegionError, resolve_region
 from bot.core.staleness import staleness
 from bot.knowledge import load_catalog
@@ -52,7 +52,7 @@ def history(target: str, as_json: bool, limit: int) -> None:
             click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {failure_text(p.error, slack=False)}")
             continue
         fams = " ".join(f"{f}={STATUS_TEXT.get(s, s)}" for f, s in p.families.items())
-        cves = counts_text(p.vulnerable_count, p.kev_count)
+        cves = point_counts_text(p)
         click.echo(f"{p.checked_at:%Y-%m-%d %H:%M} {p.label()} EOL={yes_no(p.eol)} {cves + '; ' if cves else ''}{fams}")
     for line in stale_lines(warning):
         click.echo(line)

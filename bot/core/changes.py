@@ -44,6 +44,8 @@ class CheckPoint:
     exchange: bool | None = None
     vulnerable_count: int | None = None  # CVEs with status vulnerable (None: not stored)
     kev_count: int | None = None  # of them, known exploited (CISA KEV)
+    undetermined_count: int | None = None  # CVEs that cannot be told from the build (None: not stored)
+    undetermined_kev: int | None = None  # of them, known exploited
 
     @property
     def answered(self) -> bool:

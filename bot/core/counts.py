@@ -1,9 +1,10 @@
 """How many CVEs an answer is vulnerable to, and which of them are known exploited (CISA KEV). Pure.
 
 Every view says the same thing the same way: ``N CVEs (K KEV)``, with the known-exploited ones
-listed first. The views of a fresh answer (the build table, one-line check answers, the Slack card)
-add how many CVEs cannot be told (:func:`glance_text`); the summaries of stored checks (history,
-watch list, digest) carry only the stored counts.
+listed first, and then how many CVEs cannot be told (``55 cannot tell (1 KEV)``): the views of a
+fresh answer (the build table, one-line check answers, the Slack card) through :func:`glance_text`,
+the summaries of stored checks (history, watch list, digest, the card's "last known") through
+:func:`stored_counts_text`, from the counts stored with each check's verdicts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.core.changes import CheckPoint
     from bot.core.model import Assessment, CveVerdict
 
 
@@ -61,18 +63,65 @@ def undetermined_counts(cves: Iterable[CveVerdict]) -> tuple[int, int]:
     """(count, kev_count) of the CVEs whose verdict cannot be told from the build (status unknown,
     not because it depends on configuration): e.g. CVEs published after the product's end of life,
     which Microsoft no longer assesses for it."""
-    undetermined = [v for v in cves if v.status == "unknown" and not v.config_dependent]
-    return len(undetermined), sum(1 for v in undetermined if v.kev)
+    return count_undetermined((v.status, v.config_dependent, v.kev) for v in cves)
+
+
+def count_undetermined(verdicts: Iterable[tuple[object, object, object]]) -> tuple[int, int]:
+    """:func:`undetermined_counts` of (status, config_dependent, kev) triples: the one rule, also
+    applied to stored verdicts (JSON), where only ``True`` is true."""
+    undetermined = [
+        kev for status, config_dependent, kev in verdicts if status == "unknown" and config_dependent is not True
+    ]
+    return len(undetermined), sum(1 for kev in undetermined if kev is True)
+
+
+def stored_undetermined_counts(cves: object) -> tuple[int, int]:
+    """:func:`undetermined_counts` of a stored (JSON) CVE list; anything else than a list of
+    objects (an old or damaged document) counts none."""
+    if not isinstance(cves, list):
+        return 0, 0
+    return count_undetermined(
+        (c.get("status"), c.get("config_dependent"), c.get("kev")) for c in cves if isinstance(c, dict)
+    )
 
 
 def undetermined_text(assessment: Assessment) -> str:
     """``55 cannot tell (1 KEV)``; empty when every CVE's verdict is known (or nothing was judged)."""
     if assessment.build is None or assessment.error:
         return ""
-    n, kev = undetermined_counts(assessment.cves)
-    if not n:
+    return undetermined_phrase(*undetermined_counts(assessment.cves))
+
+
+def undetermined_phrase(count: int | None, kev: int | None) -> str:
+    """``55 cannot tell (1 KEV)``, ``3 cannot tell``; empty for none (or not stored)."""
+    if not count:
         return ""
-    return f"{n} cannot tell" + (f" ({kev} KEV)" if kev else "")
+    return f"{count} cannot tell" + (f" ({kev} KEV)" if kev else "")
+
+
+def stored_counts_text(
+    vulnerable: int | None, kev: int | None, undetermined: int | None = None, undetermined_kev: int | None = None
+) -> str:
+    """:func:`counts_text`, then :func:`undetermined_phrase`, of counts read back from the store:
+    ``no vulnerable CVEs, 55 cannot tell (1 KEV)``; empty when the vulnerable count is unknown."""
+    if vulnerable is None:
+        return ""
+    return ", ".join(
+        t for t in (counts_text(vulnerable, kev), undetermined_phrase(undetermined, undetermined_kev)) if t
+    )
+
+
+def point_counts_text(p: CheckPoint) -> str:
+    """:func:`stored_counts_text` of one stored check."""
+    return stored_counts_text(p.vulnerable_count, p.kev_count, p.undetermined_count, p.undetermined_kev)
+
+
+def point_risk_text(p: CheckPoint) -> str:
+    """The counts of one stored check worth flagging in a list of hosts at risk: the vulnerable
+    ones when there are some, and how many cannot be told when some cannot; else empty."""
+    if p.vulnerable_count:
+        return point_counts_text(p)
+    return undetermined_phrase(p.undetermined_count, p.undetermined_kev)
 
 
 def glance_text(assessment: Assessment) -> str:

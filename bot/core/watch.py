@@ -89,6 +89,15 @@ class WatchState:
         return self.counts[1] if self.counts and self.last_verdict else None
 
     @property
+    def undetermined_count(self) -> int | None:
+        """CVEs of the last verdict that cannot be told from its build (None: not stored)."""
+        return self.last_verdict.undetermined_count if self.last_verdict else None
+
+    @property
+    def undetermined_kev(self) -> int | None:
+        return self.last_verdict.undetermined_kev if self.last_verdict else None
+
+    @property
     def vulnerable_families(self) -> tuple[str, ...]:
         p = self.last_verdict
         return () if p is None else tuple(f for f in FAMILIES if p.families.get(f) == "vulnerable")

@@ -11,9 +11,11 @@ from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint, HostChange
 from bot.core.counts import (
     assessment_counts_text,
-    counts_text,
     cve_label,
     glance_text,
+    point_counts_text,
+    stored_counts_text,
+    stored_undetermined_counts,
     undetermined_text,
     vulnerable_counts,
     vulnerable_first,
@@ -195,7 +197,7 @@ def _unreachable_lines(r: CheckResult, since: SinceLast | None) -> list[str]:
         if last.eol:
             risk.append("end of life")
         risk.extend(f"vulnerable to {f}" for f in FAMILIES if last.families.get(f) == "vulnerable")
-        count = counts_text(last.vulnerable_count, last.kev_count)
+        count = point_counts_text(last)
         if count:
             risk.append(count)
         lines.append(
@@ -368,7 +370,7 @@ def shared_card(host: str, doc: dict[str, Any] | None, shared_by: str) -> Messag
         parts = [f"{escape(name or 'Exchange')} ({code_span(build, 40)})"]
         parts.append("*end of life*" if eol else ("supported" if eol is False else "support status unknown"))
         if isinstance(count, int):
-            parts.append(escape(counts_text(count, len(kev_list))))
+            parts.append(escape(stored_counts_text(count, len(kev_list), *stored_undetermined_counts(doc.get("cves")))))
         line = (":rotating_light: " if risk else ":large_green_circle: ") + f"*{h}*: " + " · ".join(parts)
         if kev_list:
             line += "\n:fire: Known exploited (CISA KEV): " + ", ".join(escape(k) for k in kev_list[:20])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.changes import HostChange
-from bot.core.counts import counts_text
+from bot.core.counts import point_risk_text
 from bot.core.digest import Digest, LongUnreachable, RegionTrend
 from bot.core.watch import WatchState
 from bot.render.blocks import Block, context, escape, header, message, section
@@ -57,8 +57,8 @@ def _unit_note(trends: Sequence[RegionTrend]) -> str:
 def _risk_text(w: WatchState) -> str:
     p = w.latest
     parts = list(w.reasons)
-    if p is not None and p.answered and p.vulnerable_count:
-        parts.append(counts_text(p.vulnerable_count, p.kev_count))
+    if p is not None and p.answered and (cves := point_risk_text(p)):
+        parts.append(cves)
     return ", ".join(parts)
 
 

@@ -9,10 +9,10 @@ from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
 from bot.core.counts import (
     assessment_counts_text,
-    counts_text,
     cve_label,
     glance_text,
     kev_first,
+    point_counts_text,
     vulnerable_counts,
     vulnerable_first,
 )
@@ -51,7 +51,7 @@ def point_state(p: CheckPoint) -> str:
     parts = [p.label()]
     if p.eol:
         parts.append("EOL")
-    cves = counts_text(p.vulnerable_count, p.kev_count)
+    cves = point_counts_text(p)
     if cves:
         parts.append(cves)
     return "; ".join(parts)

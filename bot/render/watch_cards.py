@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
-from bot.core.counts import counts_text
+from bot.core.counts import point_risk_text
 from bot.core.watch import WatchState
 from bot.render.blocks import (
     CHECK_HOST,
@@ -60,8 +60,7 @@ def point_verdict(p: CheckPoint | None) -> str:
     parts = [escape(p.label())]
     if p.eol:
         parts.append("*EOL*")
-    cves = counts_text(p.vulnerable_count, p.kev_count)
-    if cves and p.vulnerable_count:
+    if cves := point_risk_text(p):
         parts.append(escape(cves))
     if vulnerable:
         parts.append("vulnerable: " + ", ".join(vulnerable))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
-from bot.core.counts import kev_first
+from bot.core.counts import kev_first, undetermined_counts
 from bot.core.model import CheckResult
 from bot.store.connection import write_transaction
 
@@ -28,7 +28,10 @@ _POINT_COLUMNS = (
     "CASE WHEN build IS NULL THEN NULL WHEN vulnerable_cves = 0 THEN 0 ELSE coalesce("
     "json_array_length(json_extract(result_json, '$.kev')), "
     "(SELECT count(*) FROM verdict_sets vs, json_each(vs.cves_json) j WHERE vs.id = checks.verdict_set_id "
-    "AND json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev'))) END"
+    "AND json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev'))) END, "
+    # Cannot-tell counts: stored with the verdict set (NULL for checks stored before verdict sets).
+    "(SELECT undetermined_cves FROM verdict_sets WHERE id = checks.verdict_set_id), "
+    "(SELECT undetermined_kev FROM verdict_sets WHERE id = checks.verdict_set_id)"
 )
 
 
@@ -91,8 +94,14 @@ def _verdict_set(db: Sql, r: CheckResult, cache: dict[tuple[str, str], int]) -> 
     key = (a.build, a.knowledge_version or "")
     if key not in cache:
         db.execute(
-            "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
-            [key[0], key[1], dumps([cve_dict(v) for v in kev_first(a.cves)], indent=None)],
+            "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json, undetermined_cves, "
+            "undetermined_kev) VALUES (?, ?, ?, ?, ?)",
+            [
+                key[0],
+                key[1],
+                dumps([cve_dict(v) for v in kev_first(a.cves)], indent=None),
+                *undetermined_counts(a.cves),
+            ],
         )
         row = db.execute("SELECT id FROM verdict_sets WHERE build = ? AND knowledge_version = ?", list(key)).fetchone()
         cache[key] = int(row[0])
@@ -165,7 +174,27 @@ def _inserted(cursor: sqlite3.Cursor, table: str) -> int:
 
 
 def _point(row: tuple[Any, ...]) -> CheckPoint:
-    (cid, host, checked_at, build, product, cu, update, eol, pl, ps, pt, pns, reachable, exchange, error, nv, nk) = row
+    (
+        cid,
+        host,
+        checked_at,
+        build,
+        product,
+        cu,
+        update,
+        eol,
+        pl,
+        ps,
+        pt,
+        pns,
+        reachable,
+        exchange,
+        error,
+        nv,
+        nk,
+        nu,
+        nuk,
+    ) = row
     return CheckPoint(
         host=host,
         checked_at=dt.datetime.fromisoformat(checked_at),
@@ -183,6 +212,8 @@ def _point(row: tuple[Any, ...]) -> CheckPoint:
         exchange=None if exchange is None else bool(exchange),
         vulnerable_count=None if build is None or nv is None else int(nv),
         kev_count=None if nk is None else int(nk),
+        undetermined_count=None if build is None or nu is None else int(nu),
+        undetermined_kev=None if build is None or nuk is None else int(nuk),
     )
 
 

@@ -5,10 +5,12 @@ version end up with the same schema (tests/test_store.py checks it)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.core.counts import stored_undetermined_counts
 from bot.store.connection import as_database, connection_of, write_transaction
 
 if TYPE_CHECKING:
@@ -233,6 +235,22 @@ def _v9_forget_refusals(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_undetermined_counts(db: sqlite_utils.Database) -> None:
+    # How many CVEs of a verdict set cannot be told (and how many of them are KEV), stored with the
+    # set, so history, the watch list and the digest say it as a fresh answer does.
+    db.table("verdict_sets").add_column("undetermined_cves", int)
+    db.table("verdict_sets").add_column("undetermined_kev", int)
+    for set_id, cves_json in db.execute("SELECT id, cves_json FROM verdict_sets").fetchall():
+        try:
+            cves = json.loads(cves_json)
+        except ValueError:
+            continue  # unreadable: the counts stay unknown (NULL), the views then say nothing of them
+        if not isinstance(cves, list):
+            continue
+        n, kev = stored_undetermined_counts(cves)
+        db.execute("UPDATE verdict_sets SET undetermined_cves = ?, undetermined_kev = ? WHERE id = ?", [n, kev, set_id])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "targets, checks, watchlist", _v1_checks),
     (2, "exposure snapshots", _v2_snapshots),
@@ -243,6 +261,7 @@ MIGRATIONS: list[Migration] = [
     (7, "exposure: region cross-checks, deep-mode hosts, calibrations", _v7_exposure_trust),
     (8, "job runs (watchlist, digest, backup outcomes)", _v8_job_runs),
     (9, "forget SSRF-guard refusals stored as checks (not observations)", _v9_forget_refusals),
+    (10, "cannot-tell counts of each verdict set", _v10_undetermined_counts),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -59,9 +59,13 @@ def _verdict_set(db: sqlite_utils.Database, r: CheckResult, cache: dict[tuple[st
         return None
     key = (a.build, a.knowledge_version or "")
     if key not in cache:
+        docs = [cve_dict(v) for v in kev_first(a.cves)]
+        # cannot tell: unknown, and not because it depends on the server's configuration
+        unsure = [d for d in docs if d["status"] == "unknown" and not d["config_dependent"]]
         db.execute(
-            "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json) VALUES (?, ?, ?)",
-            [key[0], key[1], dumps([cve_dict(v) for v in kev_first(a.cves)], indent=None)],
+            "INSERT OR IGNORE INTO verdict_sets (build, knowledge_version, cves_json, undetermined_cves, "
+            "undetermined_kev) VALUES (?, ?, ?, ?, ?)",
+            [key[0], key[1], dumps(docs, indent=None), len(unsure), sum(1 for d in unsure if d["kev"])],
         )
         row = db.execute("SELECT id FROM verdict_sets WHERE build = ? AND knowledge_version = ?", list(key)).fetchone()
         cache[key] = int(row[0])

@@ -31,6 +31,8 @@ def point_dict(p: CheckPoint) -> dict[str, Any]:
         "families": dict(p.families),
         "vulnerable_count": p.vulnerable_count,
         "kev_count": p.kev_count,
+        "undetermined_count": p.undetermined_count,
+        "undetermined_kev_count": p.undetermined_kev,
         "reachable": p.reachable,
         "exchange": p.exchange,
         "error": p.error,
@@ -130,6 +132,8 @@ def watch_dict(w: WatchState, rejudged: Rejudgement | None) -> dict[str, Any]:
         "vulnerable_families": list(w.vulnerable_families),
         "vulnerable_count": w.vulnerable_count,
         "kev_count": w.kev_count,
+        "undetermined_count": w.undetermined_count,
+        "undetermined_kev_count": w.undetermined_kev,
         "latest": (
             {
                 "checked_at": timestamp(p.checked_at),
@@ -178,6 +182,8 @@ def digest_dict(d: Digest) -> dict[str, Any]:
                 "last_change": timestamp(w.last_change_at),
                 "vulnerable_count": w.latest.vulnerable_count if w.latest else None,
                 "kev_count": w.latest.kev_count if w.latest else None,
+                "undetermined_count": w.latest.undetermined_count if w.latest else None,
+                "undetermined_kev_count": w.latest.undetermined_kev if w.latest else None,
             }
             for w in d.still_at_risk
         ],
