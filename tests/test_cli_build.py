@@ -75,3 +75,47 @@ def test_cves_that_cannot_be_told_are_named_in_the_text() -> None:
             assert f"{len(unknown)} CVE" in line and unknown[0] in line
         else:
             assert not any(x.strip().startswith("cannot tell:") for x in text.splitlines())
+
+
+UNPUBLISHED = "15.2.2562.60"  # 3 above Exchange SE RTM Nov26SU (15.2.2562.57): a file version Microsoft never published
+
+
+def test_an_unpublished_build_is_named_after_its_nearest_as_the_nearest() -> None:
+    """A build within a few of a published one is named after it, and every view that names its
+    update marks the name as the nearest published build's (``~Nov26SU``); an exact build is not
+    marked, and the JSON keeps the name (its notes say the build is unpublished)."""
+    table = run("build", UNPUBLISHED, "15.2.2562.57")
+    rows = table.stdout.splitlines()
+    assert rows[2].split()[:5] == [UNPUBLISHED, "Exchange", "SE", "RTM", "~Nov26SU"]
+    assert rows[3].split()[:5] == ["15.2.2562.57", "Exchange", "SE", "RTM", "Nov26SU"]
+    assert "~ marks the nearest published build's update" in table.stdout
+    exact = run("build", "15.2.2562.57", "15.2.2562.53")
+    assert "~" not in exact.stdout
+    details = run("build", UNPUBLISHED).stdout
+    assert "product:   Exchange SE RTM ~Nov26SU, released 2026-11-10 (~: the nearest published build)" in details
+    assert f"note: {UNPUBLISHED} is not a published build" in details
+    (doc,) = json.loads(run("build", "--json", UNPUBLISHED).stdout)
+    assert doc["update"] == "Nov26SU" and any("not a published build" in n for n in doc["notes"])
+
+
+def test_the_slack_card_and_check_line_mark_the_nearest_update() -> None:
+    import dataclasses
+
+    from bot.core.assess import assess_build
+    from bot.core.buildnum import Build
+    from bot.knowledge import load_catalog
+    from bot.render import check_card, text
+    from tests.helpers import T0, result
+
+    catalog = load_catalog()
+    r = result(catalog, "mail.example.com", T0, UNPUBLISHED)
+    assert r.assessment.update_nearest and r.assessment.update == "Nov26SU"
+    assert "Exchange SE RTM ~Nov26SU" in text.check_line(r)
+    card = json.dumps(check_card.check_card(r))
+    assert "Nov26SU (nearest published build)" in card and "Exchange SE RTM Nov26SU (nearest)" in card
+    assert "~" not in card  # mrkdwn would strike it through
+    published = dataclasses.replace(r, assessment=assess_build(Build.of("15.2.2562.57"), catalog, T0.date()))
+    assert not published.assessment.update_nearest
+    assert "nearest" not in json.dumps(check_card.check_card(published)) and "~" not in text.check_line(published)
+    far = assess_build(Build.of("15.2.2562.70"), catalog, T0.date())  # well above: a later update?
+    assert far.update is None and not far.update_nearest

@@ -55,14 +55,17 @@ def test_every_simulator_answer_is_observed_as_the_reference(
     targets = [parse_target(host(n, sim)) for n in names]
 
     async def run() -> None:
-        async for _ in prober(catalog, timeout=1.5, concurrency=len(targets)).check_many(targets):
+        # every profile at once, in this process: a deadline that a loaded CI machine still meets for
+        # the profiles that answer (the hanging ones take all of it)
+        async for _ in prober(catalog, timeout=4.0, concurrency=len(targets)).check_many(targets):
             pass
 
     asyncio.run(run())
     assert len(seen) >= len(names)
     kinds = {"owa-path", "exporttool", "x-owa-version"}
     observed = [same(rs) for rs in seen]
-    assert kinds <= {b.signal for o in observed for b in o.builds}  # the answers do hold signals
+    signals = {b.signal for o in observed for b in o.builds}
+    assert kinds <= signals, f"signals seen: {sorted(signals)}"  # the answers do hold signals
     assert any(o.preauth for o in observed) and any(o.xml_rejected for o in observed)
 
 

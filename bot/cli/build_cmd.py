@@ -39,8 +39,10 @@ def build(builds: tuple[str, ...], as_json: bool, today: dt.datetime | None) -> 
     elif len(results) == 1:
         click.echo(text.assessment_details(results[0]))
     else:
-        click.echo(text.build_table(results))
-        click.echo(f"\nData: knowledge base as of {catalog.data_date}. Details: exchbot build BUILD")
+        click.echo(text.build_table(results) + "\n")
+        if any(a.update_nearest for a in results):
+            click.echo(text.NEAREST_LEGEND)
+        click.echo(f"Data: knowledge base as of {catalog.data_date}. Details: exchbot build BUILD")
         warning = staleness(catalog.data_date, day, max_age).warning
         if warning:
             click.echo(f"warning: {warning}")

@@ -55,6 +55,7 @@ def _evaluate(build: Build, catalog: Catalog, today: dt.date) -> Assessment:
         knowledge_version=catalog.version,
         knowledge_age_days=(today - catalog.data_date).days,
         kev_date=catalog.kev_date,
+        update_nearest=ident.release is not None and build.precision == 4 and not ident.exact,
     )
 
 

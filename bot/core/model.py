@@ -49,6 +49,16 @@ class Assessment:
     extra: Mapping[str, str] = field(default_factory=dict)
     knowledge_age_days: int | None = None  # days between knowledge_date and the day of the answer
     kev_date: dt.date | None = None  # date of the CISA KEV catalogue the ``kev`` flags come from
+    # ``update`` and ``release_date`` are those of the nearest published build: this four-part build
+    # was never published (a file version that differs slightly). The JSON says so in ``notes``.
+    update_nearest: bool = False
+
+    @property
+    def update_label(self) -> str | None:
+        """The update as the views name it: ``~Nov26SU`` when it is the nearest published build's."""
+        if self.update_nearest and self.update not in (None, "none"):
+            return f"~{self.update}"
+        return self.update
 
     @property
     def at_risk(self) -> bool:

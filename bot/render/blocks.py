@@ -22,9 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.changes import HostChange
+
+if TYPE_CHECKING:
+    from bot.core.model import Assessment
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -237,6 +240,13 @@ def family_text(status: str) -> str:
 def product_name(product: str | None, cu: str | None, update: str | None) -> str:
     parts = [p for p in (product, cu, None if update in (None, "none") else update) if p]
     return " ".join(parts)
+
+
+def assessment_name(a: Assessment) -> str:
+    """``Exchange SE RTM Nov26SU``, and ``(nearest)`` after an update named after the nearest
+    published build (mrkdwn has no quiet marker: ``~`` strikes through). Not escaped."""
+    name = product_name(a.product, a.cu, a.update)
+    return f"{name} (nearest)" if a.update_nearest and a.update not in (None, "none") else name
 
 
 def change_summary(change: HostChange) -> str:

@@ -32,6 +32,7 @@ from bot.render.blocks import (
     WATCH_REMOVE,
     Block,
     Message,
+    assessment_name,
     button,
     change_summary,
     clip,
@@ -118,10 +119,12 @@ def verdict_line(r: CheckResult) -> str:
     return _headline(r)
 
 
-def _update_text(update: str | None) -> str:
+def _update_text(update: str | None, *, nearest: bool = False) -> str:
     if update is None:
         return "cannot tell"
-    return "none (base build)" if update == "none" else escape(update)
+    if update == "none":
+        return "none (base build)"
+    return f"{escape(update)} (nearest published build)" if nearest else escape(update)
 
 
 def _confidence(r: CheckResult) -> str:
@@ -147,7 +150,8 @@ def _fallback(r: CheckResult) -> str:
         vul += f", including {', '.join(named)}"
     if unsure := undetermined_text(a):
         vul += f"; {unsure}"
-    return f"{who}: {escape(product_name(a.product, a.cu, a.update) or 'Exchange')} ({escape(a.build)}), {eol}{vul}"
+    name = assessment_name(a) or "Exchange"
+    return f"{who}: {escape(name)} ({escape(a.build)}), {eol}{vul}"
 
 
 def evidence_lines(r_evidence: list[tuple[str, str]]) -> list[str]:
@@ -273,7 +277,7 @@ def check_card(
                     f"*Build*\n{code_span(a.build, 40)}",
                     f"*Product*\n{escape(a.product or 'unknown')}",
                     f"*CU*\n{escape(a.cu or 'unknown')}",
-                    f"*Update*\n{_update_text(a.update)}",
+                    f"*Update*\n{_update_text(a.update, nearest=a.update_nearest)}",
                     f"*Released*\n{date_text(a.release_date)}",
                     f"*Address*\n{code_span(r.address or 'unknown', 60)}",
                 ]

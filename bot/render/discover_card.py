@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.discover import ONLINE_STATEMENT
 from bot.core.model import CheckResult
-from bot.render.blocks import Block, Message, code_span, context, escape, header, message, product_name, section
+from bot.render.blocks import Block, Message, assessment_name, code_span, context, escape, header, message, section
 from bot.render.check_card import verdict_line
 from bot.services.discover import Discovery
 
@@ -16,7 +16,7 @@ def _build(r: CheckResult) -> str:
     a = r.assessment
     if r.error or a.build is None:
         return ""
-    name = product_name(a.product, a.cu, a.update) or "Exchange"
+    name = assessment_name(a) or "Exchange"
     return f"\n{escape(name)} · build {code_span(a.build, 40)}"
 
 

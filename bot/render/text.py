@@ -57,6 +57,14 @@ def point_state(p: CheckPoint) -> str:
     return "; ".join(parts)
 
 
+def product_name(a: Assessment) -> str:
+    """``Exchange SE RTM Nov26SU``: product, CU and update (``~`` marks the nearest published one)."""
+    return " ".join(p for p in (a.product, a.cu, a.update_label if a.update not in (None, "none") else None) if p)
+
+
+NEAREST_LEGEND = "~ marks the nearest published build's update: the build itself was never published."
+
+
 def build_table(assessments: Sequence[Assessment]) -> str:
     """One row per input: the verdict at a glance."""
     head = ["input", "product", "CU", "update", "EOL", "vulnerable", *FAMILIES]
@@ -70,7 +78,7 @@ def build_table(assessments: Sequence[Assessment]) -> str:
                 a.input,
                 a.product or "?",
                 a.cu or "?",
-                a.update or "?",
+                a.update_label or "?",
                 yes_no(a.eol),
                 glance_text(a) or "?",
                 *(STATUS_TEXT[a.families[f]] for f in FAMILIES),
@@ -87,8 +95,11 @@ def assessment_details(a: Assessment) -> str:
     if a.error:
         return f"{a.input}: error: {a.error}"
     out = [f"{a.input} -> {a.build} (precision: {a.precision} parts)"]
-    name = " ".join(p for p in (a.product, a.cu, a.update if a.update not in (None, "none") else None) if p)
-    out.append(f"  product:   {name or 'unknown'}" + (f", released {a.release_date}" if a.release_date else ""))
+    name = product_name(a)
+    released = f", released {a.release_date}" if a.release_date else ""
+    if a.update_nearest:
+        released += " (~: the nearest published build)"
+    out.append(f"  product:   {name or 'unknown'}{released}")
     eol = yes_no(a.eol) + (f" (end of support {a.eol_date})" if a.eol_date else "")
     if a.esu:
         eol += "; paid Extended Security Update build"
@@ -133,7 +144,7 @@ def _verdict_text(r: CheckResult) -> str:
     a = r.assessment
     if a.build is None:
         return {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
-    name = " ".join(p for p in (a.product, a.cu, a.update if a.update not in (None, "none") else None) if p)
+    name = product_name(a)
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
