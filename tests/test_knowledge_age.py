@@ -164,6 +164,22 @@ def test_only_the_newest_build_is_up_to_date_and_names_the_date(catalog: Catalog
             assert below.advice and below.advice.startswith("Install") and below.install == str(newest.build)
 
 
+def test_a_build_above_the_newest_is_never_told_to_install_an_older_one(catalog: Catalog) -> None:
+    """A build newer than every known one (a file version, or an update after the data date) is up
+    to date as far as the knowledge goes: ``install`` is the build it runs, as for the newest build,
+    not the newest known one below it (a downgrade, which re-judgements would also repeat)."""
+    from bot.core.assess import assess
+    from bot.core.rejudge import _install_name
+
+    se = [r for r in catalog.releases if r.product == "Exchange SE"]
+    newest = max(se, key=lambda r: r.build)
+    for step in (1, 3, 20):  # nearest-named, and well above everything published
+        above = ".".join(map(str, (*newest.build.prefix(3), newest.build.parts[3] + step)))
+        a = assess(above, catalog, catalog.data_date)
+        assert a.advice and a.advice.startswith("Up to date") and "newer than the newest" in a.advice
+        assert a.install == above and _install_name(a, catalog) is None
+
+
 def test_esu_end_turns_unlisted_not_affected_into_unknown_and_drops_esu_advice(catalog: Catalog) -> None:
     from bot.core.assess import assess
     from bot.core.catalog import Cve

@@ -47,7 +47,7 @@ def advise(
             return (
                 f"Up to date as of {d}: {newest} build known on {d} (the knowledge data date); "
                 f"updates released after {d} are not known: check Microsoft's build page for anything newer.",
-                str(target.build),
+                str(ident.build),  # the build to be on is the one it runs: never an older one
             )
         return f"Install {_name(target)}.", str(target.build)
     when = f" since {eol_date.isoformat()}" if eol_date else ""
