@@ -57,7 +57,7 @@ def point_state(p: CheckPoint) -> str:
     return "; ".join(parts)
 
 
-def product_name(a: Assessment) -> str:
+def assessment_name(a: Assessment) -> str:
     """``Exchange SE RTM Nov26SU``: product, CU and update (``~`` marks the nearest published one)."""
     return " ".join(p for p in (a.product, a.cu, a.update_label if a.update not in (None, "none") else None) if p)
 
@@ -95,7 +95,7 @@ def assessment_details(a: Assessment) -> str:
     if a.error:
         return f"{a.input}: error: {a.error}"
     out = [f"{a.input} -> {a.build} (precision: {a.precision} parts)"]
-    name = product_name(a)
+    name = assessment_name(a)
     released = f", released {a.release_date}" if a.release_date else ""
     if a.update_nearest:
         released += " (~: the nearest published build)"
@@ -144,7 +144,7 @@ def _verdict_text(r: CheckResult) -> str:
     a = r.assessment
     if a.build is None:
         return {True: "Exchange, version hidden", False: "not Exchange", None: "cannot tell (front end)"}[r.exchange]
-    name = product_name(a)
+    name = assessment_name(a)
     fams = " ".join(f"{f}={STATUS_TEXT[a.families[f]]}" for f in FAMILIES)
     eol = "EOL" if a.eol else ("supported" if a.eol is False else "EOL unknown")
     flag = " (!)" if r.warnings else ""
