@@ -197,3 +197,16 @@ def test_limiter_zero_never_waits() -> None:
 def test_classify_messages(message: str, status: int, error: type[Exception]) -> None:
     err = classify(message, status=status, cause=None, timeout=5)
     assert type(err) is error and str(err)
+
+
+@pytest.mark.parametrize("port", [40312, 34031, 50403])
+def test_a_403_inside_an_echoed_url_is_not_a_403(port: int) -> None:
+    """A server that echoes the request back ("Request http://127.0.0.1:40312/...?key=... failed")
+    is not denying access because its port, the key or the query holds "403"."""
+    echoed = f"Request http://127.0.0.1:{port}/shodan/host/count?key=ab403cd&query=x%20403 failed"
+    refused = classify(echoed, status=401, cause=None, timeout=5)
+    assert not isinstance(refused, AccessDenied) and "HTTP 401" in str(refused)
+    unknown = classify(echoed, status=None, cause=None, timeout=5)
+    assert not isinstance(unknown, AccessDenied)
+    assert isinstance(classify("HTTP 403 Forbidden", status=None, cause=None, timeout=5), AccessDenied)
+    assert isinstance(classify("Access denied (403 Forbidden)", status=None, cause=None, timeout=5), AccessDenied)

@@ -23,6 +23,7 @@ What the library does not do, and this module does:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -118,6 +119,11 @@ def _is_timeout(exc: BaseException | None) -> bool:
     return False
 
 
+# "403" as a status in a message ("Access denied (403 Forbidden)", "HTTP 403"), not inside a port,
+# a key or a query string that the server echoed back ("http://host:40312/...?key=...").
+_SAYS_403 = re.compile(r"(?<![\w:/.=&?%-])403(?!\w)")
+
+
 def classify(message: str, *, status: int | None, cause: BaseException | None, timeout: float) -> ShodanError:
     """Map a shodan ``APIError`` message (plus the HTTP status and the transport error we saw) to a
     typed error whose text names the cause."""
@@ -131,7 +137,7 @@ def classify(message: str, *, status: int | None, cause: BaseException | None, t
         )
     if (
         status == 403
-        or "403" in low
+        or (status is None and _SAYS_403.search(low) is not None)  # a seen status outranks the text
         or "access denied" in low
         or "upgrade your api plan" in low
         or "only available on paid" in low
