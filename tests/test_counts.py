@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -131,7 +132,6 @@ def quiet_digest(w: WatchState) -> Digest:
 
 
 def test_digest_names_counts_and_says_failures_once() -> None:
-    import dataclasses
 
     from bot.core.changes import CheckPoint
     from bot.render.digest import digest_message, digest_text
@@ -154,7 +154,8 @@ def test_watch_list_text_says_the_counts_as_every_view_does() -> None:
     p = CheckPoint("a.example", T0, "15.2.2562.57", "Exchange SE", "RTM", "Nov26SU", False, fams, True, None)
 
     def said(counts: tuple[int, int]) -> str:
-        return verdict_text(WatchState("a.example", T0, None, p, None, last_verdict=p, counts=counts))
+        q = dataclasses.replace(p, vulnerable_count=counts[0], kev_count=counts[1])
+        return verdict_text(WatchState("a.example", T0, None, q, None, last_verdict=q))
 
     assert "; 1 CVE (0 KEV); " in said((1, 0))
     assert "; no vulnerable CVEs; " in said((0, 0))
@@ -221,7 +222,6 @@ def test_stored_counts_of_zero_say_nothing_more(catalog: Catalog, tmp_path: Path
 def test_migration_counts_the_verdict_sets_already_stored(catalog: Catalog, tmp_path: Path) -> None:
     """A database of schema 9 gets the counts of the verdict sets it holds, by the same rule as new
     checks; a set whose JSON cannot be read keeps them unknown (NULL: nothing is said)."""
-    import dataclasses
 
     from bot.store.connection import open_database
     from bot.store.migrations import migrate

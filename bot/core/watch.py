@@ -32,8 +32,8 @@ class WatchState:
     """One watched host. ``latest`` is None if it was never checked; ``last_change`` is its newest
     change (``first_seen`` when nothing changed since its first check), None if never checked;
     ``last_verdict`` is the newest check that reached the host; ``unreachable_since`` the first
-    failed check of the current run of failures; ``counts`` the (vulnerable, KEV) CVE counts of the
-    stored result of the last verdict, when read (``watch list``)."""
+    failed check of the current run of failures. The CVE counts are those stored with the last
+    verdict."""
 
     host: str
     added_at: dt.datetime | None
@@ -44,7 +44,6 @@ class WatchState:
     target: str | None = None  # the target as it was added (None: the host)
     last_verdict: CheckPoint | None = None
     unreachable_since: dt.datetime | None = None
-    counts: tuple[int, int] | None = None
 
     @property
     def at_risk(self) -> bool:
@@ -81,12 +80,12 @@ class WatchState:
 
     @property
     def vulnerable_count(self) -> int | None:
-        """CVEs of the last verdict certainly vulnerable (None: no verdict or not read)."""
-        return self.counts[0] if self.counts and self.last_verdict else None
+        """CVEs of the last verdict certainly vulnerable (None: no verdict or not stored)."""
+        return self.last_verdict.vulnerable_count if self.last_verdict else None
 
     @property
     def kev_count(self) -> int | None:
-        return self.counts[1] if self.counts and self.last_verdict else None
+        return self.last_verdict.kev_count if self.last_verdict else None
 
     @property
     def undetermined_count(self) -> int | None:
@@ -119,10 +118,8 @@ def watch_state(
     added_by: str | None = None,
     rejudged: Rejudgement | None = None,
     target: str | None = None,
-    counts: tuple[int, int] | None = None,
 ) -> WatchState:
-    """The state of ``host`` from its stored checks (any order). ``counts``: the (vulnerable, KEV)
-    CVE counts of the newest check that reached it."""
+    """The state of ``host`` from its stored checks (any order)."""
     newest_first = sorted(points, key=lambda p: p.checked_at, reverse=True)
     newest = newest_first[0] if newest_first else None
     last_verdict = next((p for p in newest_first if p.answered), None)
@@ -142,7 +139,6 @@ def watch_state(
         target=target,
         last_verdict=last_verdict,
         unreachable_since=since,
-        counts=counts,
     )
 
 

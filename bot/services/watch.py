@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.catalog import Catalog
 from bot.core.changes import HostChange, host_changes
@@ -98,13 +97,6 @@ def remove_targets(store: Store, targets: Sequence[Target]) -> list[Edit]:
     return [Edit(t.key, store.watch_remove(t.key)) for t in targets]
 
 
-def _counts(doc: dict[str, Any] | None) -> tuple[int, int] | None:
-    if doc is None or doc.get("error"):
-        return None
-    vulnerable = [c for c in doc.get("cves") or [] if isinstance(c, dict) and c.get("status") == "vulnerable"]
-    return len(vulnerable), sum(1 for c in vulnerable if c.get("kev") is True)
-
-
 def watch_list(
     store: Store, catalog: Catalog, now: dt.datetime
 ) -> tuple[list[WatchState], dict[str, Rejudgement | None]]:
@@ -114,10 +106,6 @@ def watch_list(
     rejudged: dict[str, Rejudgement | None] = {}
     for w in store.watchlist():
         history = store.history(w.host, HISTORY)
-        last = next((p for p in history if p.answered), None)
-        counts = _counts(store.latest_result(w.host)) if history and history[0].answered else None
-        if counts is None and last is not None and last.check_id is not None:
-            counts = _counts(store.result_by_id(last.check_id))
         rejudged[w.host] = (
             store.latest_rejudgement(history[0].check_id) if history and history[0].check_id is not None else None
         )
@@ -129,7 +117,6 @@ def watch_list(
                 added_by=w.added_by,
                 rejudged=rejudged[w.host],
                 target=w.target,
-                counts=counts,
             )
         )
     return at_risk_first(rows), rejudged
