@@ -106,9 +106,6 @@ class Store:
     def similar_hosts(self, host: str, limit: int = 5) -> list[str]:
         return checks.similar_hosts(self.db, host, limit)
 
-    def result_by_id(self, check_id: int) -> dict[str, Any] | None:
-        return checks.result_by_id(self.db, check_id)
-
     def points_since(self, since: dt.datetime) -> dict[str, list[CheckPoint]]:
         return checks.points_since(self.db, since)
 

@@ -251,12 +251,6 @@ def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[
     return [str(r[0]) for r in rows]
 
 
-def result_by_id(db: sqlite_utils.Database, check_id: int) -> dict[str, Any] | None:
-    """One stored result as the JSON the CLI printed (cves re-attached)."""
-    row = db.execute("SELECT result_json FROM checks WHERE id = ?", [check_id]).fetchone()
-    return expand(db, json.loads(row[0])) if row else None
-
-
 def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:
     ref = doc.pop("cves_ref", None)
     if ref is not None:
