@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from bot.core.changes import HostChange
-from bot.core.counts import stored_counts_text
+from bot.core.counts import point_counts_text
 from bot.core.rejudge import Rejudgement
 from bot.core.watch import WatchState
 
@@ -29,7 +29,7 @@ def verdict_text(w: WatchState) -> str:
         parts.append({True: "EOL", False: "supported", None: "EOL unknown"}[p.eol])
         fams = w.vulnerable_families
         parts.append(f"vulnerable: {', '.join(fams)}" if fams else "no vulnerable family")
-        if cves := stored_counts_text(w.vulnerable_count, w.kev_count, w.undetermined_count, w.undetermined_kev):
+        if cves := point_counts_text(p):  # the last verdict's stored counts, as every stored view says them
             parts.append(cves)
     parts.append(f"last checked {_day(w.latest.checked_at)}")
     if w.unreachable_since is not None and p is not None:
