@@ -202,6 +202,37 @@ def test_stored_checks_say_how_many_cves_cannot_be_told(catalog: Catalog, tmp_pa
     assert (doc["undetermined_count"], doc["undetermined_kev_count"]) == (n, kev)
 
 
+def test_fresh_json_and_csv_say_how_many_cves_cannot_be_told(catalog: Catalog, tmp_path: Path) -> None:
+    """``build --json``, ``check --json`` and ``--csv`` carry the cannot-tell counts that history and
+    the watch list carry for the same check: one number for one answer, wherever it is read."""
+    from bot.render.csv_out import HEADER, row
+
+    (doc,) = json.loads(run(["build", "--json", EXCHANGE_2013], tmp_path / "b.db").stdout)
+    unsure = [c for c in doc["cves"] if c["status"] == "unknown" and not c["config_dependent"]]
+    assert doc["vulnerable_count"] == 0 and unsure
+    assert (doc["undetermined_count"], doc["undetermined_kev_count"]) == (len(unsure), sum(c["kev"] for c in unsure))
+    r = result(catalog, "old.example.com", T0, EXCHANGE_2013)
+    checked = json_out.check_dict(r)
+    assert (checked["undetermined_count"], checked["undetermined_kev_count"]) == (
+        len(unsure),
+        sum(c["kev"] for c in unsure),
+    )
+    cells = dict(zip(HEADER, row(r), strict=True))
+    assert (cells["undetermined_count"], cells["undetermined_kev_count"]) == (
+        str(len(unsure)),
+        str(sum(c["kev"] for c in unsure)),
+    )
+    with Store(tmp_path / "b.db") as store:
+        store.save_checks([r], knowledge_version=catalog.version)
+        (p,) = store.history("old.example.com")
+    assert json_out.point_dict(p)["undetermined_count"] == checked["undetermined_count"]
+    assert json_out.point_dict(p)["undetermined_kev_count"] == checked["undetermined_kev_count"]
+    # nothing to count for a host that could not be checked: empty cells, as for the vulnerable count
+    failed = result(catalog, "gone.example.com", T0, None, error="could not check: timed out")
+    cells = dict(zip(HEADER, row(failed), strict=True))
+    assert cells["undetermined_count"] == cells["vulnerable_count"] == ""
+
+
 def test_stored_counts_of_zero_say_nothing_more(catalog: Catalog, tmp_path: Path) -> None:
     """A supported build (every CVE's verdict known) stores zero and says only its vulnerable count;
     Exchange 2016's last update says its cannot-tell CVEs without a KEV part when none is KEV."""

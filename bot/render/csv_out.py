@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core.counts import vulnerable_counts
+from bot.core.counts import undetermined_counts, vulnerable_counts
 from bot.core.model import CheckResult
 
 HEADER: tuple[str, ...] = (
@@ -29,6 +29,8 @@ HEADER: tuple[str, ...] = (
     "proxynotshell",
     "vulnerable_count",
     "kev_count",
+    "undetermined_count",
+    "undetermined_kev_count",
     "warnings",
     "error",
     "checked_at",
@@ -64,6 +66,7 @@ def row(r: CheckResult) -> list[str]:
     a = r.assessment
     fam = a.families
     vulnerable, kev = vulnerable_counts(a) if r.error is None else (None, None)
+    undetermined, undetermined_kev = undetermined_counts(a.cves) if r.error is None else (None, None)
     cells: list[str | int | bool | None] = [
         r.target,
         *split_key(r.host),
@@ -81,6 +84,8 @@ def row(r: CheckResult) -> list[str]:
         fam.get("ProxyNotShell"),
         vulnerable,
         kev,
+        undetermined,
+        undetermined_kev,
         "; ".join(r.warnings),
         r.error,
         r.checked_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -42,6 +42,9 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "families": dict(a.families),
         "vulnerable_count": vulnerable_counts(a)[0],
         "kev": kev_ids(a),
+        # counted here, not through bot.core.counts: the reference must not share the rule it checks
+        "undetermined_count": sum(1 for v in a.cves if v.status == "unknown" and not v.config_dependent),
+        "undetermined_kev_count": sum(1 for v in a.cves if v.status == "unknown" and not v.config_dependent and v.kev),
         "cves": [cve_dict(v) for v in kev_first(a.cves)],
         "advice": a.advice,
         "install": a.install,

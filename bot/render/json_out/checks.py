@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.core.counts import cve_counts, kev_first, vulnerable_kev_ids
+from bot.core.counts import cve_counts, kev_first, undetermined_counts, vulnerable_kev_ids
 from bot.render.json_out.base import iso
 
 if TYPE_CHECKING:
@@ -28,13 +28,14 @@ class _CvePart:
     """What a tuple of CVE verdicts renders to, worked out once: every host on one build shares the
     tuple (bot.core.assess caches it per build), so 200 hosts need it once, not 200 times."""
 
-    __slots__ = ("cves", "dicts", "kev", "vulnerable")
+    __slots__ = ("cves", "dicts", "kev", "undetermined", "vulnerable")
 
     def __init__(self, cves: tuple[CveVerdict, ...]) -> None:
         self.cves = cves  # held, so its id() cannot be reused while the entry is cached
         self.dicts = tuple(cve_dict(v) for v in kev_first(cves))  # known exploited first
         self.vulnerable = cve_counts(cves)[0]
         self.kev = tuple(vulnerable_kev_ids(cves))  # catalogue order
+        self.undetermined = undetermined_counts(cves)  # (count, KEV count): what the build cannot tell
 
 
 _PARTS: dict[int, _CvePart] = {}
@@ -72,6 +73,8 @@ def assessment_dict(a: Assessment, *, cves: bool = True) -> dict[str, Any]:
         "families": dict(a.families),
         "vulnerable_count": part.vulnerable,
         "kev": list(part.kev),  # the vulnerable CVEs that are known exploited (CISA KEV)
+        "undetermined_count": part.undetermined[0],  # status unknown, not for a configuration reason
+        "undetermined_kev_count": part.undetermined[1],
         "cves": [d.copy() for d in part.dicts] if cves else None,  # known exploited first; fresh dicts
         "advice": a.advice,
         "install": a.install,
