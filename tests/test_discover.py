@@ -365,9 +365,7 @@ class _Gated(DiscoverService):
         self.running = self.most = self.most_tasks = 0
         self.second_started: asyncio.Event | None = None
 
-    async def discover(
-        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
-    ) -> Discovery:
+    async def discover(self, domain: str, *, timeout: float, address: str | None = None, **_: object) -> Discovery:
         if self.second_started is None:
             self.second_started = asyncio.Event()
         self.started.append(domain)
@@ -530,9 +528,7 @@ class _Leaky(DiscoverService):
         super().__init__(dns=DnsClient(servers=(("127.0.0.1", 9),)), prober=Prober(catalog=catalog))
         self.cleaned_up: list[str] = []
 
-    async def discover(
-        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
-    ) -> Discovery:
+    async def discover(self, domain: str, *, timeout: float, address: str | None = None, **_: object) -> Discovery:
         async def background() -> None:
             try:
                 await asyncio.sleep(60)
@@ -551,3 +547,57 @@ def test_what_discoveries_leave_running_is_cancelled_before_their_loop_closes(ca
     queries = [parse_query(d) for d in ("one.test", "two.test")]
     assert [q.domain for q, _ in run_discoveries(svc, queries, 5.0, at_once=2)] == ["one.test", "two.test"]
     assert sorted(svc.cleaned_up) == ["one.test", "two.test"]  # cancelled, not destroyed with the loop
+
+
+def _busiest(sims: list[ExchangeSimulator], latency: float) -> int:
+    """The most hosts the simulators saw being checked at one moment: a host counts from its first
+    request until its last request's answer (``latency`` later)."""
+    spans: dict[str, list[float]] = {}
+    for r in (r for sim in sims for r in sim.requests):
+        span = spans.setdefault(r.host.rsplit(":", 1)[0], [r.monotonic, r.monotonic])
+        span[0], span[1] = min(span[0], r.monotonic), max(span[1], r.monotonic)
+    edges = sorted([(a, 1) for a, _ in spans.values()] + [(b + latency, -1) for _, b in spans.values()])
+    busiest = running = 0
+    for _, step in edges:  # at a tie an end sorts first: a host that starts as another ends is not "at once"
+        running += step
+        busiest = max(busiest, running)
+    return busiest
+
+
+def test_the_endpoints_of_all_discoveries_share_one_gate_of_hosts(catalog: Catalog) -> None:
+    """--concurrency counts hosts, also behind mail addresses: the endpoints of discoveries running
+    side by side pass one gate, so no more than that many are checked at any moment (each
+    discovery used to check all of its own at once, on top of the others)."""
+    import contextlib
+
+    from bot.services.discover import run_discoveries
+
+    latency = 0.3
+    with contextlib.ExitStack() as stack:
+        # three servers (one endpoint is one address and port): each domain's SRV records name all three
+        sims = [
+            stack.enter_context(ExchangeSimulator(default="exchange2019_cu14_f5", latency=latency)) for _ in range(3)
+        ]
+        records = [
+            rec
+            for d in ("one", "two")
+            for i, sim in enumerate(sims)
+            for rec in (
+                (f"_autodiscover._tcp.{d}.test", "SRV", f"0 0 {sim.port} ex{i}.{d}.test."),
+                (f"ex{i}.{d}.test", "A", "127.0.0.1"),
+            )
+        ]
+        server = stack.enter_context(FakeDns(records))
+        queries = [parse_query(f"it@{d}.test") for d in ("one", "two")]
+
+        def busiest(hosts_at_once: int | None) -> int:
+            for sim in sims:
+                sim.reset()
+            svc = service(catalog, server, sims[0])
+            found = [f for _, f in run_discoveries(svc, queries, 20.0, at_once=2, hosts_at_once=hosts_at_once)]
+            assert [len(f.endpoints) for f in found] == [3, 3]
+            assert all(r.error is None and r.assessment.build == BUILD for f in found for r in f.results)
+            return _busiest(sims, latency)
+
+        assert busiest(2) == 2
+        assert busiest(None) == 6  # without a shared gate: every endpoint of both discoveries at once

@@ -93,8 +93,9 @@ def check_addresses(
 ) -> AddressRun:
     """Discover each mail address's endpoints and check them, as ``exchbot check`` does hosts.
 
-    A few addresses are discovered at once (a quarter of ``settings.concurrency``, at least one:
-    each discovery checks its endpoints at once), and handed on in input order.
+    A few addresses are discovered at once (a quarter of ``settings.concurrency``, at least one),
+    and handed on in input order; the endpoints they find are checked at most
+    ``settings.concurrency`` at once, all discoveries together.
     The endpoints' results go to ``sink`` (indexes from ``start``, after the other targets), or, for
     text (``text_out``), each discovery is printed whole: how each endpoint was found, then its check.
     Each discovery is stored as soon as it is handed on (unless ``store`` is false), so an
@@ -107,7 +108,11 @@ def check_addresses(
         db = stack.enter_context(make_store(settings)) if store else None
         stack.callback(progress.clear)
         discoveries = discover_service.run_discoveries(
-            service, queries, settings.timeout, discover_service.discoveries_at_once(settings.concurrency)
+            service,
+            queries,
+            settings.timeout,
+            discover_service.discoveries_at_once(settings.concurrency),
+            hosts_at_once=settings.concurrency,
         )
         progress(0, len(queries))
         for n, (query, found) in enumerate(stack.enter_context(contextlib.closing(discoveries)), 1):

@@ -92,8 +92,16 @@ class DiscoverService:
     https_port: int = 443  # tests point it at the simulator's port
 
     async def discover(
-        self, domain: str, *, timeout: float, address: str | None = None, allow_private: bool | None = None
+        self,
+        domain: str,
+        *,
+        timeout: float,
+        address: str | None = None,
+        allow_private: bool | None = None,
+        host_gate: asyncio.Semaphore | None = None,
     ) -> Discovery:
+        """``host_gate``: a gate shared with other discoveries on this loop, so that all of them together
+        check at most that many endpoints at once (None: this discovery's endpoints all at once)."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + timeout
@@ -145,30 +153,33 @@ class DiscoverService:
             if answer.addresses:
                 candidates.append(Candidate(host, port, way, answer.addresses))
         endpoints = merge(candidates)
-        results = await self._check(endpoints, deadline, allow_private)
+        gate = host_gate or asyncio.Semaphore(len(endpoints) or 1)
+        results = await self._check(endpoints, deadline, allow_private, gate)
         return Discovery(domain, address, bool(signs), signs, endpoints, results, tuple(dict.fromkeys(notes)))
 
     async def _check(
-        self, endpoints: Sequence[Endpoint], deadline: float, allow_private: bool | None
+        self, endpoints: Sequence[Endpoint], deadline: float, allow_private: bool | None, host_gate: asyncio.Semaphore
     ) -> tuple[CheckResult, ...]:
-        if not endpoints:
-            return ()
-        targets = [Target(e.target, e.host, e.port, False) for e in endpoints]
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining < MIN_CHECK_TIME:
-            now, why = self.prober.clock.now(), "could not check: no time left before the deadline"
-            return tuple(failed_result(t.raw, t.key, now, why, self.prober.knowledge()) for t in targets)
+        """Each endpoint checked once ``host_gate`` lets it in, with what is left of the
+        deadline then; with too little left, it is reported and not checked."""
+        loop = asyncio.get_running_loop()
         settings = dataclasses.replace(
             self.prober.settings,
-            timeout=round(remaining, 1),
-            concurrency=len(targets),
             allow_private=self.prober.settings.allow_private if allow_private is None else allow_private,
         )
-        prober = dataclasses.replace(self.prober, settings=settings, resolver=_pinned(endpoints))
-        results: dict[int, CheckResult] = {}
-        async for index, result in prober.check_many(targets):
-            results[index] = result
-        return tuple(results[i] for i in range(len(targets)))
+        resolver = _pinned(endpoints)
+
+        async def one(e: Endpoint) -> CheckResult:
+            target = Target(e.target, e.host, e.port, False)
+            async with host_gate:
+                remaining = deadline - loop.time()
+                if remaining < MIN_CHECK_TIME:
+                    why = "could not check: no time left before the deadline"
+                    return failed_result(target.raw, target.key, self.prober.clock.now(), why, self.prober.knowledge())
+                timed = dataclasses.replace(settings, timeout=round(remaining, 1))
+                return await dataclasses.replace(self.prober, settings=timed, resolver=resolver).check(target)
+
+        return tuple(await asyncio.gather(*(one(e) for e in endpoints)))
 
 
 def _host_name(host: str) -> bool:
@@ -217,9 +228,10 @@ def run_discovery(service: DiscoverService, query: Query, timeout: float) -> Dis
     return asyncio.run(service.discover(query.domain, address=query.address, timeout=timeout))
 
 
-# Each discovery checks every endpoint it finds at once (up to MAX_MX + MAX_SRV + autodiscover +
-# the usual names; a handful for most domains), so ``exchbot check --concurrency N`` (hosts at once)
-# discovers about N / ENDPOINTS_PER_DISCOVERY addresses at once: 5 at the default of 20 hosts.
+# A discovery finds a handful of endpoints for most domains (at most MAX_MX + MAX_SRV + autodiscover
+# + the usual names), so ``exchbot check --concurrency N`` (hosts at once) discovers about
+# N / ENDPOINTS_PER_DISCOVERY addresses at once (5 at the default of 20 hosts), and the endpoints
+# they find share one gate of N hosts (run_discoveries' ``hosts_at_once``).
 ENDPOINTS_PER_DISCOVERY = 4
 
 
@@ -229,19 +241,22 @@ def discoveries_at_once(concurrency: int) -> int:
 
 
 def run_discoveries(
-    service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int
+    service: DiscoverService, queries: Sequence[Query], timeout: float, at_once: int, hosts_at_once: int | None = None
 ) -> Generator[tuple[Query, Discovery], None, None]:
     """Discover ``queries``, at most ``at_once`` at a time, each within ``timeout`` of its own
     start; handed out in input order, each as soon as it and those before it are done. At most
     twice ``at_once`` are started and not yet handed out (a file of 100,000 addresses is not
-    100,000 tasks). Stopping early cancels the discoveries still running."""
+    100,000 tasks). ``hosts_at_once``: how many endpoints all of them check at once, at most
+    (None: each discovery checks its own all at once). Stopping early cancels the discoveries
+    still running."""
     loop = asyncio.new_event_loop()
     gate = asyncio.Semaphore(max(1, at_once))
+    host_gate = asyncio.Semaphore(max(1, hosts_at_once)) if hosts_at_once is not None else None
     window = 2 * max(1, at_once)
 
     async def one(query: Query) -> Discovery:
         async with gate:
-            return await service.discover(query.domain, address=query.address, timeout=timeout)
+            return await service.discover(query.domain, address=query.address, timeout=timeout, host_gate=host_gate)
 
     waiting = iter(queries)
     started: collections.deque[tuple[Query, asyncio.Task[Discovery]]] = collections.deque()
