@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 ASSESSMENT_KEYS = {
     "input",
@@ -83,7 +85,7 @@ UNPUBLISHED = "15.2.2562.60"  # 3 above Exchange SE RTM Nov26SU (15.2.2562.57): 
 def test_an_unpublished_build_is_named_after_its_nearest_as_the_nearest() -> None:
     """A build within a few of a published one is named after it, and every view that names its
     update marks the name as the nearest published build's (``~Nov26SU``); an exact build is not
-    marked, and the JSON keeps the name (its notes say the build is unpublished)."""
+    marked; the JSON keeps the name and says so in ``update_nearest`` (its notes say why)."""
     table = run("build", UNPUBLISHED, "15.2.2562.57")
     rows = table.stdout.splitlines()
     assert rows[2].split()[:5] == [UNPUBLISHED, "Exchange", "SE", "RTM", "~Nov26SU"]
@@ -94,8 +96,9 @@ def test_an_unpublished_build_is_named_after_its_nearest_as_the_nearest() -> Non
     details = run("build", UNPUBLISHED).stdout
     assert "product:   Exchange SE RTM ~Nov26SU, released 2026-11-10 (~: the nearest published build)" in details
     assert f"note: {UNPUBLISHED} is not a published build" in details
-    (doc,) = json.loads(run("build", "--json", UNPUBLISHED).stdout)
-    assert doc["update"] == "Nov26SU" and any("not a published build" in n for n in doc["notes"])
+    nearest, published = json.loads(run("build", "--json", UNPUBLISHED, "15.2.2562.57").stdout)
+    assert nearest["update"] == "Nov26SU" and any("not a published build" in n for n in nearest["notes"])
+    assert nearest["update_nearest"] is True and published["update_nearest"] is False
 
 
 def test_the_slack_card_and_check_line_mark_the_nearest_update() -> None:
@@ -119,3 +122,49 @@ def test_the_slack_card_and_check_line_mark_the_nearest_update() -> None:
     assert "nearest" not in json.dumps(check_card.check_card(published)) and "~" not in text.check_line(published)
     far = assess_build(Build.of("15.2.2562.70"), catalog, T0.date())  # well above: a later update?
     assert far.update is None and not far.update_nearest
+
+
+def test_stored_checks_of_an_unpublished_build_name_its_update_as_the_nearest(tmp_path: Path) -> None:
+    """History, the watch list, the digest and the Slack views name a stored check by its label:
+    it says "nearest Nov26SU" in words (``~`` would strike text through in Slack), and a check
+    stored before the result said so (no ``update_nearest`` in its JSON) keeps its plain name."""
+    import sqlite3
+
+    from bot.knowledge import load_catalog
+    from bot.render import json_out
+    from bot.render.watch_cards import point_verdict
+    from bot.store import Store
+    from tests.helpers import T0, result
+
+    catalog = load_catalog()
+    db = tmp_path / "n.db"
+    with Store(db) as store:
+        store.save_checks(
+            [
+                result(catalog, "near.example.com", T0, UNPUBLISHED),
+                result(catalog, "exact.example.com", T0, "15.2.2562.57"),
+            ],
+            knowledge_version=catalog.version,
+        )
+        (near,) = store.history("near.example.com")
+        (exact,) = store.history("exact.example.com")
+    assert near.update_nearest and near.update == "Nov26SU"
+    assert near.label() == f"{UNPUBLISHED} (Exchange SE RTM, nearest Nov26SU)"
+    assert exact.label() == "15.2.2562.57 (Exchange SE RTM Nov26SU)" and not exact.update_nearest
+    assert "nearest Nov26SU" in point_verdict(near) and "~" not in point_verdict(near)
+    assert json_out.point_dict(near)["update_nearest"] is True
+    env = {**os.environ, "EXCHBOT_DB": str(db)}
+    hist = subprocess.run(
+        [sys.executable, "-m", "bot", "history", "near.example.com"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert f"{UNPUBLISHED} (Exchange SE RTM, nearest Nov26SU)" in hist.stdout, hist.stdout + hist.stderr
+    # a row written before results carried update_nearest: named as it always was
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE checks SET result_json = json_remove(result_json, '$.update_nearest')")
+    with Store(db) as store:
+        (old,) = store.history("near.example.com")
+    assert not old.update_nearest and old.label() == f"{UNPUBLISHED} (Exchange SE RTM Nov26SU)"

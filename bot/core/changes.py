@@ -46,6 +46,7 @@ class CheckPoint:
     kev_count: int | None = None  # of them, known exploited (CISA KEV)
     undetermined_count: int | None = None  # CVEs that cannot be told from the build (None: not stored)
     undetermined_kev: int | None = None  # of them, known exploited
+    update_nearest: bool = False  # ``update`` is that of the nearest published build (the build never was)
 
     @property
     def answered(self) -> bool:
@@ -53,8 +54,12 @@ class CheckPoint:
         return self.reachable and self.error is None
 
     def label(self) -> str:
-        parts = [p for p in (self.product, self.cu, None if self.update in (None, "none") else self.update) if p]
-        name = " ".join(parts)
+        """``build (product CU update)``; an update named after the nearest published build says so
+        in words (``~`` would strike text through in Slack)."""
+        update = None if self.update in (None, "none") else self.update
+        name = " ".join(p for p in (self.product, self.cu) if p)
+        if update:
+            name = f"{name}, nearest {update}" if self.update_nearest else " ".join(p for p in (name, update) if p)
         return f"{self.build} ({name})" if name and self.build else (self.build or name or "unknown build")
 
 

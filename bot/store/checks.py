@@ -31,7 +31,9 @@ _POINT_COLUMNS = (
     "AND json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev'))) END, "
     # Cannot-tell counts: stored with the verdict set (NULL for checks stored before verdict sets).
     "(SELECT undetermined_cves FROM verdict_sets WHERE id = checks.verdict_set_id), "
-    "(SELECT undetermined_kev FROM verdict_sets WHERE id = checks.verdict_set_id)"
+    "(SELECT undetermined_kev FROM verdict_sets WHERE id = checks.verdict_set_id), "
+    # The update is that of the nearest published build (NULL, not marked, for rows stored before).
+    "json_extract(result_json, '$.update_nearest')"
 )
 
 
@@ -194,6 +196,7 @@ def _point(row: tuple[Any, ...]) -> CheckPoint:
         nk,
         nu,
         nuk,
+        nearest,
     ) = row
     return CheckPoint(
         host=host,
@@ -214,6 +217,7 @@ def _point(row: tuple[Any, ...]) -> CheckPoint:
         kev_count=None if nk is None else int(nk),
         undetermined_count=None if build is None or nu is None else int(nu),
         undetermined_kev=None if build is None or nuk is None else int(nuk),
+        update_nearest=nearest == 1,
     )
 
 

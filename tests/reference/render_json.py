@@ -35,6 +35,7 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "product": a.product,
         "cu": a.cu,
         "update": a.update,
+        "update_nearest": a.update_nearest,
         "release_date": iso(a.release_date),
         "eol": a.eol,
         "eol_date": iso(a.eol_date),

@@ -66,6 +66,7 @@ def assessment_dict(a: Assessment, *, cves: bool = True) -> dict[str, Any]:
         "product": a.product,
         "cu": a.cu,
         "update": a.update,
+        "update_nearest": a.update_nearest,  # a build never published: named after the nearest published one
         "release_date": iso(a.release_date),
         "eol": a.eol,
         "eol_date": iso(a.eol_date),

@@ -27,6 +27,7 @@ def point_dict(p: CheckPoint) -> dict[str, Any]:
         "product": p.product,
         "cu": p.cu,
         "update": p.update,
+        "update_nearest": p.update_nearest,
         "eol": p.eol,
         "families": dict(p.families),
         "vulnerable_count": p.vulnerable_count,
