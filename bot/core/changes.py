@@ -56,10 +56,12 @@ class CheckPoint:
     def label(self) -> str:
         """``build (product CU update)``; an update named after the nearest published build says so
         in words (``~`` would strike text through in Slack)."""
+        line = " ".join(p for p in (self.product, self.cu) if p)
         update = None if self.update in (None, "none") else self.update
-        name = " ".join(p for p in (self.product, self.cu) if p)
-        if update:
-            name = f"{name}, nearest {update}" if self.update_nearest else " ".join(p for p in (name, update) if p)
+        if update and self.update_nearest:
+            name = ", ".join(p for p in (line, f"nearest {update}") if p)
+        else:
+            name = " ".join(p for p in (line, update) if p)
         return f"{self.build} ({name})" if name and self.build else (self.build or name or "unknown build")
 
 
