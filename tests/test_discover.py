@@ -4,6 +4,7 @@ loopback (UDP and TCP) and the HTTPS simulator; the service in-process, the CLI 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -564,17 +565,11 @@ def _busiest(sims: list[ExchangeSimulator], latency: float) -> int:
     return busiest
 
 
-def test_the_endpoints_of_all_discoveries_share_one_gate_of_hosts(catalog: Catalog) -> None:
-    """--concurrency counts hosts, also behind mail addresses: the endpoints of discoveries running
-    side by side pass one gate, so no more than that many are checked at any moment (each
-    discovery used to check all of its own at once, on top of the others)."""
-    import contextlib
-
-    from bot.services.discover import run_discoveries
-
-    latency = 0.3
+@contextlib.contextmanager
+def _three_servers(latency: float) -> Iterator[tuple[list[ExchangeSimulator], FakeDns]]:
+    """Three simulators (one endpoint is one address and port) and a DNS server whose domains
+    one.test and two.test each name all three in SRV records."""
     with contextlib.ExitStack() as stack:
-        # three servers (one endpoint is one address and port): each domain's SRV records name all three
         sims = [
             stack.enter_context(ExchangeSimulator(default="exchange2019_cu14_f5", latency=latency)) for _ in range(3)
         ]
@@ -587,7 +582,17 @@ def test_the_endpoints_of_all_discoveries_share_one_gate_of_hosts(catalog: Catal
                 (f"ex{i}.{d}.test", "A", "127.0.0.1"),
             )
         ]
-        server = stack.enter_context(FakeDns(records))
+        yield sims, stack.enter_context(FakeDns(records))
+
+
+def test_the_endpoints_of_all_discoveries_share_one_gate_of_hosts(catalog: Catalog) -> None:
+    """--concurrency counts hosts, also behind mail addresses: the endpoints of discoveries running
+    side by side pass one gate, so no more than that many are checked at any moment (each
+    discovery used to check all of its own at once, on top of the others)."""
+    from bot.services.discover import run_discoveries
+
+    latency = 0.3
+    with _three_servers(latency) as (sims, server):
         queries = [parse_query(f"it@{d}.test") for d in ("one", "two")]
 
         def busiest(hosts_at_once: int | None) -> int:
@@ -601,3 +606,18 @@ def test_the_endpoints_of_all_discoveries_share_one_gate_of_hosts(catalog: Catal
 
         assert busiest(2) == 2
         assert busiest(None) == 6  # without a shared gate: every endpoint of both discoveries at once
+
+
+def test_waiting_at_the_gate_takes_nothing_from_an_endpoints_own_check(catalog: Catalog) -> None:
+    """One host at a time, three endpoints answering after 0.8 s each, a 2 s discovery: the third
+    passes the gate after about 1.7 s, yet it is checked with the time that was left when it
+    reached the gate, not reported as "no time left" (the user's throttle is not the host's fault)."""
+    from bot.services.discover import run_discoveries
+
+    with _three_servers(0.8) as (sims, server):
+        svc = service(catalog, server, sims[0])
+        ((_, found),) = list(run_discoveries(svc, [parse_query("it@one.test")], 2.0, at_once=1, hosts_at_once=1))
+    assert len(found.results) == 3
+    assert [r.error for r in found.results] == [None, None, None]
+    assert all(r.assessment.build == BUILD for r in found.results)
+    assert _busiest(sims, 0.8) == 1

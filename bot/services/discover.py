@@ -160,8 +160,10 @@ class DiscoverService:
     async def _check(
         self, endpoints: Sequence[Endpoint], deadline: float, allow_private: bool | None, host_gate: asyncio.Semaphore
     ) -> tuple[CheckResult, ...]:
-        """Each endpoint checked once ``host_gate`` lets it in, with what is left of the
-        deadline then; with too little left, it is reported and not checked."""
+        """Each endpoint checked once ``host_gate`` lets it in, with the time that was left of the
+        deadline when it reached the gate: waiting for other endpoints to be checked (a throttle the
+        user chose) takes nothing from its own check. With too little left, it is reported and not
+        checked."""
         loop = asyncio.get_running_loop()
         settings = dataclasses.replace(
             self.prober.settings,
@@ -171,11 +173,11 @@ class DiscoverService:
 
         async def one(e: Endpoint) -> CheckResult:
             target = Target(e.target, e.host, e.port, False)
+            remaining = deadline - loop.time()
+            if remaining < MIN_CHECK_TIME:
+                why = "could not check: no time left before the deadline"
+                return failed_result(target.raw, target.key, self.prober.clock.now(), why, self.prober.knowledge())
             async with host_gate:
-                remaining = deadline - loop.time()
-                if remaining < MIN_CHECK_TIME:
-                    why = "could not check: no time left before the deadline"
-                    return failed_result(target.raw, target.key, self.prober.clock.now(), why, self.prober.knowledge())
                 timed = dataclasses.replace(settings, timeout=round(remaining, 1))
                 return await dataclasses.replace(self.prober, settings=timed, resolver=resolver).check(target)
 
