@@ -199,3 +199,42 @@ def test_slack_checks_on_a_broken_database_answer_and_log_once(
     messages = [r.getMessage() for r in caplog.records if "dir.db" in r.getMessage()]
     assert "Traceback" not in caplog.text
     assert len([m for m in messages if "/exchcheck failed" in m]) == 1  # the rest are counted
+
+
+def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(tmp_path: Path, catalog: object) -> None:
+    """SQLite raises on malformed JSON, so one damaged row read with json_extract would fail the
+    whole history query, and with it the changes and the digest of every host. The row is read
+    without what its JSON held; its KEV count falls back to the stored verdicts."""
+    import datetime as dt
+
+    from bot.core.catalog import Catalog
+    from tests.helpers import T0, result
+
+    assert isinstance(catalog, Catalog)
+    path = tmp_path / "damaged.db"
+    with Store(path) as store:
+        store.save_checks(
+            [
+                result(catalog, "near.example", T0, "15.2.2562.60"),  # update_nearest read from the JSON
+                result(catalog, "old.example", T0, "15.1.2507.6"),  # vulnerable: KEV count read from the JSON
+                result(catalog, "fine.example", T0, "15.2.2562.57"),
+            ],
+            knowledge_version=catalog.version,
+        )
+        (kev_before,) = [p.kev_count for p in store.history("old.example")]
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE checks SET result_json = '{\"cut short' WHERE host != 'fine.example'")
+    conn.close()
+    with Store(path) as store:
+        (near,) = store.history("near.example")
+        (old,) = store.history("old.example")
+        since = store.points_since(T0 - dt.timedelta(days=1))
+    assert near.build == "15.2.2562.60" and not near.update_nearest  # unknown: not marked
+    assert old.kev_count == kev_before and kev_before  # from the verdict set instead
+    assert sorted(since) == ["fine.example", "near.example", "old.example"]
+    with sqlite3.connect(path) as conn:  # the verdicts too: then the KEV count is not known
+        conn.execute("UPDATE verdict_sets SET cves_json = '[{' WHERE build = '15.1.2507.6'")
+    conn.close()
+    with Store(path) as store:
+        (old,) = store.history("old.example")
+    assert old.kev_count is None and old.vulnerable_count

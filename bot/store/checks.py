@@ -25,15 +25,18 @@ _POINT_COLUMNS = (
     "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
     "proxytoken, proxynotshell, reachable, exchange, error, vulnerable_cves, "
     # KEV count: from the result (newer rows carry "kev"), else from the stored per-CVE verdicts.
+    # JSON is read only where json_valid says it can be: one damaged row must not fail the query
+    # (SQLite raises on malformed JSON), which would take down the history or the digest of all.
     "CASE WHEN build IS NULL THEN NULL WHEN vulnerable_cves = 0 THEN 0 ELSE coalesce("
-    "json_array_length(json_extract(result_json, '$.kev')), "
-    "(SELECT count(*) FROM verdict_sets vs, json_each(vs.cves_json) j WHERE vs.id = checks.verdict_set_id "
-    "AND json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev'))) END, "
+    "CASE WHEN json_valid(result_json) THEN json_array_length(json_extract(result_json, '$.kev')) END, "
+    "(SELECT CASE WHEN json_valid(vs.cves_json) THEN (SELECT count(*) FROM json_each(vs.cves_json) j "
+    "WHERE json_extract(j.value, '$.status') = 'vulnerable' AND json_extract(j.value, '$.kev')) END "
+    "FROM verdict_sets vs WHERE vs.id = checks.verdict_set_id)) END, "
     # Cannot-tell counts: stored with the verdict set (NULL for checks stored before verdict sets).
     "(SELECT undetermined_cves FROM verdict_sets WHERE id = checks.verdict_set_id), "
     "(SELECT undetermined_kev FROM verdict_sets WHERE id = checks.verdict_set_id), "
     # The update is that of the nearest published build (NULL, not marked, for rows stored before).
-    "json_extract(result_json, '$.update_nearest')"
+    "CASE WHEN json_valid(result_json) THEN json_extract(result_json, '$.update_nearest') END"
 )
 
 
