@@ -154,6 +154,33 @@ def test_stored_result_json_is_complete(tmp_path: Path, catalog: Catalog) -> Non
     store.close()
 
 
+def test_a_stored_result_reads_back_as_the_json_printed(tmp_path: Path, catalog: Catalog) -> None:
+    """What the row keeps elsewhere (the CVEs and their counts, with the verdict set) or leaves out
+    (``update_nearest`` when false, so a row stays small) is put back in its place: the document
+    read back is the fresh JSON, key order included."""
+    from bot.render import json_out
+
+    fresh = {
+        "near.example": result(catalog, "near.example", T0, "15.2.2562.60"),  # update_nearest true
+        "old.example": result(catalog, "old.example", T0, "15.0.1497.48"),  # cannot-tell counts > 0
+        "gone.example": result(catalog, "gone.example", T0, None, error="could not check: timed out"),
+    }
+    with Store(tmp_path / "r.db") as store:
+        store.save_checks(list(fresh.values()), knowledge_version=catalog.version)
+        for host, r in fresh.items():
+            doc = store.latest_result(host)
+            assert doc is not None
+            expected = json.loads(json_out.dumps(json_out.check_dict(r)))
+            assert list(doc.items()) == list(expected.items()), host
+        stored = {h: json.loads(j) for h, j in store.db.execute("SELECT host, result_json FROM checks")}
+    assert "update_nearest" not in stored["old.example"] and stored["near.example"]["update_nearest"] is True
+    assert "undetermined_count" not in stored["old.example"]  # with the verdict set
+    assert (
+        fresh["old.example"].assessment.cves
+        and json.loads(json_out.dumps(json_out.check_dict(fresh["old.example"])))["undetermined_count"] > 0
+    )
+
+
 def test_queries_use_indexes(tmp_path: Path, catalog: Catalog) -> None:
     store = Store(tmp_path / "p.db")
     store.save_checks([result(catalog, f"h{i}.example.com", T0 + i * HOUR, "15.2.1748.36") for i in range(50)])

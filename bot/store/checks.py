@@ -62,8 +62,11 @@ def _row(
     if verdict_set_id is not None:
         doc = check_dict(r, cves=False)  # cves stored once in verdict_sets; expand() puts them back
         doc["cves_ref"] = verdict_set_id
+        del doc["undetermined_count"], doc["undetermined_kev_count"]  # the set holds them too
     else:
         doc = check_dict(r)
+    if not doc["update_nearest"]:
+        del doc["update_nearest"]  # the usual case, read back as false: rows just fit 3 to a page
     return {
         "host": r.host,
         "target": r.target,
@@ -259,11 +262,27 @@ def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[
 
 
 def expand(db: sqlite_utils.Database, doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored result as the JSON the CLI printed: what the row keeps elsewhere (the verdict set's
+    CVEs and counts) or leaves out when false (``update_nearest``) put back, in their places."""
     ref = doc.pop("cves_ref", None)
+    added: dict[str, Any] = {"update_nearest": doc.get("update_nearest", False)}
     if ref is not None:
-        got = db.execute("SELECT cves_json FROM verdict_sets WHERE id = ?", [ref]).fetchone()
-        doc["cves"] = json.loads(got[0]) if got else []
-    return doc
+        got = db.execute(
+            "SELECT cves_json, undetermined_cves, undetermined_kev FROM verdict_sets WHERE id = ?", [ref]
+        ).fetchone()
+        added["undetermined_count"], added["undetermined_kev_count"] = (got[1], got[2]) if got else (None, None)
+        added["cves"] = json.loads(got[0]) if got else []
+    after = {"update": ("update_nearest",), "kev": ("undetermined_count", "undetermined_kev_count", "cves")}
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key not in added:
+            out[key] = value
+        for extra in after.get(key, ()):
+            if extra in added:
+                out[extra] = added[extra]
+    for key, value in added.items():  # a document without the key it follows (damaged): at the end
+        out.setdefault(key, value)
+    return out
 
 
 def points_since(db: sqlite_utils.Database, since: dt.datetime) -> dict[str, list[CheckPoint]]:

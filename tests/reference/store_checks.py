@@ -27,6 +27,10 @@ def _row(
     if verdict_set_id is not None:
         doc.pop("cves")
         doc["cves_ref"] = verdict_set_id
+        doc.pop("undetermined_count")
+        doc.pop("undetermined_kev_count")
+    if doc["update_nearest"] is False:
+        doc.pop("update_nearest")
     return {
         "host": r.host,
         "target": r.target,
