@@ -32,6 +32,7 @@ def test_vulnerable_counts_and_kev_ids(catalog: Catalog) -> None:
     assert sorted(v.id for v in ordered) == sorted(v.id for v in a.cves)
     assert counts_text(35, 1) == "35 CVEs (1 KEV)" and counts_text(1, 0) == "1 CVE (0 KEV)"
     assert counts_text(0, 0) == "no vulnerable CVEs" and counts_text(None, None) == ""
+    assert counts_text(3, None) == "3 CVEs"  # KEV count unknown (unreadable stored verdicts): not "0 KEV"
 
 
 def test_json_has_vulnerable_count_and_kev_first(catalog: Catalog) -> None:

@@ -238,3 +238,7 @@ def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(tmp_pat
     with Store(path) as store:
         (old,) = store.history("old.example")
     assert old.kev_count is None and old.vulnerable_count
+    from bot.core.counts import point_counts_text
+
+    said = point_counts_text(old)
+    assert said.startswith(f"{old.vulnerable_count} CVEs") and "(0 KEV)" not in said  # no made-up "0 KEV"

@@ -50,13 +50,14 @@ def vulnerable_first(assessment: Assessment) -> list[CveVerdict]:
 
 
 def counts_text(vulnerable: int | None, kev: int | None) -> str:
-    """``N CVEs (K KEV)``; ``no vulnerable CVEs`` for zero; empty when unknown."""
+    """``N CVEs (K KEV)``; ``no vulnerable CVEs`` for zero; empty when unknown; ``N CVEs`` alone when
+    the KEV count is unknown (a stored check whose verdicts cannot be read): never a made-up 0 KEV."""
     if vulnerable is None:
         return ""
     if vulnerable == 0:
         return "no vulnerable CVEs"
     noun = "CVE" if vulnerable == 1 else "CVEs"
-    return f"{vulnerable} {noun} ({kev or 0} KEV)"
+    return f"{vulnerable} {noun}" if kev is None else f"{vulnerable} {noun} ({kev} KEV)"
 
 
 def undetermined_counts(cves: Iterable[CveVerdict]) -> tuple[int, int]:
