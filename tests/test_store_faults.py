@@ -4,6 +4,7 @@ processes; lock waits are bounded by EXCHBOT_DB_LOCK_TIMEOUT; a failing store is
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -201,7 +202,9 @@ def test_slack_checks_on_a_broken_database_answer_and_log_once(
     assert len([m for m in messages if "/exchcheck failed" in m]) == 1  # the rest are counted
 
 
-def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(tmp_path: Path, catalog: object) -> None:
+def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(
+    tmp_path: Path, catalog: object, caplog: pytest.LogCaptureFixture
+) -> None:
     """SQLite raises on malformed JSON, so one damaged row read with json_extract would fail the
     whole history query, and with it the changes and the digest of every host. The row is read
     without what its JSON held; its KEV count falls back to the stored verdicts."""
@@ -232,6 +235,12 @@ def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(tmp_pat
     assert near.build == "15.2.2562.60" and not near.update_nearest  # unknown: not marked
     assert old.kev_count == kev_before and kev_before  # from the verdict set instead
     assert sorted(since) == ["fine.example", "near.example", "old.example"]
+    # read in Python: the damaged ones are left out (and said in the log), the others still read
+    with Store(path) as store, caplog.at_level(logging.WARNING, logger="bot.store"):
+        assert store.latest_result("near.example") is None
+        assert store.latest_result("fine.example") is not None
+        assert [p.host for p in store.pending_rejudgements("newer knowledge")] == ["fine.example"]
+    assert sum("near.example cannot be read" in r.getMessage() for r in caplog.records) == 2
     with sqlite3.connect(path) as conn:  # the verdicts too: then the KEV count is not known
         conn.execute("UPDATE verdict_sets SET cves_json = '[{' WHERE build = '15.1.2507.6'")
     conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.store.connection import Sql
 
+log = logging.getLogger(__name__)
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
 _POINT_COLUMNS = (
     "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
@@ -246,7 +248,22 @@ def latest_result(db: sqlite_utils.Database, host: str) -> dict[str, Any] | None
     row = db.execute(
         "SELECT result_json FROM checks WHERE host = ? ORDER BY checked_at DESC LIMIT 1", [host]
     ).fetchone()
-    return expand(db, json.loads(row[0])) if row else None
+    if row is None:
+        return None
+    doc = read_doc(db, row[0])
+    if doc is None:
+        log.warning("the newest stored check of %s cannot be read (its JSON is damaged)", host)
+    return doc
+
+
+def read_doc(db: sqlite_utils.Database, text: str) -> dict[str, Any] | None:
+    """A stored result document, expanded (:func:`expand`); None when it or its verdict set is no
+    longer JSON (a database damaged outside exchbot): the caller goes on without it."""
+    try:
+        doc = json.loads(text)
+        return expand(db, doc) if isinstance(doc, dict) else None
+    except ValueError:
+        return None
 
 
 def similar_hosts(db: sqlite_utils.Database, host: str, limit: int = 5) -> list[str]:

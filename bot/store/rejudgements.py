@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.core.rejudge import CveShift, Rejudgement
-from bot.store.checks import expand, iso
+from bot.store.checks import iso, read_doc
 from bot.store.connection import write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,16 @@ def pending(db: sqlite_utils.Database, version: str) -> list[Pending]:
             if last is not None:
                 old_version, statuses = last[0], dict(json.loads(last[1]).get("statuses", {}))
             else:
-                doc = expand(db, json.loads(result_json))
-                statuses = {str(c.get("id")): str(c.get("status")) for c in doc.get("cves", []) if isinstance(c, dict)}
+                doc = read_doc(db, result_json)
+                if doc is None:  # its verdicts cannot be read: nothing to compare a new judgement with
+                    log.warning("the newest stored check of %s cannot be read (its JSON is damaged)", host)
+                    continue
+                cves = doc.get("cves")
+                statuses = {
+                    str(c.get("id")): str(c.get("status"))
+                    for c in (cves if isinstance(cves, list) else [])
+                    if isinstance(c, dict)
+                }
             out.append(Pending(host, int(cid), build, dt.datetime.fromisoformat(checked_at), old_version, statuses))
     return out
 
