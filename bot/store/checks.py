@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.store.connection import Sql
 
 log = logging.getLogger(__name__)
+
 # Fixed column list, interpolated into constant SQL below (no user input reaches these strings).
 _POINT_COLUMNS = (
     "id, host, checked_at, build, product, cu, update_name, eol, proxylogon, proxyshell, "
@@ -68,7 +69,7 @@ def _row(
     else:
         doc = check_dict(r)
     if not doc["update_nearest"]:
-        del doc["update_nearest"]  # the usual case, read back as false: rows just fit 3 to a page
+        del doc["update_nearest"]  # the usual case, left out to keep rows small (read back as false)
     return {
         "host": r.host,
         "target": r.target,
