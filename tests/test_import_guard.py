@@ -105,6 +105,7 @@ def test_check_loads_the_store_but_no_slack_shodan_or_charts(sim: ExchangeSimula
     assert not tops(mods) & NEVER
     assert not {m for m in mods if m.startswith(("bot.slack", "bot.exposure", "bot.render.charts"))}
     assert "dns" not in tops(mods)  # a pinned name (--resolve) needs no DNS: dnspython is not loaded
+    assert "idna" not in tops(mods)  # a plain letter-digit-hyphen name is encoded without it
     assert not {m for m in mods if m.startswith("bot.cli.discover")}  # no mail address: no discovery
     assert "defusedxml" in tops(mods)  # the manifest was parsed
     assert db.exists()

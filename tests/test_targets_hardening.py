@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.cli.target_input import target_lines
-from bot.probe.targets import TargetError, parse_target
+from bot.probe.targets import TargetError, parse_target, plain_name
 from tests.cli_proc import clean_env, exchbot
 
 UNSAFE = [
@@ -83,3 +85,55 @@ def test_total_bound(tmp_path: Path) -> None:
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(click.UsageError, match="cannot read"):
         list(target_lines(str(tmp_path / "nope.txt")))
+
+
+def _idna_or_error(host: str) -> str | None:
+    """What the idna library makes of ``host``: its lower-case A-label form, or None if it refuses."""
+    import idna
+
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        return None
+
+
+# Names near every rule of the fast path: hyphens at the ends and in positions 3-4 ("xn--"), empty
+# labels, upper case, and labels and names at and past 63 and 253 characters.
+_LABELS = st.one_of(
+    st.text(alphabet="aAzZ09-", min_size=0, max_size=6),
+    st.sampled_from(["xn--", "xn--bcher-kva", "ab--cd", "a" * 63, "a" * 64, "-a", "a-", "Mail", "0"]),
+)
+_NAMES = st.one_of(
+    st.lists(_LABELS, min_size=1, max_size=6).map(".".join),
+    st.integers(min_value=60, max_value=66).map(lambda n: ".".join(["a" * 63] * 3 + ["b" * n])),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_NAMES)
+def test_plain_names_skip_idna_only_where_idna_would_just_lower_case_them(host: str) -> None:
+    plain = plain_name(host)
+    if plain is not None:  # the fast path answered: idna must agree exactly
+        assert plain == _idna_or_error(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["Mail.Example.COM", "a" * 63 + ".example", ".".join(["a" * 63] * 3 + ["b" * 61]), "h-1.x9.test"]
+)
+def test_plain_names_take_the_fast_path(host: str) -> None:
+    assert plain_name(host) == host.lower() == _idna_or_error(host)
+
+
+@pytest.mark.parametrize(
+    "host, key",
+    [("xn--bcher-kva.example", "xn--bcher-kva.example"), ("Bücher.example", "xn--bcher-kva.example")],
+)
+def test_names_the_fast_path_leaves_alone_still_go_through_idna(host: str, key: str) -> None:
+    assert plain_name(host) is None
+    assert parse_target(host).key == key
+
+
+@pytest.mark.parametrize("host", ["ab--cd.example", "xn--.example", "a" * 64 + ".example", "-a.example", "a..b"])
+def test_names_idna_refuses_are_still_refused(host: str) -> None:
+    with pytest.raises(TargetError):
+        parse_target(host)
