@@ -251,3 +251,71 @@ def test_a_stored_result_that_is_no_longer_json_does_not_fail_the_others(
 
     said = point_counts_text(old)
     assert said.startswith(f"{old.vulnerable_count} CVEs") and "(0 KEV)" not in said  # no made-up "0 KEV"
+
+
+def test_a_damaged_rejudgement_is_passed_over_not_fatal(
+    tmp_path: Path, catalog: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A re-judgement's document damaged outside exchbot: ``changes`` and the digest (rejudgements
+    since) leave it out, and the next re-judgement starts from the newest one that can be read."""
+    import datetime as dt
+
+    from bot.core.catalog import Catalog
+    from bot.core.rejudge import CveShift, Rejudgement
+    from tests.helpers import T0, result
+
+    assert isinstance(catalog, Catalog)
+    path = tmp_path / "rejudged.db"
+    with Store(path) as store:
+        store.save_checks([result(catalog, "a.example", T0, "15.1.2507.6")], knowledge_version="v1")
+        (cid,) = [r[0] for r in store.db.execute("SELECT id FROM checks")]
+
+        def rejudged(version: str, status: str, hours: int) -> Rejudgement:
+            shift = CveShift("CVE-2026-00001", "patched", status, None, False)
+            return Rejudgement(
+                "a.example", cid, "15.1.2507.6", T0, "v1", version, dt.date(2026, 11, 10),
+                {"CVE-2026-00001": status}, (shift,), None, T0 + dt.timedelta(hours=hours),
+            )  # fmt: skip
+
+        store.record_rejudgements([rejudged("v2", "vulnerable", 1)], T0 + dt.timedelta(hours=1))
+        store.record_rejudgements([rejudged("v3", "unknown", 2)], T0 + dt.timedelta(hours=2))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE rejudgements SET doc_json = '{\"statuses\": ' WHERE knowledge_version = 'v3'")
+    conn.close()
+    with Store(path) as store, caplog.at_level(logging.WARNING, logger="bot.store"):
+        since = store.rejudgements_since(T0)
+        (pending,) = store.pending_rejudgements("v4")
+    assert [r.new_version for r in since] == ["v2"]  # the damaged v3 is left out
+    assert pending.old_version == "v2" and pending.statuses == {"CVE-2026-00001": "vulnerable"}
+    assert sum("a.example under v3 cannot be read" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_snapshot_whose_meta_is_damaged_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Its meta holds the scope and the self-check warnings: read without them, a damaged region
+    snapshot would pass for a world one without warnings, so it is left out (and logged)."""
+    import datetime as dt
+
+    from bot.core.exposure_model import BuildCount, Snapshot
+
+    def snap(day: int, total: int) -> Snapshot:
+        return Snapshot(
+            taken_at=dt.datetime(2026, 11, day, tzinfo=dt.UTC), query="q", total=total, countries={"DE": total},
+            unattributed=0, builds=(BuildCount("15.1.2507", total, {"DE": total}, 0),), credits_used=0,
+            requests=2, complete=True, knowledge_version="kv", meta={"scope": "eu", "warnings": "capped"},
+        )  # fmt: skip
+
+    path = tmp_path / "snap.db"
+    with Store(path) as store:
+        store.save_snapshot(snap(1, 10))
+        store.save_snapshot(snap(2, 20))
+        store.save_snapshot(snap(3, 30))
+    with sqlite3.connect(path) as conn:
+        conn.execute('UPDATE snapshots SET meta_json = \'{"scope": "eu\' WHERE total = 30')
+        conn.execute("UPDATE snapshots SET meta_json = '[1]' WHERE total = 10")
+    conn.close()
+    with Store(path) as store, caplog.at_level(logging.WARNING, logger="bot.store"):
+        latest = store.latest_snapshot()
+        every = store.snapshots()
+    assert latest is not None and latest.total == 20 and latest.meta["warnings"] == "capped"
+    assert [s.total for s in every] == [20]
+    assert any("cannot be read" in r.getMessage() for r in caplog.records)

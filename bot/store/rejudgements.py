@@ -44,12 +44,9 @@ def pending(db: sqlite_utils.Database, version: str) -> list[Pending]:
     out: list[Pending] = []
     with db.atomic():
         for cid, host, build, checked_at, old_version, result_json in db.execute(_PENDING_SQL, [version, version]):
-            last = db.execute(
-                "SELECT knowledge_version, doc_json FROM rejudgements WHERE check_id = ? ORDER BY id DESC LIMIT 1",
-                [cid],
-            ).fetchone()
+            last = _newest_statuses(db, int(cid), host)
             if last is not None:
-                old_version, statuses = last[0], dict(json.loads(last[1]).get("statuses", {}))
+                old_version, statuses = last
             else:
                 doc = read_doc(db, result_json)
                 if doc is None:  # its verdicts cannot be read: nothing to compare a new judgement with
@@ -63,6 +60,30 @@ def pending(db: sqlite_utils.Database, version: str) -> list[Pending]:
                 }
             out.append(Pending(host, int(cid), build, dt.datetime.fromisoformat(checked_at), old_version, statuses))
     return out
+
+
+def _read(doc_json: str | None) -> dict[str, Any] | None:
+    """A re-judgement's document; None when it is no longer JSON (a database damaged outside exchbot)."""
+    try:
+        doc = json.loads(doc_json or "")
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _newest_statuses(db: sqlite_utils.Database, check_id: int, host: str) -> tuple[str, dict[str, str]] | None:
+    """The knowledge version and per-CVE statuses of the newest readable re-judgement of a check;
+    None if it has none. A damaged one is passed over for the one before it (and logged)."""
+    rows = db.execute(
+        "SELECT knowledge_version, doc_json FROM rejudgements WHERE check_id = ? ORDER BY id DESC", [check_id]
+    ).fetchall()
+    for version, doc_json in rows:
+        doc = _read(doc_json)
+        statuses = doc.get("statuses") if doc is not None else None
+        if isinstance(statuses, dict):
+            return version, {str(k): str(v) for k, v in statuses.items()}
+        log.warning("a re-judgement of %s under %s cannot be read (its JSON is damaged)", host, version)
+    return None
 
 
 def _doc(r: Rejudgement) -> dict[str, Any]:
@@ -110,9 +131,20 @@ def record(db: sqlite_utils.Database, items: list[Rejudgement], at: dt.datetime)
 _COLUMNS = "host, check_id, build, checked_at, old_version, knowledge_version, knowledge_date, judged_at, doc_json"
 
 
-def _load(row: tuple[Any, ...]) -> Rejudgement:
-    host, check_id, build, checked_at, old_version, version, kdate, judged_at, doc_json = row
-    doc = json.loads(doc_json)
+def _load(row: tuple[Any, ...]) -> Rejudgement | None:
+    """One stored re-judgement; None (logged) when its document cannot be read."""
+    host, version, doc_json = row[0], row[5], row[8]
+    try:
+        return _from_doc(row, _read(doc_json))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        log.warning("a re-judgement of %s under %s cannot be read (its JSON is damaged): left out", host, version)
+        return None
+
+
+def _from_doc(row: tuple[Any, ...], doc: dict[str, Any] | None) -> Rejudgement:
+    host, check_id, build, checked_at, old_version, version, kdate, judged_at = row[:8]
+    if doc is None:
+        raise ValueError("not a JSON object")
     shifts = tuple(
         CveShift(
             s["cve_id"],
@@ -141,11 +173,11 @@ def _load(row: tuple[Any, ...]) -> Rejudgement:
 def changed_since(db: sqlite_utils.Database, since: dt.datetime) -> list[Rejudgement]:
     """Re-judgements that changed a verdict, made at or after ``since``, by host then time."""
     sql = f"SELECT {_COLUMNS} FROM rejudgements WHERE changed = 1 AND judged_at >= ? ORDER BY host, id"  # noqa: S608
-    return [_load(r) for r in db.execute(sql, [iso(since)]).fetchall()]
+    return [j for r in db.execute(sql, [iso(since)]).fetchall() if (j := _load(r)) is not None]
 
 
 def latest_for_check(db: sqlite_utils.Database, check_id: int) -> Rejudgement | None:
     """The newest re-judgement of one check that changed a verdict (None if none did)."""
     sql = f"SELECT {_COLUMNS} FROM rejudgements WHERE check_id = ? AND changed = 1 ORDER BY id DESC LIMIT 1"  # noqa: S608
     row = db.execute(sql, [check_id]).fetchone()
-    return _load(row) if row else None
+    return _load(row) if row else None  # a damaged newest one is not replaced by an older one: it was newer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from bot.core.exposure_model import BuildCount, Calibration, Host, Ranked, RegionCount, Snapshot
@@ -12,6 +13,8 @@ from bot.store.connection import inserted_id, write_transaction
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported when a database is opened (bot/store/connection.py)
+
+log = logging.getLogger(__name__)
 
 UNATTRIBUTED = ""  # country column value for banners without a country
 
@@ -128,7 +131,7 @@ def snapshot_hosts(db: sqlite_utils.Database, sid: int) -> list[Host]:
     for r in db.query("SELECT * FROM snapshot_hosts WHERE snapshot_id = ? ORDER BY ip", [sid]):
         try:
             names = tuple(str(n) for n in json.loads(r["hostnames"] or "[]"))
-        except ValueError:
+        except (ValueError, TypeError):  # damaged outside exchbot: the host without its names
             names = ()
         out.append(
             Host(
@@ -230,9 +233,20 @@ def _load(db: sqlite_utils.Database, row: dict[str, Any]) -> Snapshot:
     )
 
 
+_READABLE_META = "(meta_json IS NULL OR CASE WHEN json_valid(meta_json) THEN json_type(meta_json) = 'object' END)"
+
+
+def _warn_unreadable(db: sqlite_utils.Database) -> None:
+    damaged = [r[0] for r in db.execute(f"SELECT id FROM snapshots WHERE complete = 1 AND NOT {_READABLE_META}")]  # noqa: S608
+    if damaged:
+        log.warning("snapshots %s cannot be read (their JSON is damaged): left out", ", ".join(map(str, damaged)))
+
+
 def _complete(db: sqlite_utils.Database, condition: str, at: dt.datetime | None, limit: int) -> list[Snapshot]:
     """Complete snapshots, newest first, optionally filtered on ``taken_at`` (one consistent read)."""
-    sql = "SELECT * FROM snapshots WHERE complete = 1"
+    # A snapshot whose meta (its scope, unit and self-check warnings) is no longer a JSON object is
+    # left out: read without them it could pass for a world snapshot, or one without warnings.
+    sql = f"SELECT * FROM snapshots WHERE complete = 1 AND {_READABLE_META}"  # noqa: S608 - a constant
     params: list[Any] = []
     if at is not None:
         sql += f" AND taken_at {condition} ?"
@@ -240,6 +254,7 @@ def _complete(db: sqlite_utils.Database, condition: str, at: dt.datetime | None,
     sql += " ORDER BY taken_at DESC LIMIT ?"
     params.append(limit)
     with db.atomic():
+        _warn_unreadable(db)
         return [_load(db, r) for r in list(db.query(sql, params))]
 
 
