@@ -231,7 +231,7 @@ SETTINGS: tuple[Setting, ...] = (
         "knowledge_max_age_days",
         int_range(0, 999_999, " days"),
         35,
-        "older knowledge makes every answer carry a staleness warning (one Patch Tuesday + margin)",
+        "older knowledge makes every answer carry a staleness warning (so does the next Patch Tuesday)",
     ),
     Setting("EXCHBOT_DNS_SERVERS", "dns_servers", DNS_SERVERS, (), "name servers for every lookup (default: system's)"),
     Setting("EXCHBOT_BACKUP_DIR", "backup_dir", DIRECTORY, None, "`serve` writes one dated backup a day here"),
@@ -275,7 +275,7 @@ class Settings:
     max_concurrent_jobs: int = 8
     resolve: tuple[tuple[str, str], ...] = ()  # HOST -> ADDRESS pins, like curl --resolve
     knowledge_dir: Path | None = None  # None: the packaged knowledge/
-    knowledge_max_age_days: int = 35  # older knowledge: every answer warns (one Patch Tuesday + margin)
+    knowledge_max_age_days: int = 35  # older knowledge: every answer warns (core/staleness.py)
     dns_servers: tuple[tuple[str, int], ...] = ()  # EXCHBOT_DNS_SERVERS; empty: the system's resolv.conf
     backup_dir: Path | None = None  # daily backups of `serve` go here (off when unset)
     backup_keep: int = 7  # newest daily backups kept

@@ -1,4 +1,5 @@
-"""Knowledge age in every answer form: warned 40 days after the data date, silent 10 days after."""
+"""Knowledge age in every answer form: warned 40 days after the data date, silent 10 days after;
+warned from the first Patch Tuesday after the data date, however young the data is."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bot.cli import common, main
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
 from bot.core.digest import Digest
-from bot.core.staleness import staleness, stamp_check
+from bot.core.staleness import next_patch_tuesday, patch_tuesday, staleness, stamp_check
 from bot.render import json_out, text
 from bot.render.check_card import check_card
 from bot.render.digest import digest_message, digest_text
@@ -107,6 +108,54 @@ def test_every_answer_form_carries_the_warning_only_when_stale(
     store.close()
     assert _warned(json.dumps(watchlist_card(rows, warning=warning)), catalog) is warned
     assert _warned(json.dumps(home_view(rows, knowledge_date=catalog.data_date, warning=warning)), catalog) is warned
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day"),
+    # release days as Microsoft's CVE records date them (datePublic), the 2016/2019 end of support,
+    # and the two to come (second Tuesdays by the calendar)
+    [
+        (2026, 6, 9),
+        (2026, 7, 14),
+        (2026, 8, 11),
+        (2026, 9, 8),
+        (2026, 10, 13),
+        (2025, 10, 14),
+        (2026, 12, 8),
+        (2027, 1, 12),
+    ],
+)
+def test_patch_tuesday_is_the_second_tuesday(year: int, month: int, day: int) -> None:
+    assert patch_tuesday(year, month) == dt.date(year, month, day)
+
+
+def test_the_next_patch_tuesday_is_strictly_after_the_date() -> None:
+    assert next_patch_tuesday(dt.date(2026, 11, 10)) == dt.date(2026, 12, 8)  # its own day's releases are known
+    assert next_patch_tuesday(dt.date(2026, 11, 9)) == dt.date(2026, 11, 10)
+    assert next_patch_tuesday(dt.date(2026, 12, 8)) == dt.date(2027, 1, 12)  # over the year's end
+    assert next_patch_tuesday(dt.date(2026, 12, 31)) == dt.date(2027, 1, 12)
+
+
+def test_the_data_date_of_the_knowledge_is_a_release_day(catalog: Catalog) -> None:
+    """The warning starts on the next Patch Tuesday, so the data date should be one (a refresh reads
+    a release); if it is not, the warning simply starts on that month's release day."""
+    assert catalog.data_date == patch_tuesday(catalog.data_date.year, catalog.data_date.month)
+
+
+def test_answers_warn_from_the_next_patch_tuesday_however_young_the_data(catalog: Catalog) -> None:
+    release = next_patch_tuesday(catalog.data_date)
+    before, on = release - dt.timedelta(days=1), release
+    assert (on - catalog.data_date).days <= 35  # sooner than the age rule, or the test shows nothing
+    for day, warned in ((before, False), (on, True)):
+        a = json.loads(_run("build", "--json", "--today", day.isoformat(), SE_BUILD).stdout)[0]
+        notes = " ".join(a["notes"])
+        assert _warned(notes, catalog) is warned, day
+        assert (f"Patch Tuesday of {release.isoformat()}" in notes) is warned
+    k = json.loads(_run("knowledge", "--json").stdout)
+    assert k["patch_tuesday"] == release.isoformat() and k["warn_from"] <= release.isoformat()
+    # a stricter age still warns sooner, without naming a release that has not come yet
+    early = staleness(catalog.data_date, catalog.data_date + dt.timedelta(days=6), max_age_days=5)
+    assert early.stale and early.warning and "Patch Tuesday" not in early.warning and "more than 5" in early.warning
 
 
 def test_knowledge_json_date_is_the_answers_knowledge_date(catalog: Catalog) -> None:

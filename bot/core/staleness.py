@@ -2,7 +2,10 @@
 
 The knowledge (``knowledge/``) knows Exchange builds and CVEs up to its data date. An answer given
 later than that cannot know what Microsoft published since, so "patched" only means "patched up to
-the data date". Past ``max_age_days`` (``EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS``) every answer says so.
+the data date". Every answer says so from the first Patch Tuesday after the data date (Microsoft
+releases Exchange security updates then), or once the knowledge is older than ``max_age_days``
+(``EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS``), whichever comes first: a host patched up to the data date is
+not called patched without that qualification on the day updates may have come out.
 """
 
 from __future__ import annotations
@@ -16,7 +19,21 @@ if TYPE_CHECKING:
     from bot.core.model import Assessment, CheckResult
 
 
-DEFAULT_MAX_AGE_DAYS = 35  # one Patch Tuesday cycle plus a margin
+DEFAULT_MAX_AGE_DAYS = 35  # the longest gap between two Patch Tuesdays
+
+
+def patch_tuesday(year: int, month: int) -> dt.date:
+    """Microsoft's monthly security release day: the second Tuesday of the month."""
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(1 - first.weekday()) % 7 + 7)  # weekday(): Tuesday is 1
+
+
+def next_patch_tuesday(after: dt.date) -> dt.date:
+    """The first Patch Tuesday strictly after ``after`` (the data date's own releases are known)."""
+    this_month = patch_tuesday(after.year, after.month)
+    if this_month > after:
+        return this_month
+    return patch_tuesday(after.year + after.month // 12, after.month % 12 + 1)
 
 
 @dataclass(frozen=True)
@@ -32,16 +49,31 @@ class Staleness:
         return (self.today - self.data_date).days
 
     @property
+    def patch_tuesday(self) -> dt.date:
+        """The first Patch Tuesday after the data date: what it released is not known."""
+        return next_patch_tuesday(self.data_date)
+
+    @property
+    def warn_from(self) -> dt.date:
+        """The first day answers carry the warning."""
+        return min(self.patch_tuesday, self.data_date + dt.timedelta(days=self.max_age_days + 1))
+
+    @property
     def stale(self) -> bool:
-        return self.age_days > self.max_age_days
+        return self.today >= self.warn_from
 
     @property
     def warning(self) -> str | None:
         if not self.stale:
             return None
         d = self.data_date.isoformat()
+        why = [f"{self.age_days} days old"]
+        if self.age_days > self.max_age_days:
+            why.append(f"more than {self.max_age_days}")
+        if self.today >= self.patch_tuesday:
+            why.append(f"older than Microsoft's Patch Tuesday of {self.patch_tuesday.isoformat()}")
         return (
-            f"knowledge data is from {d} ({self.age_days} days old, more than {self.max_age_days}): "
+            f"knowledge data is from {d} ({', '.join(why)}): "
             f'Exchange updates and CVEs released since {d} are not known, so "patched" means '
             f'"patched up to {d}" (update exchbot or its knowledge data)'
         )

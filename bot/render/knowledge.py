@@ -16,7 +16,9 @@ def knowledge_text(k: KnowledgeSummary) -> str:
         else "CISA KEV catalogue date unknown"
     )
     out = [
-        f"Knowledge as of {s.data_date.isoformat()} ({s.age_days} days old; warning after {s.max_age_days})",
+        f"Knowledge as of {s.data_date.isoformat()} ({s.age_days} days old; answers warn from "
+        f"{s.warn_from.isoformat()}: the Patch Tuesday of {s.patch_tuesday.isoformat()} "
+        f"or after {s.max_age_days} days)",
         f"  data:      {where} (version {k.version})",
         f"  counts:    {k.builds} builds, {k.cves} CVEs, {k.fix_rows} fix rows, "
         f"{k.kev_entries} known exploited ({kev})",

@@ -49,6 +49,8 @@ def knowledge_dict(k: KnowledgeSummary) -> dict[str, Any]:
         "date": iso(s.data_date),
         "age_days": s.age_days,
         "max_age_days": s.max_age_days,
+        "patch_tuesday": iso(s.patch_tuesday),
+        "warn_from": iso(s.warn_from),
         "stale": s.stale,
         "warnings": [s.warning] if s.warning else [],
         "version": k.version,
