@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.core.catalog import Catalog
 from bot.core.counts import counts_text, glance_text, kev_first, kev_ids, undetermined_counts, vulnerable_counts
 from bot.core.digest import Digest
-from bot.core.watch import WatchState
+from bot.core.watch import WatchState, watch_state
 from bot.render import check_card, json_out, text
 from bot.store import Store
 from tests.helpers import T0, result
@@ -140,7 +140,7 @@ def test_digest_names_counts_and_says_failures_once() -> None:
     fams = {"ProxyLogon": "patched", "ProxyShell": "patched", "ProxyToken": "patched", "ProxyNotShell": "vulnerable"}
     risky = CheckPoint("a.example", T0, "15.1.2375.17", "Exchange 2016", "CU22", "Nov21SU", True, fams, True, None)
     risky = dataclasses.replace(risky, vulnerable_count=87, kev_count=5)
-    d = quiet_digest(WatchState("a.example", None, None, risky, None))
+    d = quiet_digest(watch_state("a.example", [risky]))
     assert "87 CVEs (5 KEV)" in digest_text(d)
     assert "87 CVEs (5 KEV)" in json.dumps(digest_message(d))
 
@@ -194,7 +194,7 @@ def test_stored_checks_say_how_many_cves_cannot_be_told(catalog: Catalog, tmp_pa
         assert json_out.watch_dict(w, rejudged[w.host])["undetermined_count"] == n
         shared = json.dumps(check_card.shared_card("old.example.com", store.latest_result("old.example.com"), "U1"))
         assert said in shared
-    d = quiet_digest(WatchState("old.example.com", None, None, p, None))
+    d = quiet_digest(watch_state("old.example.com", [p]))
     assert f"end-of-life, {n} cannot tell ({kev} KEV)" in digest_text(d)
     assert f"{n} cannot tell ({kev} KEV)" in json.dumps(digest_message(d))
     hist = run(["history", "old.example.com"], path)

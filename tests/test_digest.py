@@ -97,13 +97,23 @@ def test_digest_content_for_a_scripted_history(tmp_path: Path, catalog: Catalog)
     assert [c.host for c in d.unreachable] == ["down.example.com"]
     assert {c.host for c in d.build_changed} == {"patched.example.com", "worse.example.com"}
     assert all(c.host != "adhoc.example.com" for c in d.host_changes)  # not watched: not in the digest
-    assert {w.host for w in d.still_at_risk} == {"patched.example.com", "worse.example.com", "eol.example.com"}
+    # At risk by the last verdict: end-of-life (2019 and 2016), or vulnerable to CVEs: the Exchange SE
+    # build of September 2026 lacks two later updates, unreachable now or not.
+    assert {w.host for w in d.still_at_risk} == {
+        "patched.example.com",
+        "worse.example.com",
+        "eol.example.com",
+        "down.example.com",
+        "quiet.example.com",
+    }
     assert not d.all_quiet
     eu = d.regions[0]
     assert (eu.latest.region, eu.latest.total, eu.changes.total if eu.changes else None) == ("eu", 65, -5)
     assert eu.changes is not None and eu.changes.eol == -15
     text = digest_text(d)
     assert "Patched (1)" in text and "worse.example.com" in text and "Data: Shodan" in text
+    (down,) = [line for line in text.splitlines() if line.startswith("  down.example.com: 15.2.2562.53")]
+    assert f"unreachable since {(DAY - 2 * HOUR):%Y-%m-%d}" in down and "8 CVEs" in down
     msg = digest_message(d)
     assert msg["text"] and len(msg["blocks"]) <= 50 and msg["unfurl_links"] is False and "link_names" not in msg
     store.close()
@@ -148,10 +158,10 @@ def test_trend_chart_is_a_png_and_its_points_match_the_snapshots(tmp_path: Path,
     assert "eu" in chart.title
     watch = digest_service.compose(store, catalog, FixedClock(DAY), ()).watch
     bars = charts.watchlist_state(watch)
-    assert dict(bars.bars) == {
-        "end-of-life or vulnerable": 3,
-        "no known risk": 1,
-        "unreachable": 1,
+    assert dict(bars.bars) == {  # by the last verdict: the unreachable host was last seen vulnerable
+        "end-of-life or vulnerable": 5,
+        "no known risk": 0,
+        "unreachable": 0,
         "not checked yet": 0,
     }
     assert png_size(bars.png) == (800, 450)
@@ -276,5 +286,9 @@ def test_changed_build_between_watch_runs_shows_in_the_next_digest(tmp_path: Pat
     d = digest_service.compose(store, catalog, FixedClock(DAY), ())
     assert [(c.before, c.after) for c in d.build_changed] == [("15.2.1544.11", "15.2.2562.53")]
     assert "Build changed (1)" in digest_text(d)
-    assert d.still_at_risk == ()  # SE current: no longer end-of-life
+    # Exchange SE: no longer end-of-life, but its September 2026 update lacks two later ones: still
+    # at risk for its CVEs alone
+    (w,) = d.still_at_risk
+    assert w.eol is False and w.reasons == () and w.vulnerable_count
+    assert f"{target}: 15.2.2562.53" in digest_text(d) and "end-of-life" not in digest_text(d).split(target)[-1]
     store.close()

@@ -369,7 +369,7 @@ def rows(n: int) -> list[WatchState]:
     for i in range(n):
         p = point(f"h{i}.example.com", "15.1.2375.17", True, "vulnerable") if i % 3 else None
         change = HostChange(f"h{i}", T0, "patched", f"ProxyShell: vulnerable -> patched {EVIL}") if i % 2 else None
-        out.append(WatchState(f"h{i}.example.com", T0, "slack:U1", p, change))
+        out.append(WatchState(f"h{i}.example.com", T0, "slack:U1", p, change, last_verdict=p))
     return out
 
 
@@ -400,7 +400,7 @@ def mixed_rows(n: int) -> list[WatchState]:
             p = point(host, None, None, "unknown", error="could not check: no answer within 10 s")
         else:
             p = dataclasses.replace(point(host, "15.2.2562.17", False, "patched"), vulnerable_count=0, kev_count=0)
-        out.append(WatchState(host, T0, "slack:U1", p, None))
+        out.append(WatchState(host, T0, "slack:U1", p, None, last_verdict=p if p.answered else None))
     return out
 
 

@@ -168,7 +168,8 @@ def test_digest_flapped_once_long_unreachable_and_never_reachable(tmp_path: Path
     assert gone.since == DAY - 5 * 24 * HOUR and not gone.never_reachable
     assert d.never_reachable == 1
     text = digest_text(d)
-    assert text.count("flap.example.com") == 1
+    changes, at_risk = text.split("Still at risk")  # its Exchange SE build lacks later updates: at risk too
+    assert changes.count("flap.example.com") == 1 and "flap.example.com" in at_risk
     assert "Unreachable for 3 days or more (2):" in text and "1 never reachable" in text
     doc = digest_dict(d)
     assert [c["host"] for c in doc["flapped"]] == ["flap.example.com"] and doc["never_reachable"] == 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.catalog import FAMILIES
+from bot.core.failure import failure_reason
 
 ChangeKind = Literal[
     "first_seen",
@@ -96,7 +97,7 @@ def host_changes(points: Sequence[CheckPoint], since: dt.datetime | None = None)
                 _change(
                     cur,
                     "unreachable",
-                    f"could not be checked: {cur.error or 'no answer'}",
+                    f"could not be checked: {failure_reason(cur.error)}",
                     before=previous.label(),
                     after=cur.error,
                 )
@@ -173,7 +174,7 @@ def _change(
 
 
 def _state(p: CheckPoint) -> str:
-    return p.label() if p.answered else f"could not be checked ({p.error or 'no answer'})"
+    return p.label() if p.answered else f"could not be checked ({failure_reason(p.error)})"
 
 
 def _yn(v: bool | None) -> str:

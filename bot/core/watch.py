@@ -4,16 +4,13 @@ The one type for it: ``watch list`` (text and JSON), the watchlist card, the App
 and its chart all read a :class:`WatchState`, built by :func:`watch_state` from the host's stored
 checks.
 
-"At risk" is asked of two different checks, on purpose (the outputs people rely on differ):
-
-* :attr:`WatchState.at_risk` -- the digest, its chart and the Slack views: the *newest* check
-  reached the host and found it end-of-life or vulnerable to a named family. The Slack card adds
-  known-exploited CVEs and orders by them (``bot.render.watch_cards.point_at_risk`` / ``ordered``:
-  at risk with most KEV then most CVEs first, then unreachable, never checked, the rest).
-* :attr:`WatchState.verdict_at_risk` -- ``exchbot watch list``: the *last verdict* (the newest check
-  that reached the host, even when later checks failed) is end-of-life, vulnerable to a named family
-  or to any CVE; :func:`at_risk_first` orders at risk (most CVEs first), unreachable, checked, never
-  checked.
+"At risk" means one thing everywhere (``watch list``, its JSON, the digest and its chart, the Slack
+watchlist and App Home), the same as ``check --fail-on at-risk``: :func:`at_risk` -- end-of-life, or
+vulnerable to a named family or to any CVE. A watched host is judged on its *last verdict*, the
+newest check that reached it: a host that stops answering is not thereby out of danger, so it stays
+at risk, with the day it became unreachable beside it. (Earlier, the Slack views and the digest
+judged only the newest check, and left out CVEs outside the named families, or those not known to
+be exploited: a supported build missing its latest security update then showed as no risk.)
 """
 
 from __future__ import annotations
@@ -25,6 +22,14 @@ from dataclasses import dataclass
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint, HostChange, host_changes
 from bot.core.rejudge import Rejudgement
+
+
+def at_risk(p: CheckPoint | None) -> bool:
+    """A stored check that reached the host and found it end-of-life or vulnerable (a named family
+    or any CVE)."""
+    if p is None or not p.answered:
+        return False
+    return bool(p.eol) or any(s == "vulnerable" for s in p.families.values()) or bool(p.vulnerable_count)
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,15 @@ class WatchState:
 
     @property
     def at_risk(self) -> bool:
-        p = self.latest
-        return p is not None and p.answered and (bool(p.eol) or any(s == "vulnerable" for s in p.families.values()))
+        """The last verdict is end-of-life or vulnerable (:func:`at_risk`), reachable now or not."""
+        return at_risk(self.last_verdict)
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        p = self.latest
-        if p is None or not p.answered:
+        """Why the last verdict is at risk: end-of-life and the vulnerable families (the CVE counts
+        are said apart, with the KEV among them)."""
+        p = self.last_verdict
+        if p is None:
             return ()
         out = ["end-of-life"] if p.eol else []
         out += [f"{f} vulnerable" for f in FAMILIES if p.families.get(f) == "vulnerable"]
@@ -105,10 +112,6 @@ class WatchState:
     def eol(self) -> bool | None:
         return None if self.last_verdict is None else self.last_verdict.eol
 
-    @property
-    def verdict_at_risk(self) -> bool:
-        return bool(self.eol) or bool(self.vulnerable_families) or bool(self.vulnerable_count)
-
 
 def watch_state(
     host: str,
@@ -143,11 +146,13 @@ def watch_state(
 
 
 def at_risk_first(rows: Sequence[WatchState]) -> list[WatchState]:
-    """``watch list``'s order: at risk by the last verdict (most vulnerable CVEs first), then
-    unreachable, then the rest, then never checked; by host within each."""
+    """The order of every watchlist view: at risk (most known-exploited CVEs, then most vulnerable
+    CVEs first), then unreachable, then never checked, then the rest; by host within each."""
 
-    def key(w: WatchState) -> tuple[int, int, str]:
-        group = 0 if w.verdict_at_risk else (1 if w.checked and not w.reachable else (2 if w.checked else 3))
-        return (group, -(w.vulnerable_count or 0), w.host)
+    def key(w: WatchState) -> tuple[int, int, int, str]:
+        if w.at_risk:
+            return (0, -(w.kev_count or 0), -(w.vulnerable_count or 0), w.host)
+        group = 1 if w.checked and not w.reachable else (2 if not w.checked else 3)
+        return (group, 0, 0, w.host)
 
     return sorted(rows, key=key)

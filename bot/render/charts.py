@@ -100,15 +100,16 @@ def exposure_trend(points: Sequence[TrendPoint], region: str, unit: str = "banne
 
 
 def watchlist_state(states: Sequence[WatchState]) -> Chart:
-    """How many watched hosts are at risk, patched/supported, unreachable or never checked."""
+    """How many watched hosts are at risk by their last verdict (unreachable now or not), with no
+    known risk, unreachable (and not at risk when last seen) or never checked."""
     buckets = {"end-of-life or vulnerable": 0, "no known risk": 0, "unreachable": 0, "not checked yet": 0}
     for s in states:
         if s.latest is None:
             buckets["not checked yet"] += 1
-        elif not s.latest.answered:
-            buckets["unreachable"] += 1
         elif s.at_risk:
             buckets["end-of-life or vulnerable"] += 1
+        elif not s.latest.answered:
+            buckets["unreachable"] += 1
         else:
             buckets["no known risk"] += 1
     title = f"Watchlist: {len(states)} hosts"
@@ -117,7 +118,7 @@ def watchlist_state(states: Sequence[WatchState]) -> Chart:
         labels, values = list(buckets), list(buckets.values())
         ax.bar(labels, values, color=["#c0392b", "#27ae60", "#7f8c8d", "#bdc3c7"])
         ax.set_title(title)
-        ax.set_xlabel("latest check")
+        ax.set_xlabel("last verdict")
         ax.set_ylabel("hosts")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         for i, v in enumerate(values):

@@ -55,19 +55,23 @@ def _unit_note(trends: Sequence[RegionTrend]) -> str:
 
 
 def _risk_text(w: WatchState) -> str:
-    p = w.latest
+    """Why the host is at risk, from its last verdict, and since when it has not answered, if so."""
+    p = w.last_verdict
     parts = list(w.reasons)
-    if p is not None and p.answered and (cves := point_risk_text(p)):
+    if p is not None and (cves := point_risk_text(p)):
         parts.append(cves)
+    if p is not None and w.unreachable_since is not None:
+        parts.append(f"unreachable since {w.unreachable_since:%Y-%m-%d}")
     return ", ".join(parts)
 
 
 def _watch_line(w: WatchState) -> str:
-    p = w.latest
+    p = w.last_verdict
+    latest = w.latest
     state = (
         p.label()
-        if p is not None and p.answered
-        else ("not checked yet" if p is None else failure_text(p.error or "no answer", slack=False))
+        if p is not None
+        else ("not checked yet" if latest is None else failure_text(latest.error or "no answer", slack=False))
     )
     reasons = _risk_text(w)
     since = f", last change {w.last_change_at:%Y-%m-%d}" if w.last_change_at else ""

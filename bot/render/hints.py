@@ -8,16 +8,10 @@ surface: a CLI flag for terminal users, the administrator's setting in Slack (us
 
 from __future__ import annotations
 
-import re
+from bot.core.failure import failure_reason
 
 PREFIX = "could not check: "
-_PREFIXES = re.compile(r"^(?:\s*(?:could not check|could not be checked)\s*:\s*)+", re.IGNORECASE)
-
-
-def failure_reason(error: str) -> str:
-    """The reason alone, with any number of leading "could not check:" removed."""
-    reason = _PREFIXES.sub("", error or "").strip()
-    return reason or "no answer"
+__all__ = ["failure_reason"]  # re-exported: the renderers take it from here with the rest
 
 
 def is_refusal(error: str | None) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
 from bot.core.counts import point_risk_text
-from bot.core.watch import WatchState
+from bot.core.watch import WatchState, at_risk, at_risk_first
 from bot.render.blocks import (
     CHECK_HOST,
     HOME_PAGE,
@@ -33,7 +33,7 @@ from bot.render.blocks import (
     section,
     when,
 )
-from bot.render.hints import failure_text
+from bot.render.hints import failure_reason, failure_text
 
 # --------------------------------------------------------------------------------------------------
 # Watchlist (message and App Home)
@@ -64,31 +64,7 @@ def point_verdict(p: CheckPoint | None) -> str:
         parts.append(escape(cves))
     if vulnerable:
         parts.append("vulnerable: " + ", ".join(vulnerable))
-    return (":rotating_light: " if point_at_risk(p) else ":large_green_circle: ") + " · ".join(parts)
-
-
-def point_at_risk(p: CheckPoint | None) -> bool:
-    """End of life, vulnerable to a named family, or to a known-exploited CVE."""
-    if p is None or not p.answered:
-        return False
-    return bool(p.eol) or any(s == "vulnerable" for s in p.families.values()) or bool(p.kev_count)
-
-
-def _rank(w: WatchState) -> tuple[int, int, str]:
-    """At risk first (most KEV, then most CVEs), then unreachable, never checked, the rest."""
-    p = w.latest
-    if point_at_risk(p):
-        assert p is not None
-        return (0, -((p.kev_count or 0) * 10_000 + (p.vulnerable_count or 0)), w.host)
-    if p is not None and not p.answered:
-        return (1, 0, w.host)
-    if p is None:
-        return (2, 0, w.host)
-    return (3, 0, w.host)
-
-
-def ordered(rows: Sequence[WatchState]) -> list[WatchState]:
-    return sorted(rows, key=_rank)
+    return (":rotating_light: " if at_risk(p) else ":large_green_circle: ") + " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -115,15 +91,25 @@ class WatchSummary:
 
 
 def summarise(rows: Sequence[WatchState]) -> WatchSummary:
-    points = [w.latest for w in rows]
+    """Counted on each host's last verdict (:mod:`bot.core.watch`); unreachable: the newest check failed."""
     return WatchSummary(
         hosts=len(rows),
-        at_risk=sum(1 for p in points if point_at_risk(p)),
-        unreachable=sum(1 for p in points if p is not None and not p.answered),
-        never_checked=sum(1 for p in points if p is None),
-        vulnerable_cves=sum((p.vulnerable_count or 0) for p in points if p is not None and p.answered),
-        kev_hosts=sum(1 for p in points if p is not None and p.answered and (p.kev_count or 0) > 0),
+        at_risk=sum(1 for w in rows if w.at_risk),
+        unreachable=sum(1 for w in rows if w.checked and not w.reachable),
+        never_checked=sum(1 for w in rows if not w.checked),
+        vulnerable_cves=sum(w.vulnerable_count or 0 for w in rows),
+        kev_hosts=sum(1 for w in rows if (w.kev_count or 0) > 0),
     )
+
+
+def _verdict(w: WatchState) -> str:
+    """The last verdict, and when the host has stopped answering since, since when and why."""
+    latest = w.latest
+    if latest is None or latest.answered or w.last_verdict is None:
+        return point_verdict(latest)
+    reason = escape(failure_reason(latest.error or "no answer"))
+    since = when(w.unreachable_since) if w.unreachable_since else "the last check"
+    return f"{point_verdict(w.last_verdict)} · :x: unreachable since {since} ({reason})"
 
 
 def _watch_line(w: WatchState) -> str:
@@ -133,7 +119,7 @@ def _watch_line(w: WatchState) -> str:
         if w.last_change and w.last_change.kind != "first_seen"
         else ""
     )
-    line = f"• *{escape(w.host)}* {point_verdict(w.latest)} ({checked}{change})"
+    line = f"• *{escape(w.host)}* {_verdict(w)} ({checked}{change})"
     if w.rejudged is not None:
         line += (
             f"\n    :arrows_counterclockwise: re-judged with the knowledge of "
@@ -195,7 +181,7 @@ def watchlist_card(rows: Sequence[WatchState], *, warning: str | None = None, pa
             ],
         )
     summary = summarise(rows)
-    shown, page, pages = _page(ordered(rows), page, PAGE_SIZE)
+    shown, page, pages = _page(at_risk_first(rows), page, PAGE_SIZE)
     first = (page - 1) * PAGE_SIZE
     remaining = len(rows) - first - len(shown)
     blocks: list[Block] = [
@@ -257,7 +243,7 @@ def home_view(
         )
     else:
         blocks.append(section(summarise(rows).text()))
-        shown, page, pages = _page(ordered(rows), page, HOME_PAGE_SIZE)
+        shown, page, pages = _page(at_risk_first(rows), page, HOME_PAGE_SIZE)
         first = (page - 1) * HOME_PAGE_SIZE
         remaining = len(rows) - first - len(shown)
         blocks.extend(_host_block(w) for w in shown)

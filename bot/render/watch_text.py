@@ -34,14 +34,14 @@ def verdict_text(w: WatchState) -> str:
     parts.append(f"last checked {_day(w.latest.checked_at)}")
     if w.unreachable_since is not None and p is not None:
         parts.append(f"unreachable since {_day(w.unreachable_since)} ({w.latest.error or 'no answer'})")
-    flag = "AT RISK " if w.verdict_at_risk else ""
+    flag = "AT RISK " if w.at_risk else ""
     return f"{flag}{w.host}: " + "; ".join(parts)
 
 
 def watch_list_lines(rows: Sequence[WatchState], rejudged: Mapping[str, Rejudgement | None]) -> list[str]:
     if not rows:
         return ["the watchlist is empty: exchbot watch add TARGET..."]
-    risky = sum(1 for w in rows if w.verdict_at_risk)
+    risky = sum(1 for w in rows if w.at_risk)
     out = [f"{len(rows)} watched, {risky} at risk"]
     for w in rows:
         out.append(verdict_text(w))

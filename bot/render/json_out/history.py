@@ -123,7 +123,7 @@ def watch_dict(w: WatchState, rejudged: Rejudgement | None) -> dict[str, Any]:
         "target": w.target,
         "added_at": timestamp(w.added_at),
         "added_by": w.added_by,
-        "at_risk": w.verdict_at_risk,
+        "at_risk": w.at_risk,
         "reachable": w.reachable if p is not None else None,
         "last_checked": timestamp(p.checked_at) if p else None,
         "unreachable_since": timestamp(w.unreachable_since),
@@ -179,12 +179,13 @@ def digest_dict(d: Digest) -> dict[str, Any]:
             {
                 "host": w.host,
                 "reasons": list(w.reasons),
-                "build": w.latest.build if w.latest else None,
+                "build": w.last_verdict.build if w.last_verdict else None,
                 "last_change": timestamp(w.last_change_at),
-                "vulnerable_count": w.latest.vulnerable_count if w.latest else None,
-                "kev_count": w.latest.kev_count if w.latest else None,
-                "undetermined_count": w.latest.undetermined_count if w.latest else None,
-                "undetermined_kev_count": w.latest.undetermined_kev if w.latest else None,
+                "vulnerable_count": w.vulnerable_count,
+                "kev_count": w.kev_count,
+                "undetermined_count": w.undetermined_count,
+                "undetermined_kev_count": w.undetermined_kev,
+                "unreachable_since": timestamp(w.unreachable_since),
             }
             for w in d.still_at_risk
         ],
