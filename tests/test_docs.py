@@ -45,6 +45,9 @@ def test_architecture_lists_every_migration() -> None:
     section = _section((ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8"), "Database migrations")
     listed = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)}
     assert listed == {version for version, _, _ in MIGRATIONS}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (said,) = re.findall(r"schema versions 1 to (\d+)", readme)
+    assert int(said) == max(version for version, _, _ in MIGRATIONS)
 
 
 def test_readme_build_table_is_what_the_command_prints(tmp_path: Path) -> None:

@@ -72,6 +72,26 @@ def test_status_json_reports_the_database_and_the_jobs(tmp_path: Path, catalog: 
     assert "last digest: " in text and "FAILED" in text and str(db) in text
 
 
+def test_status_says_when_answers_warn_of_old_knowledge_without_calling_it_unhealthy(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from bot.core.staleness import next_patch_tuesday
+
+    db = tmp_path / "k.db"
+    with Store(db) as store:  # a database to report on: made on the first write
+        store.watch_add("mail.example.com", "mail.example.com", T0)
+    release = next_patch_tuesday(catalog.data_date).isoformat()
+    doc = json.loads(run(["status", "--json"], db, EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS="999").stdout)
+    assert doc["knowledge_warn_from"] == release  # the next Patch Tuesday comes first
+    stale = run(["status", "--json"], db, EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS="0")  # older than 0 days: due now
+    doc = json.loads(stale.stdout)
+    assert stale.returncode == 0 and doc["healthy"] is True  # the service works; its answers carry the warning
+    assert doc["knowledge_warn_from"] == (catalog.data_date + dt.timedelta(days=1)).isoformat()
+    assert len(doc["knowledge_warnings"]) == 1 and "more than 0" in doc["knowledge_warnings"][0]
+    text = run(["status"], db, EXCHBOT_KNOWLEDGE_MAX_AGE_DAYS="0").stdout
+    assert f"answers warn from {doc['knowledge_warn_from']}" in text and "  warning: knowledge data is from" in text
+
+
 def test_status_without_a_database_is_unhealthy_and_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "missing" / "x.db"
     proc = run(["status", "--json"], db)

@@ -20,7 +20,9 @@ def status(as_json: bool) -> None:
     Reads only: never creates or changes the database."""
     settings = Settings.from_env()
     catalog = load_catalog()  # a missing knowledge folder is one line (ExchbotGroup)
-    report = collect(settings.db_path, catalog, make_clock().now(), settings.backup_dir)
+    report = collect(
+        settings.db_path, catalog, make_clock().now(), settings.backup_dir, settings.knowledge_max_age_days
+    )
     click.echo(json_out.dumps(json_out.status_dict(report)) if as_json else status_text(report))
     if not report.healthy:
         raise SystemExit(1)

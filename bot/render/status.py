@@ -21,7 +21,10 @@ def status_text(s: Status) -> str:
     lines.append(f"database: {s.db_path} ({writable}, schema {schema} of {s.schema_expected})")
     if s.counts is not None:
         lines.append(f"holds: {s.counts.text()}")
-    lines.append(f"knowledge: data up to {s.knowledge_date:%Y-%m-%d} ({s.knowledge_age_days} days old)")
+    warn_from = f"; answers warn from {s.knowledge_warn_from:%Y-%m-%d}" if s.knowledge_warn_from else ""
+    lines.append(f"knowledge: data up to {s.knowledge_date:%Y-%m-%d} ({s.knowledge_age_days} days old{warn_from})")
+    if s.knowledge_warning:
+        lines.append(f"  warning: {s.knowledge_warning}")
     lines.append(_outcome_line("last watchlist run", s.last_watchlist_run))
     lines.append(_outcome_line("last digest", s.last_digest))
     lines.append(_outcome_line("last backup", s.last_backup))

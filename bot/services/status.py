@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.catalog import Catalog
+from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, staleness
 from bot.store import job_runs
 from bot.store.backup import dated_backups
 from bot.store.dbfile import Counts, connect_readonly, counts, schema_version, writable_problem
@@ -42,6 +43,8 @@ class Status:
     knowledge_date: dt.date
     knowledge_version: str
     knowledge_age_days: int
+    knowledge_warn_from: dt.date | None = None  # the first day answers carry the staleness warning
+    knowledge_warning: str | None = None  # that warning, once it is due (not a health problem)
     last_watchlist_run: Outcome | None = None
     last_digest: Outcome | None = None
     last_backup: Outcome | None = None
@@ -64,7 +67,13 @@ def _newest(*outcomes: Outcome | None) -> Outcome | None:
     return max(present, key=lambda o: o.at) if present else None
 
 
-def collect(db_path: Path, catalog: Catalog, now: dt.datetime, backup_dir: Path | None = None) -> Status:
+def collect(
+    db_path: Path,
+    catalog: Catalog,
+    now: dt.datetime,
+    backup_dir: Path | None = None,
+    knowledge_max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+) -> Status:
     db_path = Path(db_path)
     problems: list[str] = []
     exists = db_path.is_file()
@@ -97,6 +106,7 @@ def collect(db_path: Path, catalog: Catalog, now: dt.datetime, backup_dir: Path 
             problems.append(f"schema version {version} is newer than this exchbot knows ({LATEST}): upgrade exchbot")
     else:
         problems.append(f"no database at {db_path} yet (it is created by the first command that stores something)")
+    stale = staleness(catalog.data_date, now.date(), knowledge_max_age_days)
     return Status(
         db_path=db_path,
         db_exists=exists,
@@ -106,6 +116,8 @@ def collect(db_path: Path, catalog: Catalog, now: dt.datetime, backup_dir: Path 
         knowledge_date=catalog.data_date,
         knowledge_version=catalog.version,
         knowledge_age_days=(now.date() - catalog.data_date).days,
+        knowledge_warn_from=stale.warn_from,
+        knowledge_warning=stale.warning,
         last_watchlist_run=watch,
         last_digest=digest,
         last_backup=backup,

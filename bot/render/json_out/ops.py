@@ -33,6 +33,8 @@ def status_dict(s: Status) -> dict[str, Any]:
         "counts": s.counts.as_dict() if s.counts is not None else None,
         "knowledge_date": iso(s.knowledge_date),
         "knowledge_age_days": s.knowledge_age_days,
+        "knowledge_warn_from": iso(s.knowledge_warn_from),
+        "knowledge_warnings": [s.knowledge_warning] if s.knowledge_warning else [],
         "knowledge_version": s.knowledge_version,
         "last_watchlist_run": _outcome_dict(s.last_watchlist_run),
         "last_digest": _outcome_dict(s.last_digest),
