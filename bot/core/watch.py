@@ -8,9 +8,8 @@ checks.
 watchlist and App Home), the same as ``check --fail-on at-risk``: :func:`at_risk` -- end-of-life, or
 vulnerable to a named family or to any CVE. A watched host is judged on its *last verdict*, the
 newest check that reached it: a host that stops answering is not thereby out of danger, so it stays
-at risk, with the day it became unreachable beside it. (Earlier, the Slack views and the digest
-judged only the newest check, and left out CVEs outside the named families, or those not known to
-be exploited: a supported build missing its latest security update then showed as no risk.)
+at risk, with the day it became unreachable beside it. Any CVE counts, not only the named families
+or the known-exploited ones: a supported build a security update behind is at risk in every view.
 """
 
 from __future__ import annotations

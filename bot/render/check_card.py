@@ -20,6 +20,7 @@ from bot.core.counts import (
     vulnerable_counts,
     vulnerable_first,
 )
+from bot.core.failure import failure_reason
 from bot.core.judge import alert_labels, alerts
 from bot.core.model import CheckResult
 from bot.render.blocks import (
@@ -51,7 +52,7 @@ from bot.render.blocks import (
     when,
 )
 from bot.render.config_checks import config_summary
-from bot.render.hints import domain_hint, failure_hints, failure_reason, failure_text, is_refusal, private_hint
+from bot.render.hints import domain_hint, failure_hints, failure_text, is_refusal, private_hint
 from bot.render.text import kev_as_of
 
 # --------------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 from bot.core.failure import failure_reason
 
 PREFIX = "could not check: "
-__all__ = ["failure_reason"]  # re-exported: the renderers take it from here with the rest
 
 
 def is_refusal(error: str | None) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.catalog import FAMILIES
 from bot.core.changes import CheckPoint
 from bot.core.counts import point_risk_text
+from bot.core.failure import failure_reason
 from bot.core.watch import WatchState, at_risk, at_risk_first
 from bot.render.blocks import (
     CHECK_HOST,
@@ -33,7 +34,7 @@ from bot.render.blocks import (
     section,
     when,
 )
-from bot.render.hints import failure_reason, failure_text
+from bot.render.hints import failure_text
 
 # --------------------------------------------------------------------------------------------------
 # Watchlist (message and App Home)
