@@ -136,12 +136,6 @@ def test_the_next_patch_tuesday_is_strictly_after_the_date() -> None:
     assert next_patch_tuesday(dt.date(2026, 12, 31)) == dt.date(2027, 1, 12)
 
 
-def test_the_data_date_of_the_knowledge_is_a_release_day(catalog: Catalog) -> None:
-    """The warning starts on the next Patch Tuesday, so the data date should be one (a refresh reads
-    a release); if it is not, the warning simply starts on that month's release day."""
-    assert catalog.data_date == patch_tuesday(catalog.data_date.year, catalog.data_date.month)
-
-
 def test_answers_warn_from_the_next_patch_tuesday_however_young_the_data(catalog: Catalog) -> None:
     release = next_patch_tuesday(catalog.data_date)
     before, on = release - dt.timedelta(days=1), release
