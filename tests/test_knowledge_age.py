@@ -134,6 +134,9 @@ def test_the_next_patch_tuesday_is_strictly_after_the_date() -> None:
     assert next_patch_tuesday(dt.date(2026, 11, 9)) == dt.date(2026, 11, 10)
     assert next_patch_tuesday(dt.date(2026, 12, 8)) == dt.date(2027, 1, 12)  # over the year's end
     assert next_patch_tuesday(dt.date(2026, 12, 31)) == dt.date(2027, 1, 12)
+    # a knowledge file dated at the calendar's end (damaged) makes no answer fail
+    late = staleness(dt.date(9999, 12, 20), dt.date(9999, 12, 30), max_age_days=999_999)
+    assert late.warn_from == dt.date.max and not late.stale and late.warning is None
 
 
 def test_answers_warn_from_the_next_patch_tuesday_however_young_the_data(catalog: Catalog) -> None:

@@ -33,6 +33,8 @@ def next_patch_tuesday(after: dt.date) -> dt.date:
     this_month = patch_tuesday(after.year, after.month)
     if this_month > after:
         return this_month
+    if (after.year, after.month) == (dt.MAXYEAR, 12):
+        return dt.date.max  # a data date at the calendar's end (a damaged knowledge file): never
     return patch_tuesday(after.year + after.month // 12, after.month % 12 + 1)
 
 
@@ -56,7 +58,11 @@ class Staleness:
     @property
     def warn_from(self) -> dt.date:
         """The first day answers carry the warning."""
-        return min(self.patch_tuesday, self.data_date + dt.timedelta(days=self.max_age_days + 1))
+        try:
+            by_age = self.data_date + dt.timedelta(days=self.max_age_days + 1)
+        except OverflowError:  # past the calendar's end: only the Patch Tuesday rule is left
+            by_age = dt.date.max
+        return min(self.patch_tuesday, by_age)
 
     @property
     def stale(self) -> bool:
