@@ -190,7 +190,7 @@ class Http1Session:
                 self._idle.append(conn)
             else:
                 self._open.discard(conn)
-                await conn.close()
+                conn.close()
 
     def _note_cert(self) -> None:
         if self.cert is None and self._der is not None:
@@ -199,7 +199,8 @@ class Http1Session:
     async def aclose(self) -> None:
         self._note_cert()
         conns, self._open, self._idle = list(self._open), set(), []
-        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+        for conn in conns:
+            conn.close()
 
 
 def http1_sessions(ssl_context: ssl.SSLContext | None = None) -> SessionFactory:
