@@ -109,3 +109,30 @@ def test_a_host_never_reached_is_unreachable_not_at_risk(tmp_path: Path, catalog
     assert not w.at_risk and w.never_reachable and w.reasons == ()
     summary = watch_cards.summarise([w])
     assert (summary.unreachable, summary.at_risk) == (1, 0)
+
+
+def test_an_unreachable_host_at_risk_stays_escaped_and_within_slacks_limits() -> None:
+    """Its line now carries the failure too: hostile error text (a server's, a resolver's) and long
+    names must stay inert and inside Block Kit's limits, on every page."""
+    import dataclasses
+
+    from tests.helpers import T0 as BLOCKS_T0  # the time of test_slack_blocks.point
+    from tests.test_slack_blocks import assert_no_markup, assert_valid_message, point
+
+    rows = []
+    for i in range(65):
+        host = f"h{i:03d}." + "x" * 240 + ".example.com"
+        seen = dataclasses.replace(point(host, "15.1.2375.17", True, "vulnerable"), vulnerable_count=87, kev_count=5)
+        gone = dataclasses.replace(
+            point(host, None, None, "unknown", error="could not check: " + "<!channel> *bold* " * 200),
+            checked_at=BLOCKS_T0 + HOUR,
+        )
+        rows.append(watch_state(host, [seen, gone]))
+    assert all(w.at_risk and w.unreachable_since == BLOCKS_T0 + HOUR for w in rows)
+    for page in (1, 2, 4):
+        card = watch_cards.watchlist_card(rows, page=page)
+        assert_valid_message(card)
+        assert_no_markup(card)
+    home = watch_cards.home_view(rows)
+    assert_no_markup(home)
+    assert "<!channel>" not in json.dumps(home)
