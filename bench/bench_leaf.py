@@ -8,7 +8,7 @@ CPU time, best of several rounds, so other load on the machine counts as little 
 
 1. fingerprinting the three answers (``bot.core.fingerprint.observe``);
 2. judging the observations (``bot.core.judge.judge``);
-3. the JSON printed per result (``dumps(check_dict(r), indent=None)``, what ``check --json`` writes);
+3. the JSON printed per result (``check_json(r)``, what ``check --json`` writes for a batch);
 4. storing the 200 results in one batch (``bot.store.checks.save_checks``), into a fresh database.
 """
 
@@ -127,9 +127,7 @@ def main() -> None:
     results = [dataclasses.replace(result, target=f"h{i}.{HOST}", host=f"h{i}.{HOST}:{port}") for i in range(HOSTS)]
     obs: Observations = observe(responses)
     assert obs == ref_fingerprint.observe(responses)
-    assert json_out.dumps(json_out.check_dict(result), indent=None) == ref_json.dumps(
-        ref_json.check_dict(result), indent=None
-    )
+    assert json_out.check_json(result) == ref_json.dumps(ref_json.check_dict(result), indent=None)
     today = NOW.date()
     fp_now, fp_before = cpu(
         lambda: [observe(responses) for _ in range(HOSTS)],
@@ -137,7 +135,7 @@ def main() -> None:
     )
     (judged,) = cpu(lambda: [judge(HOST, obs, catalog, today) for _ in range(HOSTS)])
     json_now, json_before = cpu(
-        lambda: [json_out.dumps(json_out.check_dict(r), indent=None) for r in results],
+        lambda: [json_out.check_json(r) for r in results],
         lambda: [ref_json.dumps(ref_json.check_dict(r), indent=None) for r in results],
     )
     store_now, store_before = store_cpu(store_checks.save_checks, ref_store.save_checks, results=results)
@@ -147,7 +145,7 @@ def main() -> None:
         ("JSON per result (check --json)", json_now, json_before),
         ("save_checks, one batch", store_now, store_before),
     ]
-    size = len(json_out.dumps(json_out.check_dict(result), indent=None))
+    size = len(json_out.check_json(result))
     print(f"   {HOSTS} results of one Exchange SE host ({size:,} bytes of JSON each), CPU, best of {ROUNDS}:")
     for name, now, before in rows:
         was = f"   the way before: {before * 1000:6.1f} ms = {now / before:4.2f} x" if before else ""

@@ -8,6 +8,9 @@ on one build shares it). Three guards that this changes nothing a user or the st
 * the reference renderer (tests/reference/render_json.py) against the real one, for results of every
   simulator profile and for generated results (Hypothesis), compact and indented;
 * the dicts handed out are fresh: changing one never changes the next rendering.
+
+``check_json`` (the compact line of a batch) also encodes the CVE list once per tuple and splices it
+in: it is held to the same golden data and reference, byte for byte.
 """
 
 from __future__ import annotations
@@ -153,6 +156,24 @@ def test_every_golden_case_renders_byte_identical_twice() -> None:
         assert renderings(json_out, r) == golden[name], f"{name} (second time, from the cache)"
 
 
+def test_the_compact_line_is_the_golden_compact_rendering_first_and_from_the_cache() -> None:
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    fast._PARTS.clear()  # the first call encodes the CVE list, the second splices the cached text
+    for name, r in golden_cases().items():
+        assert json_out.check_json(r) == golden[name]["compact"], name
+        assert json_out.check_json(r) == golden[name]["compact"], f"{name} (second time, from the cache)"
+
+
+def test_the_compact_line_of_a_list_of_verdicts_follows_the_list_not_a_cache() -> None:
+    cves = list(_cves())
+    r = dataclasses.replace(golden_cases()["vulnerable"], assessment=_assessment(cves))  # type: ignore[arg-type]
+    before = json_out.check_json(r)
+    cves[1] = dataclasses.replace(cves[1], status="patched")
+    after = json_out.check_json(r)
+    assert after != before
+    assert after == ref.dumps(ref.check_dict(r), indent=None)
+
+
 def test_results_on_one_build_share_the_work_but_not_the_dicts() -> None:
     r = golden_cases()["vulnerable"]
     first = json_out.check_dict(r)
@@ -208,6 +229,7 @@ def test_every_simulator_profile_renders_as_the_reference(sim: ExchangeSimulator
     for name, r in zip(names, results, strict=True):
         assert renderings(json_out, r) == renderings(ref, r), name
         assert renderings(json_out, r) == renderings(ref, r), f"{name} (second time)"
+        assert json_out.check_json(r) == ref.dumps(ref.check_dict(r), indent=None), name
 
 
 _text = st.text(max_size=12)
@@ -230,6 +252,7 @@ def test_generated_verdicts_render_as_the_reference(cves: tuple[CveVerdict, ...]
     r = dataclasses.replace(golden_cases()["vulnerable"], assessment=_assessment(cves))
     for _ in range(repeat):
         assert renderings(json_out, r) == renderings(ref, r)
+        assert json_out.check_json(r) == ref.dumps(ref.check_dict(r), indent=None)
 
 
 _json_values = st.recursive(

@@ -66,7 +66,7 @@ class JsonlSink(_Rendering):
 
     def result(self, index: int, r: CheckResult) -> None:
         json_out = self.renderer
-        self.out.write(json_out.dumps(json_out.check_dict(r), indent=None) + "\n")
+        self.out.write(json_out.check_json(r) + "\n")
         self.out.flush()
 
     def finish(self) -> None:
@@ -99,7 +99,7 @@ class JsonArraySink(_Rendering):
         if self.single:
             self.out.write(json_out.dumps(json_out.check_dict(r)) + "\n")
             return
-        self.out.write(("\n  " if self.written == 0 else ",\n  ") + json_out.dumps(json_out.check_dict(r), indent=None))
+        self.out.write(("\n  " if self.written == 0 else ",\n  ") + json_out.check_json(r))
         self.written += 1
 
     def finish(self) -> None:
