@@ -24,7 +24,7 @@ from bot.cli import COMMANDS, main
 from tests.fakes.exchange_sim import ExchangeSimulator
 
 NEVER = frozenset({"matplotlib", "slack_bolt", "slack_sdk", "shodan", "requests", "numpy", "pandas"})
-DATABASE = frozenset({"sqlite_utils"})
+DATABASE = frozenset({"sqlite_utils", "sqlite3"})
 HOST = "exchange-se-current.sim.test"
 # what any command module imports: absent, no command was imported
 COMMAND_CODE = ("bot.core", "bot.render", "bot.store", "bot.probe", "bot.services", "bot.slack", "bot.exposure")
@@ -205,6 +205,7 @@ NOT_BEFORE_FIRST_REQUEST = (
     "bot.probe.verdict",
     "bot.store",
     "bot.render.json_out",
+    "sqlite3",
     "sqlite_utils",
     "cryptography",
     "defusedxml",

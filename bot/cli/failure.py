@@ -6,7 +6,6 @@ the file and the cause (:func:`database_failure`).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +29,8 @@ class UserError(click.ClickException):
 
 def database_cause(exc: BaseException, path: Path, lock_timeout: float) -> str:
     """A short reason for a database fault, in the operator's words."""
+    import sqlite3  # here, not at the top: a check's first request leaves before the database layer loads
+
     text = str(exc)
     low = text.lower()
     if path.is_dir():

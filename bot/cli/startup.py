@@ -4,7 +4,6 @@ usage error, exit 2), secrets registered for redaction, and database faults turn
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from typing import Any
 
@@ -61,11 +60,13 @@ class ExchbotGroup(click.Group):
         ctx.obj = settings  # the commands' settings (see current_settings), parsed once
         try:
             return super().invoke(ctx)
-        except sqlite3.Error as exc:
-            raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
         except Exception as exc:
-            # The knowledge and the store are imported only by the commands that use them (not by
-            # --version or --help): look their error types up only if they were loaded.
+            # SQLite, the knowledge and the store are imported only by the commands that use them
+            # (not by --version, build or a check before its first request): look their error types
+            # up only if they were loaded.
+            sqlite3 = sys.modules.get("sqlite3")
+            if sqlite3 is not None and isinstance(exc, sqlite3.Error):
+                raise database_failure(exc, settings.db_path, settings.db_lock_timeout) from None
             knowledge = sys.modules.get("bot.knowledge")
             if knowledge is not None and isinstance(exc, knowledge.KnowledgeError):
                 raise UserError(str(exc)) from None

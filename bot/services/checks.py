@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -146,6 +145,8 @@ class CheckService:
                 self._writer, lambda: store.save_checks(batch, requested_by=requested_by, knowledge_version=version)
             )
         except Exception as exc:  # reported once at the end (with a count); the results are still printed
+            import sqlite3  # loaded by the store already; not at the top, before the first request
+
             if not isinstance(exc, sqlite3.Error | OSError):
                 log.error("storing %d results failed: %s", len(results), exc)
             return exc
