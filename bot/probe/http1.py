@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 GET client over asyncio streams, parsed by h11.
+"""A small HTTP/1.1 GET client over asyncio streams (TLS: bot/probe/tls.py), parsed by h11.
 
 Why not a general client: a probe needs exactly one thing, a bounded GET pinned to an address with
 a chosen TLS server name, and it needs it cheaply (200 hosts at once on two cores). h11 does the
@@ -20,6 +20,8 @@ import ssl
 from dataclasses import dataclass, field
 
 import h11
+
+from bot.probe.tls import open_tls
 
 MAX_HEADER_BYTES = 32 * 1024
 READ_CHUNK = 64 * 1024
@@ -93,13 +95,13 @@ class Connection:
 async def connect(address: str, port: int, *, server_name: str | None, ssl_context: ssl.SSLContext) -> Connection:
     """TLS connection to ``address`` (already approved by the SSRF guard); SNI = ``server_name``."""
     try:
-        reader, writer = await asyncio.open_connection(
+        reader, writer = await open_tls(
             address,
             port,
-            ssl=ssl_context,
-            server_hostname=server_name or "",
+            ssl_context=ssl_context,
+            server_hostname=server_name or None,
             limit=READ_CHUNK,
-            ssl_shutdown_timeout=TLS_SHUTDOWN_TIMEOUT,
+            shutdown_timeout=TLS_SHUTDOWN_TIMEOUT,
         )
     except ssl.SSLError as exc:
         raise HttpError(f"TLS failed: {exc.reason or exc}") from exc
