@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.changes import CheckPoint, change_point_ids, group_by_host
-from bot.core.counts import kev_first, undetermined_counts
+from bot.core.counts import undetermined_counts
 from bot.core.model import CheckResult
 from bot.store.connection import write_transaction
 
@@ -97,7 +97,7 @@ def _row(
 
 
 def _verdict_set(db: Sql, r: CheckResult, cache: dict[tuple[str, str], int]) -> int | None:
-    from bot.render.json_out import cve_dict, dumps
+    from bot.render.json_out import cves_json
 
     a = r.assessment
     if not a.cves or a.build is None:
@@ -110,7 +110,7 @@ def _verdict_set(db: Sql, r: CheckResult, cache: dict[tuple[str, str], int]) -> 
             [
                 key[0],
                 key[1],
-                dumps([cve_dict(v) for v in kev_first(a.cves)], indent=None),
+                cves_json(a.cves),  # known exploited first, as check --json prints it
                 *undetermined_counts(a.cves),
             ],
         )

@@ -8,7 +8,14 @@ One timestamp format everywhere: UTC, ISO 8601, ending in ``Z`` (``2026-11-02T08
 from __future__ import annotations
 
 from bot.render.json_out.base import default, dumps, iso, timestamp
-from bot.render.json_out.checks import assessment_dict, check_dict, check_json, cve_dict, discovery_dict
+from bot.render.json_out.checks import (
+    assessment_dict,
+    check_dict,
+    check_json,
+    cve_dict,
+    cves_json,
+    discovery_dict,
+)
 from bot.render.json_out.exposure import (
     calibration_dict,
     exposure_changes_dict,
@@ -36,6 +43,7 @@ __all__ = [
     "check_dict",
     "check_json",
     "cve_dict",
+    "cves_json",
     "default",
     "digest_dict",
     "discovery_dict",

@@ -36,7 +36,7 @@ class _CvePart:
         self.vulnerable = cve_counts(cves)[0]
         self.kev = tuple(vulnerable_kev_ids(cves))  # catalogue order
         self.undetermined = undetermined_counts(cves)  # (count, KEV count): what the build cannot tell
-        self.compact: str | None = None  # the list as compact JSON, encoded on first need (check_json)
+        self.compact: str | None = None  # the list as compact JSON, encoded on first need (cves_json)
 
 
 _PARTS: dict[int, _CvePart] = {}
@@ -113,20 +113,28 @@ def check_dict(r: CheckResult, *, cves: bool = True) -> dict[str, Any]:
     return d
 
 
-def check_json(r: CheckResult) -> str:
-    """``dumps(check_dict(r), indent=None)``, the same text, with the ``cves`` list encoded once per
-    verdict tuple: it is nine tenths of a result's JSON (127 verdicts, about 27 of 29 KB), the same
-    for every host on one build, and a 200-host batch spent a twentieth of its time encoding it."""
-    part = _cve_part(r.assessment.cves)
+def cves_json(cves: tuple[CveVerdict, ...]) -> str:
+    """The ``cves`` list of a result as compact JSON (known exploited first), encoded once per
+    verdict tuple: what a batch prints for every host on one build, and what the store keeps once
+    per build (bot/store/checks.py)."""
+    part = _cve_part(cves)
     if part.compact is None:
         part.compact = dumps(list(part.dicts), indent=None)
+    return part.compact
+
+
+def check_json(r: CheckResult) -> str:
+    """``dumps(check_dict(r), indent=None)``, the same text, with the ``cves`` list from
+    :func:`cves_json`: it is nine tenths of a result's JSON (127 verdicts, about 27 of 29 KB), the
+    same for every host on one build, and a 200-host batch spent a twentieth of its time encoding it."""
+    cves = cves_json(r.assessment.cves)
     d = check_dict(r, cves=False)
     keys = list(d)
     cut = keys.index("advice")  # the key that follows "cves" (assessment_dict's order)
     head = dumps({k: d[k] for k in keys[:cut]}, indent=None)
     tail = dumps({k: d[k] for k in keys[cut:]}, indent=None)
     # the compact layout's separators are ", " and ": " (json's defaults without indent)
-    return f'{head[:-1]}, "cves": {part.compact}, {tail[1:]}'
+    return f'{head[:-1]}, "cves": {cves}, {tail[1:]}'
 
 
 def discovery_dict(d: Discovery) -> dict[str, Any]:
