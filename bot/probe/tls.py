@@ -2,10 +2,10 @@
 
 Why: asyncio gives every TLS connection a 256 KiB receive buffer, allocated and zeroed when the
 connection opens. A batch of 200 hosts holds 600 connections at once, so 150 MiB were allocated and
-touched to read answers of about 40 KiB a host: about a tenth of a 200-host batch's CPU, and more
-than half of its peak memory (bench/bench_process.py). A TLS record carries at most 16 KiB, so
-32 KiB still takes any record in one read (16 KiB was slower: a full record and its overhead no
-longer fit).
+touched to read answers of about 40 KiB a host: more than half of a 200-host batch's peak memory
+and, in a side-by-side run, about a tenth of its CPU (1.16 to 1.02 s; README, Benchmarks). A TLS
+record carries at most 16 KiB, so 32 KiB still takes any record in one read (16 KiB was slower: a
+full record and its overhead no longer fit).
 
 ``asyncio.open_connection(ssl=...)`` has no setting for it: it always builds its own TLS protocol.
 So the connection is opened the way ``loop.start_tls`` builds one: asyncio's TLS protocol (a
