@@ -164,3 +164,36 @@ def test_a_path_that_starts_on_the_slash_closing_another_counts_only_for_another
         ("owa-path-legacy", "14.3.513.0"),
         ("ecp-path", "15.2.1544.4"),
     ]
+
+
+def _manifests_again() -> list[bytes]:
+    ns = 'xmlns:asmv1="urn:schemas-microsoft-com:asm.v1"'
+    ident = '<assemblyIdentity name="microsoft.exchange.ediscovery.exporttool.application" version="{}"/>'
+    return [
+        exporttool_manifest("15.2.1544.4"),
+        exporttool_manifest("15.2.1544.4", dependency_version="15.1.2507.6"),
+        f"<asmv1:assembly {ns}>{ident.format('15.2.1544.4')}<broken".encode(),  # breaks off after a version
+        b"<!DOCTYPE x [<!ENTITY e 'v'>]><x>&e;</x>",  # refused
+        f"<asmv1:assembly {ns}>{ident.format('x') * 70}</asmv1:assembly>".encode(),  # over MAX_IDENTITIES
+        b"not xml at all",
+    ]
+
+
+@pytest.mark.parametrize("body", _manifests_again())
+def test_a_manifest_met_again_is_read_as_the_first_time_for_its_own_url(body: bytes) -> None:
+    # A batch meets the same manifest on many hosts: the second reading (kept from the first) must
+    # name its own host's URL and say exactly what the reference says for it.
+    fast._manifest.cache_clear()
+    first = same([Response(MANIFEST, f"https://a.example{MANIFEST}", 200, (), body)])
+    again = same([Response(MANIFEST, f"https://b.example{MANIFEST}", 200, (), bytes(bytearray(body)))])
+    assert fast._manifest.cache_info().hits == 1  # the second was not parsed again
+    urls = {u for u, _ in again.lost} | {b.url for b in again.builds} | {m[1] for m in again.markers}
+    assert urls <= {f"https://b.example{MANIFEST}"}
+    assert again != first or not (first.builds or first.lost or first.markers or first.xml_rejected)
+
+
+def test_the_kept_manifests_are_bounded() -> None:
+    fast._manifest.cache_clear()
+    for i in range(fast.MANIFEST_CACHE + 5):
+        same([Response(MANIFEST, f"https://h{MANIFEST}", 200, (), exporttool_manifest(f"15.2.1544.{i}"))])
+    assert fast._manifest.cache_info().currsize == fast.MANIFEST_CACHE
