@@ -259,11 +259,11 @@ def _exporttool(r: Response, obs: Observations) -> None:
     if _is_html(r):
         obs.markers.append(("exporttool-html", r.url, "an HTML page, not the export-tool manifest"))
         return
-    versions, overflow, outcome = _manifest(r.body)
-    if outcome not in (None, "malformed"):  # refused: nothing in it counts
-        obs.xml_rejected.append(f"{r.url}: {outcome}")
+    versions, overflow, broken_off, refused = _manifest(r.body)
+    if refused is not None:  # nothing in it counts
+        obs.xml_rejected.append(f"{r.url}: {refused}")
         return
-    if outcome == "malformed":
+    if broken_off:
         if not versions:
             return  # not XML: nothing to read
         obs.lost.append((r.url, "export-tool manifest breaks off into malformed XML: the rest was not read"))
@@ -286,19 +286,20 @@ MANIFEST_CACHE = 8
 
 
 @functools.lru_cache(maxsize=MANIFEST_CACHE)
-def _manifest(body: bytes) -> tuple[tuple[str, ...], bool, str | None]:
-    """The export-tool versions a manifest names (in document order), whether there were more than
-    MAX_IDENTITIES, and what stopped the parse: None (the end), "malformed" (XML breaks off; the
-    versions before it count) or why it was refused (a DTD, entities, unparseable XML: nothing counts)."""
+def _manifest(body: bytes) -> tuple[tuple[str, ...], bool, bool, str | None]:
+    """The export-tool versions a manifest names (in document order); whether it named more than
+    MAX_IDENTITIES; whether its XML breaks off (the versions before that count); and why it was
+    refused, if it was (a DTD, an entity, unparseable XML: then nothing in it counts)."""
     expat, defused = load_xml()
     handler = _AssemblyHandler(defused)
-    outcome: str | None = None
+    broken_off = False
+    refused: str | None = None
     try:
         handler.parse(body, expat)  # no DTD: so no entity declarations and no external references
     except defused.DefusedXmlException as exc:
-        outcome = f"refused XML ({type(exc).__name__})"
+        refused = f"refused XML ({type(exc).__name__})"
     except expat.ExpatError:
-        outcome = "malformed"
+        broken_off = True
     except (ValueError, RecursionError):
-        outcome = "unparseable XML"
-    return tuple(handler.versions), handler.overflow, outcome
+        refused = "unparseable XML"
+    return tuple(handler.versions), handler.overflow, broken_off, refused
