@@ -85,9 +85,18 @@ class Rounds:
     def median(self, name: str) -> float:
         return statistics.median(self.times[name])
 
+    def ratios(self, name: str, to: str) -> list[float]:
+        """``name``'s time over ``to``'s in the same round, for each round."""
+        return [a / b for a, b in zip(self.times[name], self.times[to], strict=True)]
+
     def ratio(self, name: str, to: str) -> float:
         """The median over the rounds of ``name``'s time over ``to``'s in the same round."""
-        return statistics.median(a / b for a, b in zip(self.times[name], self.times[to], strict=True))
+        return statistics.median(self.ratios(name, to))
+
+    def spread(self, name: str, to: str) -> str:
+        """The rounds' lowest and highest ratio: how far one round can be trusted on this machine."""
+        r = self.ratios(name, to)
+        return f"rounds {min(r):4.2f} to {max(r):4.2f}"
 
 
 def startup(db: Path) -> None:
@@ -124,7 +133,8 @@ def one_check(db: Path, port: int) -> None:
     check, bare = rounds.median("check"), rounds.median("bare")
     print(
         f"   one whole exchbot check, {LATENCY * 1000:.0f} ms per response: {check * 1000:5.0f} ms = "
-        f"{check / LATENCY:4.2f} x the latency   (goal <= 1.5; median of {RUNS})"
+        f"{check / LATENCY:4.2f} x the latency   (goal <= 1.5; median of {RUNS}, "
+        f"rounds {min(rounds.times['check']) / LATENCY:4.2f} to {max(rounds.times['check']) / LATENCY:4.2f})"
     )
     # What the machine's speed sets: the cost beyond the round trip, against the bare interpreter.
     fixed = statistics.median(
@@ -159,7 +169,8 @@ def batch(db: Path, port: int) -> None:
     print(
         f"   {BATCH} hosts at once: exchbot check {rounds.median('exchbot'):5.2f} s, bare asyncio/ssl client "
         f"(3 GETs per host, one TLS connection each) {rounds.median('bare'):5.2f} s = "
-        f"{rounds.ratio('exchbot', 'bare'):4.2f} x   (goal <= 1.1; median of {BATCH_RUNS} rounds)"
+        f"{rounds.ratio('exchbot', 'bare'):4.2f} x   (goal <= 1.1; median of {BATCH_RUNS} rounds, "
+        f"{rounds.spread('exchbot', 'bare')})"
     )
     print(
         f"   their CPU time (user + system): exchbot {statistics.median(cpu['exchbot']):5.2f} s, bare client "
