@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 GET client over asyncio streams (TLS: bot/probe/tls.py), parsed by h11.
+"""A small HTTP/1.1 GET client over TLS streams (bot/probe/tls.py), parsed by h11.
 
 Why not a general client: a probe needs exactly one thing, a bounded GET pinned to an address with
 a chosen TLS server name, and it needs it cheaply (200 hosts at once on two cores). h11 does the
@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 
 import h11
 
-from bot.probe.tls import open_tls
+from bot.probe.tls import TlsStream, open_tls
 
 MAX_HEADER_BYTES = 32 * 1024
 READ_CHUNK = 64 * 1024
-# How long a closed connection may wait for the server's TLS close_notify before its socket is
-# dropped (asyncio's default is 30 s): a batch of hosts that never answer it holds no sockets.
-TLS_SHUTDOWN_TIMEOUT = 2.0
 
 
 class HttpError(Exception):
@@ -71,45 +68,34 @@ def partial_head(data: bytes) -> tuple[int, list[tuple[bytes, bytes]]] | None:
 class Connection:
     """One TLS connection to a host and its HTTP/1.1 state (h11)."""
 
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+    stream: TlsStream
     h11: h11.Connection = field(
         default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
     )
 
     @property
     def peer_cert(self) -> bytes | None:
-        obj = self.writer.get_extra_info("ssl_object")
-        return obj.getpeercert(binary_form=True) if obj is not None else None
+        return self.stream.peer_cert()
 
     def reusable(self) -> bool:
         return self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
 
     def close(self) -> None:
-        """Start closing: the TLS shutdown finishes in the background (at most TLS_SHUTDOWN_TIMEOUT),
-        not awaited here, where a task and a timer per connection would cost more than the rest of
-        a batch's closing, and a process that ends first simply drops it."""
-        self.writer.close()
+        """Close at once: the TLS close_notify is sent, the server's is not waited for (see tls.py)."""
+        self.stream.close()
 
 
 async def connect(address: str, port: int, *, server_name: str | None, ssl_context: ssl.SSLContext) -> Connection:
     """TLS connection to ``address`` (already approved by the SSRF guard); SNI = ``server_name``."""
     try:
-        reader, writer = await open_tls(
-            address,
-            port,
-            ssl_context=ssl_context,
-            server_hostname=server_name or None,
-            limit=READ_CHUNK,
-            shutdown_timeout=TLS_SHUTDOWN_TIMEOUT,
-        )
+        stream = await open_tls(address, port, ssl_context=ssl_context, server_hostname=server_name or None)
     except ssl.SSLError as exc:
         raise HttpError(f"TLS failed: {exc.reason or exc}") from exc
     except ConnectionRefusedError as exc:
         raise HttpError("could not connect (refused or unreachable)") from exc
     except OSError as exc:
         raise HttpError(f"could not connect: {exc.strerror or exc}") from exc
-    return Connection(reader, writer)
+    return Connection(stream)
 
 
 async def get(
@@ -123,9 +109,8 @@ async def get(
         headers=[("Host", host_header), ("User-Agent", user_agent), ("Accept", "*/*"), ("Connection", "keep-alive")],
     )
     try:
-        conn.writer.write(conn.h11.send(request) + conn.h11.send(h11.EndOfMessage()))
         async with asyncio.timeout_at(deadline):
-            await conn.writer.drain()
+            await conn.stream.send(conn.h11.send(request) + conn.h11.send(h11.EndOfMessage()))
     except TimeoutError as exc:
         raise HttpTimeout("no answer in time") from exc
     except ssl.SSLError as exc:
@@ -163,7 +148,7 @@ class _Reader:
             if event is h11.NEED_DATA:
                 try:
                     async with asyncio.timeout_at(self.deadline):
-                        data = await self.conn.reader.read(READ_CHUNK)
+                        data = await self.conn.stream.recv(READ_CHUNK)
                 except TimeoutError:
                     return self._partial("no more data arrived in time", timeout=True)
                 except ssl.SSLError as exc:
