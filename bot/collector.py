@@ -9,7 +9,7 @@ parsing modules) were walked again by every collection of the older generations.
   again; the objects of requests and jobs are collected as before.
 - the ``exchbot`` process: :func:`collect_less_often`, set by the console script before the CLI
   is imported. A 200-host ``check`` allocates containers by the hundred thousand (module objects
-  at start-up, then answers, h11 events, each result's JSON tree), and at CPython's default
+  at start-up, then answers, parsed headers, each result's JSON tree), and at CPython's default
   threshold of 700 it ran about 170 collections, some 55 ms of CPU (timed with ``gc.callbacks``),
   and found a few hundred objects: results are freed by reference counting, not as cycles.
   Collecting the youngest generation every 10,000 allocations: 18 collections, about 28 ms. What

@@ -32,6 +32,7 @@ IO_LIBRARIES = frozenset(
         "requests",
         "httpx",
         "h11",
+        "httptools",
         "urllib",
         "http",
         "socket",

@@ -14,8 +14,7 @@ import socket
 import ssl
 import threading
 import tracemalloc
-import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from bot.probe import http1
 from bot.probe.fetch import insecure_ssl_context
 from bot.probe.tls import TlsStream, open_tls
 from tests.fakes.exchange_sim import ExchangeSimulator
+from tests.fakes.tls_server import TlsServer
 
 CONNECTIONS = 20
 
@@ -46,6 +46,11 @@ async def _get(stream: TlsStream, path: str, host: str) -> bytes:
     while chunk := await stream.recv():
         data += chunk
     return data
+
+
+def _answer_once(tls: ssl.SSLSocket) -> None:
+    tls.recv(4096)
+    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
 
 def test_a_connection_allocates_far_less_than_asyncios_256_kib(sim: ExchangeSimulator) -> None:
@@ -102,59 +107,9 @@ def test_answers_of_many_tls_records_arrive_whole(sim: ExchangeSimulator) -> Non
     assert body == expected.split(b"\r\n\r\n", 1)[1]
 
 
-class _TlsServer:
-    """A TLS server in a thread, speaking only ``version`` (TLS 1.0 to 1.3), that records the SNI
-    it was sent and runs ``serve`` on the TLS socket of each of ``connections`` connections."""
-
-    def __init__(
-        self,
-        version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
-        serve: Callable[[ssl.SSLSocket], None] | None = None,
-        connections: int = 1,
-    ) -> None:
-        ctx = ExchangeSimulator()._server_context()
-        with warnings.catch_warnings():  # TLS 1.0 is deprecated: that is the point of one test
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx.minimum_version = ctx.maximum_version = version
-        if version < ssl.TLSVersion.TLSv1_2:
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        self.sni: list[str | None] = []
-        ctx.sni_callback = lambda sock, name, c: self.sni.append(name)
-        self.ctx = ctx
-        self.serve = serve or self._answer_once
-        self.connections = connections
-        self.errors: list[BaseException] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _answer_once(tls: ssl.SSLSocket) -> None:
-        tls.recv(4096)
-        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-
-    def _run(self) -> None:
-        for _ in range(self.connections):
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                try:
-                    with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                        self.serve(tls)
-                except (ssl.SSLError, OSError) as exc:
-                    self.errors.append(exc)
-
-    def close(self) -> None:
-        self.listener.close()
-        self.thread.join(10)
-
-
 @pytest.mark.parametrize("server_hostname", ["mail.example.com", None])
 def test_sni_is_sent_for_a_name_and_not_for_an_address(server_hostname: str | None) -> None:
-    server = _TlsServer()
+    server = TlsServer(_answer_once)
 
     async def run() -> bytes:
         stream = await _open(server.port, server_hostname)
@@ -171,7 +126,7 @@ def test_sni_is_sent_for_a_name_and_not_for_an_address(server_hostname: str | No
 
 def test_an_old_tls_version_still_connects() -> None:
     """End-of-life servers often speak only TLS 1.0; the probe's context allows it."""
-    server = _TlsServer(ssl.TLSVersion.TLSv1)
+    server = TlsServer(_answer_once, version=ssl.TLSVersion.TLSv1)
 
     async def run() -> str:
         stream = await _open(server.port, "old.example.com")
@@ -205,7 +160,7 @@ def test_a_write_larger_than_the_socket_takes_waits_and_arrives_whole() -> None:
         received.append(data)
         tls.sendall(b"done")
 
-    server = _TlsServer(serve=read_late)
+    server = TlsServer(read_late)
 
     async def run() -> tuple[bool, bytes]:
         stream = await _open(server.port)
@@ -243,7 +198,7 @@ def test_the_end_of_the_stream_is_an_empty_read(close_notify: bool) -> None:
         else:
             tls.shutdown(socket.SHUT_RDWR)  # FIN under TLS, no close_notify
 
-    server = _TlsServer(serve=answer_and_close)
+    server = TlsServer(answer_and_close)
 
     async def run() -> list[bytes]:
         stream = await _open(server.port)
@@ -356,9 +311,9 @@ def test_closing_a_connection_a_task_waits_on_ends_the_wait_and_frees_the_descri
             tls.recv(4096)
             tls.recv(4096)  # until the client closes
         else:
-            _TlsServer._answer_once(tls)
+            _answer_once(tls)
 
-    server = _TlsServer(serve=say_nothing_then_answer, connections=2)
+    server = TlsServer(say_nothing_then_answer, connections=2)
 
     async def run() -> tuple[BaseException | None, bool, bytes]:
         first = await _open(server.port)
@@ -383,7 +338,7 @@ def test_closing_a_connection_a_task_waits_on_ends_the_wait_and_frees_the_descri
 
 
 def test_a_closed_stream_refuses_further_use() -> None:
-    server = _TlsServer()
+    server = TlsServer(_answer_once)
 
     async def run() -> None:
         stream = await _open(server.port)

@@ -186,7 +186,7 @@ class Http1Session:
             done = True
             return raw
         finally:
-            if done and conn.reusable():
+            if done and conn.reusable:
                 self._idle.append(conn)
             else:
                 self._open.discard(conn)
