@@ -72,6 +72,16 @@ def test_a_content_length_body_is_whole_and_the_connection_reusable() -> None:
     assert reusable
 
 
+def test_lines_ended_by_a_bare_lf_are_read() -> None:
+    r, _ = _one(b"HTTP/1.1 200 OK\nX-OWA-Version: 15.1.2507.6\nContent-Length: 2\n\nok", close=False)
+    assert (r.status, r.headers, r.body, r.lost) == (
+        200,
+        [(b"X-OWA-Version", b"15.1.2507.6"), (b"Content-Length", b"2")],
+        b"ok",
+        None,
+    )
+
+
 def test_a_chunked_body_is_joined_and_its_trailer_ignored() -> None:
     answer = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -209,8 +219,10 @@ def test_a_body_over_the_read_limit_is_cut_and_says_so() -> None:
         b"HTTP/1.1 200 OK\r\nBad Header Name: x\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-OWA-Version: 15.1.\r\n 2507.6\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
     ],
-    ids=["not-http", "bad-header-name", "both-framings", "protocol-switch"],
+    ids=["not-http", "bad-header-name", "both-framings", "protocol-switch", "folded-line", "two-lengths"],
 )
 def test_an_invalid_answer_is_an_error_not_a_response(answer: bytes) -> None:
     results, reusable, _ = _exchange([answer], close=False)

@@ -139,6 +139,9 @@ class _Reader:
     def __init__(self, conn: Connection, max_bytes: int, deadline: float | None) -> None:
         self.conn, self.max_bytes, self.deadline = conn, max_bytes, deadline
         self.parser = httptools.HttpResponseParser(self)
+        # Lines ended by a bare LF are read, as h11 and partial_head() read them (some embedded
+        # servers send them); every other leniency stays off.
+        self.parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
         self.head = bytearray()  # raw bytes until the head is parsed, to salvage a head cut short
         self.status: int | None = None  # set once the final (not 1xx) head is complete
         self.headers: list[tuple[bytes, bytes]] = []
