@@ -10,13 +10,17 @@ after a response read whole with nothing after it; nothing that could split a re
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
+import struct
+import time
 from collections.abc import Sequence
 
 import pytest
 
 from bot.probe import http1
 from bot.probe.fetch import insecure_ssl_context
-from tests.fakes.tls_server import TlsServer, scripted
+from tests.fakes.tls_server import TlsServer, read_request, scripted
 
 HOST = "mail.example.com"
 
@@ -123,6 +127,35 @@ def test_a_body_cut_by_the_close_says_so(answer: bytes) -> None:
     assert r.status == 200 and r.body == b"only this"
     assert r.lost == "the connection closed before the end of the response (after 9 bytes of body)"
     assert not reusable
+
+
+def test_a_reset_connection_keeps_what_arrived_and_says_so() -> None:
+    """The server sends the head and part of the body, then resets the connection (TCP RST, no
+    TLS close): what arrived is kept, and the answer says it was cut short. (OpenSSL 3 reports a
+    reset under TLS as an end of stream, so it reads as the connection closing.)"""
+
+    def answer_then_reset(tls: ssl.SSLSocket) -> None:
+        read_request(tls)
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart of it")
+        time.sleep(0.5)  # the client reads that first: data still queued when the RST lands may be dropped
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        tls.close()  # with a zero linger: a reset, not a FIN
+
+    server = TlsServer(answer_then_reset)
+
+    async def run() -> http1.RawResponse:
+        conn = await http1.connect("127.0.0.1", server.port, server_name=HOST, ssl_context=insecure_ssl_context())
+        try:
+            return await http1.get(conn, HOST, "/owa/", "exchbot-test", 1024, asyncio.get_running_loop().time() + 10)
+        finally:
+            conn.close()
+
+    try:
+        r = asyncio.run(run())
+    finally:
+        server.close()
+    assert (r.status, r.body) == (200, b"part of it")
+    assert r.lost == "the connection closed before the end of the response (after 10 bytes of body)"
 
 
 def test_a_head_cut_by_the_close_keeps_its_complete_lines() -> None:
