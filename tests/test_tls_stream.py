@@ -148,16 +148,16 @@ def test_an_old_tls_version_still_connects() -> None:
 def test_a_write_larger_than_the_socket_takes_waits_and_arrives_whole() -> None:
     """The server reads nothing until the client has had to wait for the socket to take more: the
     send must wait for writability (OpenSSL's want-write) and then deliver every byte in order."""
-    payload = os.urandom(8 * 1024 * 1024)  # far more than the kernel's socket buffers on loopback
+    payload = os.urandom(32 * 1024 * 1024)  # far more than loopback's socket buffers, even autotuned
     release = threading.Event()
     received: list[bytes] = []
 
     def read_late(tls: ssl.SSLSocket) -> None:
         release.wait(20)
-        data = b""
+        data = bytearray()
         while len(data) < len(payload) and (chunk := tls.recv(1 << 20)):
             data += chunk
-        received.append(data)
+        received.append(bytes(data))
         tls.sendall(b"done")
 
     server = TlsServer(read_late)
