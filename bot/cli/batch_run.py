@@ -30,13 +30,10 @@ if TYPE_CHECKING:
     from bot.core.model import CheckResult
 
 _SIGNAL_EXIT = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
-# Seconds after the start at which what the answers need (the sink's renderer) is
-# imported: after the first requests have left, while they wait for answers.
+# Seconds after the start, at the earliest, at which what the answers need (the sink's renderer) is
+# imported: once the first requests have left, while they wait for answers
+# (Prober.when_requests_out).
 PREPARE_AFTER = 0.02
-
-
-def _prepare(sink: Sink) -> None:
-    sink.prepare()
 
 
 @dataclass
@@ -84,7 +81,7 @@ def run_batch(
     progress = progress or Progress(len(targets))
     loop = asyncio.new_event_loop()
     main = loop.create_task(_consume(service, targets, sink, progress, requested_by))
-    loop.call_later(PREPARE_AFTER, _prepare, sink)
+    loop.call_soon(service.prober.when_requests_out, PREPARE_AFTER, sink.prepare)
     got: list[int] = []
 
     def on_signal(signum: int) -> None:

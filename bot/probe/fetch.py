@@ -24,11 +24,11 @@ from urllib.parse import urljoin, urlsplit
 
 from bot.core.response import Response, clip
 from bot.probe import http1
+from bot.probe.outgoing import OutgoingRequests
 from bot.probe.targets import Target
 
 MAX_REDIRECTS = 3
 NO_ANSWER = "no answer in time"  # the error of a request that got nothing before the deadline
-CERT_PARSE_AFTER = 0.05  # seconds after the first handshake of a host (see Http1Session._request)
 USER_AGENT = "exchbot/0.1 (non-intrusive Exchange version check)"
 
 
@@ -63,9 +63,13 @@ class CertFacts:
         return clip(f"{self.subject}; {signer}; {state} until {self.not_after:%Y-%m-%d}; names: {names}", 300)
 
 
+def load_cert_parser() -> None:
+    """Import the X.509 parser (tens of ms) ahead of the first certificate (see Prober.prepare)."""
+    from cryptography import x509  # noqa: F401
+
+
 @functools.lru_cache(maxsize=256)  # one host's connections present the same certificate
 def cert_facts(der: bytes) -> CertFacts | None:
-    # imported on first use, while the first requests wait for their answers (Http1Session._request)
     from cryptography import x509
     from cryptography.x509.oid import ExtensionOID, NameOID
 
@@ -111,12 +115,15 @@ SessionFactory = Callable[[Target, str], Session]
 class Http1Session:
     """Real HTTPS to ``address`` with the target's name in Host and SNI; idle connections are reused."""
 
-    def __init__(self, target: Target, address: str, ssl_context: ssl.SSLContext) -> None:
+    def __init__(
+        self, target: Target, address: str, ssl_context: ssl.SSLContext, outgoing: OutgoingRequests | None = None
+    ) -> None:
         self.target = target
         self.address = address
         self.ssl_context = ssl_context
+        self.outgoing = outgoing or OutgoingRequests()
         self.cert: CertFacts | None = None
-        self._der: bytes | None = None  # the first connection's certificate, parsed into cert
+        self._der: bytes | None = None  # the first connection's certificate, parsed into cert by aclose()
         self._idle: list[http1.Connection] = []
         self._open: set[http1.Connection] = set()
 
@@ -165,21 +172,19 @@ class Http1Session:
         conn = self._idle.pop() if self._idle else None
         if conn is None:
             try:
-                async with asyncio.timeout_at(deadline):
-                    conn = await http1.connect(
-                        self.address,
-                        self.target.port,
-                        server_name=None if self.target.is_ip else self.target.host,
-                        ssl_context=self.ssl_context,
-                    )
+                with self.outgoing.opening():  # the request is written right after, in the same step
+                    async with asyncio.timeout_at(deadline):
+                        conn = await http1.connect(
+                            self.address,
+                            self.target.port,
+                            server_name=None if self.target.is_ip else self.target.host,
+                            ssl_context=self.ssl_context,
+                        )
             except TimeoutError as exc:
                 raise http1.HttpTimeout(NO_ANSWER) from exc
             self._open.add(conn)
             if self._der is None and (der := conn.peer_cert):
-                # Parsed while the requests wait for their answers, after this host's other TLS
-                # handshakes (the first parse imports the X.509 code); at the latest on aclose().
                 self._der = der
-                asyncio.get_running_loop().call_later(CERT_PARSE_AFTER, self._note_cert)
         done = False
         try:
             raw = await http1.get(conn, self.target.host_header, path, USER_AGENT, max_bytes, deadline)
@@ -192,22 +197,22 @@ class Http1Session:
                 self._open.discard(conn)
                 conn.close()
 
-    def _note_cert(self) -> None:
+    async def aclose(self) -> None:
         if self.cert is None and self._der is not None:
             self.cert = cert_facts(self._der)
-
-    async def aclose(self) -> None:
-        self._note_cert()
         conns, self._open, self._idle = list(self._open), set(), []
         for conn in conns:
             conn.close()
 
 
-def http1_sessions(ssl_context: ssl.SSLContext | None = None) -> SessionFactory:
+def http1_sessions(
+    ssl_context: ssl.SSLContext | None = None, *, outgoing: OutgoingRequests | None = None
+) -> SessionFactory:
+    """Sessions sharing one TLS context; ``outgoing`` counts the connections they are opening."""
     ctx = ssl_context or insecure_ssl_context()
 
     def make(target: Target, address: str) -> Session:
-        return Http1Session(target, address, ctx)
+        return Http1Session(target, address, ctx, outgoing)
 
     return make
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock, SystemClock
 from bot.core.response import Response
 from bot.core.staleness import DEFAULT_MAX_AGE_DAYS, stamp_check
-from bot.probe.fetch import NO_ANSWER, CertFacts, Session, SessionFactory, http1_sessions
+from bot.probe.fetch import NO_ANSWER, CertFacts, Session, SessionFactory, http1_sessions, load_cert_parser
+from bot.probe.outgoing import OutgoingRequests
 from bot.probe.ssrf import Forbidden, Refused, Resolver, pick_address, system_resolver
 from bot.probe.targets import Target
 
@@ -75,13 +76,15 @@ class Prober:
     catalog: Catalog | None = None
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     resolver: Resolver = system_resolver
-    sessions: SessionFactory = field(default_factory=http1_sessions)
+    sessions: SessionFactory | None = None  # None: real HTTPS, its connections counted in ``outgoing``
     clock: Clock = field(default_factory=SystemClock)
     load_catalog: Callable[[], Catalog] | None = None
+    outgoing: OutgoingRequests = field(default_factory=OutgoingRequests)
 
     def __post_init__(self) -> None:
         if self.catalog is None and self.load_catalog is None:
             raise ValueError("a Prober needs a catalog or a way to load one")
+        self._https: SessionFactory = http1_sessions(outgoing=self.outgoing)
 
     def knowledge(self) -> Catalog:
         """The catalog, loaded on first use if it was not given."""
@@ -91,16 +94,24 @@ class Prober:
         return self.catalog
 
     def prepare(self) -> None:
-        """Load what judging needs (the knowledge, the judge) before the first answer arrives; the
-        caller runs this once the first requests are out. A failure here is not lost: it is raised
-        again where the first answer is judged."""
+        """Load what judging needs (the knowledge, the judge, the X.509 parser) before the first
+        answer arrives; the caller runs this once the first requests are out (see
+        :meth:`when_requests_out`). A failure here is not lost: it is raised again where the first
+        answer is judged."""
         try:
             self.knowledge()
             from bot.probe.verdict import load_xml
 
             load_xml()  # the judge and the fingerprinting with it, and the manifest's XML parser
+            load_cert_parser()
         except Exception as exc:  # raised again on first use, where the caller handles it
             log.debug("preparing the judge failed (raised again on first use): %s", exc)
+
+    def when_requests_out(self, delay: float, fn: Callable[[], object]) -> None:
+        """Run ``fn`` (work the answers will need) ``delay`` seconds from now, or later if
+        connections are still being opened then: once none is (bot.probe.outgoing). The delay lets
+        the first hosts start connecting; a slow DNS lookup meanwhile is idle time the work may use."""
+        asyncio.get_running_loop().call_later(delay, self.outgoing.when_sent, fn)
 
     async def check(self, target: Target) -> CheckResult:
         try:
@@ -177,7 +188,7 @@ class Prober:
     ) -> tuple[list[Response], Observations, CertFacts | None]:
         first = [p for p in self.settings.paths if not p.fallback]
         second = [p for p in self.settings.paths if p.fallback]
-        session = self.sessions(target, address)
+        session = (self.sessions or self._https)(target, address)
         try:
             responses = await self._round(session, target, first, deadline)
             # imported once the first requests are out, not before (see prepare)

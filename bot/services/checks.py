@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-# Seconds after the start of a run at which the writer thread opens the database and the prober
-# loads the judge and the knowledge (a failure of either shows again at first use): late enough not
-# to slow the first TLS handshakes, which need the same interpreter lock, early enough to be done
-# before the first answers arrive.
-PREPARE_AFTER = 0.05
+# Seconds after the start of a run, at the earliest, at which the database is opened (its schema
+# checked on the writer thread) and the prober loads the judge and the knowledge; later while
+# connections are still being opened (Prober.when_requests_out). A failure of either shows again at
+# first use.
+PREPARE_AFTER = 0.02
 
 
 class StoreFailed(RuntimeError):
@@ -70,7 +70,7 @@ class CheckService:
         errors: list[Exception] = []
         lost = 0
         # open the database while the first probes wait for answers
-        asyncio.get_running_loop().call_later(PREPARE_AFTER, self._prepare)
+        self.prober.when_requests_out(PREPARE_AFTER, self._prepare)
         try:
             async for index, result in self.prober.check_many(targets):
                 done += 1

@@ -1,0 +1,179 @@
+"""Work that waits until the requests are out (bot.probe.outgoing, Prober.when_requests_out).
+
+What only the answers need (the knowledge, the judge, the database) is loaded once no connection is
+still being opened: not while TLS handshakes wait for the interpreter, and not after the answers
+have arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.core.catalog import Catalog
+from bot.core.model import CheckResult
+from bot.probe.outgoing import OutgoingRequests
+from bot.probe.prober import Prober, ProbeSettings
+from bot.probe.targets import parse_target
+from bot.services.checks import CheckService
+from bot.store import Store
+from tests.fakes.exchange_sim import ExchangeSimulator
+from tests.fakes.slow_relay import SlowRelay
+
+NOW = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)
+T = TypeVar("T")
+
+
+def test_work_runs_at_once_when_no_connection_is_being_opened() -> None:
+    out = OutgoingRequests()
+    ran: list[str] = []
+    out.when_sent(lambda: ran.append("work"))
+    assert ran == ["work"]
+
+
+def test_work_waits_for_the_last_connection_and_for_the_request_written_after_it() -> None:
+    """Two connections being opened: the work runs after both, and after the code that follows the
+    last one in the same step (where the request is written), not inside it."""
+    events: list[str] = []
+
+    async def main() -> None:
+        out = OutgoingRequests()
+        first, second = asyncio.Event(), asyncio.Event()
+
+        async def connection(name: str, opened: asyncio.Event) -> None:
+            with out.opening():
+                await opened.wait()
+            events.append(f"{name} request written")
+
+        tasks = [asyncio.create_task(connection("a", first)), asyncio.create_task(connection("b", second))]
+        await asyncio.sleep(0)  # both are opening now
+        assert out.opening_now == 2
+        out.when_sent(lambda: events.append("work"))
+        first.set()
+        await asyncio.sleep(0.01)
+        assert events == ["a request written"]  # b is still opening: the work waits
+        second.set()
+        await asyncio.gather(*tasks)
+        await asyncio.sleep(0)
+        assert out.opening_now == 0
+
+    asyncio.run(main())
+    assert events == ["a request written", "b request written", "work"]
+
+
+@pytest.mark.parametrize("ending", ["raises", "cancelled"])
+def test_a_connection_that_fails_or_is_cancelled_counts_as_out(ending: str) -> None:
+    ran: list[str] = []
+
+    async def main() -> None:
+        out = OutgoingRequests()
+
+        async def failing() -> None:
+            with out.opening():
+                await asyncio.sleep(0)
+                raise ConnectionRefusedError
+
+        async def hanging() -> None:
+            with out.opening():
+                await asyncio.Event().wait()
+
+        task = asyncio.create_task(failing() if ending == "raises" else hanging())
+        await asyncio.sleep(0)
+        out.when_sent(lambda: ran.append("work"))
+        if ending == "cancelled":
+            task.cancel()
+        with pytest.raises((ConnectionRefusedError, asyncio.CancelledError)):
+            await task
+        await asyncio.sleep(0)
+        assert out.opening_now == 0
+
+    asyncio.run(main())
+    assert ran == ["work"]
+
+
+def test_waiting_work_runs_once() -> None:
+    ran: list[str] = []
+
+    async def main() -> None:
+        out = OutgoingRequests()
+
+        async def connection() -> None:
+            with out.opening():
+                await asyncio.sleep(0)
+
+        await asyncio.create_task(connection())  # before anything waits: nothing to run
+        task = asyncio.create_task(connection())
+        await asyncio.sleep(0)
+        out.when_sent(lambda: ran.append("work"))
+        await task
+        await asyncio.create_task(connection())  # a later connection runs nothing again
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert ran == ["work"]
+
+
+LATENCY = 1.5  # the simulator's delay before every answer
+SLOW_HANDSHAKE = 0.3  # the relay's delay before a connection's first byte passes
+
+
+def _recording(name: str, times: dict[str, float], make: Callable[[], T]) -> Callable[[], T]:
+    def record() -> T:
+        times.setdefault(name, time.monotonic())
+        return make()
+
+    return record
+
+
+def test_a_check_loads_what_the_answers_need_once_every_request_is_out_and_before_any_answer(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """One host answers its TLS handshake at once, the other after SLOW_HANDSHAKE: the knowledge and
+    the database are loaded after the slow host's requests have left (so no handshake waited for
+    them), and before the first answer can have arrived."""
+    times: dict[str, float] = {}
+    with (
+        ExchangeSimulator(default="exchange_se_current", latency=LATENCY) as sim,
+        SlowRelay(sim.port, SLOW_HANDSHAKE) as relay,
+    ):
+
+        async def loopback(host: str, port: int) -> list[str]:
+            return ["127.0.0.1"]
+
+        prober = Prober(
+            load_catalog=_recording("knowledge", times, lambda: catalog),
+            settings=ProbeSettings(timeout=10.0, allow_private=True),
+            resolver=loopback,
+            clock=FixedClock(NOW),
+        )
+        service = CheckService(
+            prober=prober,
+            store=None,
+            open_store=_recording("store", times, lambda: Store(tmp_path / "checks.db")),
+        )
+        targets = [parse_target(f"fast.sim.test:{sim.port}"), parse_target(f"slow.sim.test:{relay.port}")]
+
+        async def run() -> list[CheckResult]:
+            try:
+                return await service.check_all(targets)
+            finally:
+                service.shutdown()
+
+        results = asyncio.run(run())
+        first_request = min(r.monotonic for r in sim.requests)
+
+    assert [r.assessment.build for r in results] == ["15.2.2562.53"] * 2  # both judged
+    assert all(any(e.signal == "tls-certificate" for e in r.evidence) for r in results)
+    assert len(relay.accepted) == 3  # the slow host's three connections
+    slow_open = max(relay.accepted) + SLOW_HANDSHAKE  # no handshake through the relay ends sooner
+    for name in ("knowledge", "store"):
+        assert slow_open < times[name] < first_request + LATENCY, name
+    assert service.store is not None
+    assert [len(service.store.history(r.host)) for r in results] == [1, 1]  # both stored
+    service.store.close()
