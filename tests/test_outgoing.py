@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,10 +32,13 @@ T = TypeVar("T")
 
 
 def test_work_runs_at_once_when_no_connection_is_being_opened() -> None:
-    out = OutgoingRequests()
     ran: list[str] = []
-    out.when_sent(lambda: ran.append("work"))
-    assert ran == ["work"]
+
+    async def main() -> None:
+        OutgoingRequests().when_sent(lambda: ran.append("work"))
+        assert ran == ["work"]
+
+    asyncio.run(main())
 
 
 def test_work_waits_for_the_last_connection_and_for_the_request_written_after_it() -> None:
@@ -117,6 +121,57 @@ def test_waiting_work_runs_once() -> None:
 
     asyncio.run(main())
     assert ran == ["work"]
+
+
+def test_each_event_loop_counts_its_own_connections() -> None:
+    """``serve`` shares one prober among job threads, each with its own loop: a connection being
+    opened in one job neither holds back the other's work nor runs it on its own thread."""
+    out = OutgoingRequests()
+    opened, a_registered = threading.Event(), threading.Event()
+    release = threading.Event()
+    ran: dict[str, str] = {}
+
+    def job_a() -> None:  # opens a connection and holds it until released
+        async def main() -> None:
+            async def connection() -> None:
+                with out.opening():
+                    await asyncio.get_running_loop().run_in_executor(None, release.wait)
+
+            task = asyncio.create_task(connection())
+            await asyncio.sleep(0)
+            opened.set()
+            out.when_sent(lambda: ran.setdefault("a", threading.current_thread().name))
+            a_registered.set()
+            await task
+            await asyncio.sleep(0)
+
+        asyncio.run(main())
+
+    def job_b() -> None:  # nothing being opened on its loop: its work runs at once
+        async def main() -> None:
+            assert out.opening_now == 0
+            out.when_sent(lambda: ran.setdefault("b", threading.current_thread().name))
+
+            async def connection() -> None:
+                with out.opening():
+                    await asyncio.sleep(0)
+
+            await connection()  # closing its own last connection runs nothing of job a's
+
+        asyncio.run(main())
+
+    a = threading.Thread(target=job_a, name="job-a", daemon=True)
+    a.start()
+    try:
+        assert opened.wait(5) and a_registered.wait(5)
+        b = threading.Thread(target=job_b, name="job-b", daemon=True)
+        b.start()
+        b.join(5)
+        assert ran == {"b": "job-b"}  # a's work still waits for a's connection
+    finally:
+        release.set()
+    a.join(5)
+    assert ran == {"b": "job-b", "a": "job-a"}
 
 
 LATENCY = 1.5  # the simulator's delay before every answer

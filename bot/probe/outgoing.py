@@ -12,19 +12,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 
 
+class _LoopState:
+    def __init__(self) -> None:
+        self.opening = 0
+        self.waiting: list[Callable[[], object]] = []
+
+
 class OutgoingRequests:
-    """Counts the connections being opened for a request; runs deferred work once none is."""
+    """Counts the connections being opened for a request; runs deferred work once none is.
+
+    Counted per event loop: ``serve`` shares one prober among job threads, each running its own
+    loop, and one job's connections must not hold back (or run) another's work. A loop's count and
+    waiting work go with the loop."""
 
     def __init__(self) -> None:
-        self._opening = 0
-        self._waiting: list[Callable[[], object]] = []
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            with self._lock:
+                state = self._loops.setdefault(loop, _LoopState())
+        return state
 
     @property
     def opening_now(self) -> int:
-        return self._opening
+        """Connections being opened on the running loop."""
+        return self._state().opening
 
     @contextlib.contextmanager
     def opening(self) -> Iterator[None]:
@@ -33,20 +54,23 @@ class OutgoingRequests:
         The work waiting for the last one is scheduled with ``call_soon``, not run here: the code
         after this block writes its request in the same step, before that work takes the
         interpreter. A connection that fails or is cancelled counts as out all the same."""
-        self._opening += 1
+        state = self._state()
+        state.opening += 1
         try:
             yield
         finally:
-            self._opening -= 1
-            if not self._opening and self._waiting:
-                waiting, self._waiting = self._waiting, []
+            state.opening -= 1
+            if not state.opening and state.waiting:
+                waiting, state.waiting = state.waiting, []
                 loop = asyncio.get_running_loop()
                 for fn in waiting:
                     loop.call_soon(fn)
 
     def when_sent(self, fn: Callable[[], object]) -> None:
-        """Run ``fn`` now if no connection is being opened, else once the last one is open."""
-        if self._opening:
-            self._waiting.append(fn)
+        """Run ``fn`` now if no connection is being opened on the running loop, else once the last
+        one is open."""
+        state = self._state()
+        if state.opening:
+            state.waiting.append(fn)
         else:
             fn()
