@@ -7,6 +7,7 @@ have arrived."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -19,6 +20,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.core.catalog import Catalog
 from bot.core.model import CheckResult
+from bot.probe.fetch import Http1Session, http1_sessions
 from bot.probe.outgoing import OutgoingRequests
 from bot.probe.prober import Prober, ProbeSettings
 from bot.probe.targets import parse_target
@@ -232,3 +234,15 @@ def test_a_check_loads_what_the_answers_need_once_every_request_is_out_and_befor
     assert service.store is not None
     assert [len(service.store.history(r.host)) for r in results] == [1, 1]  # both stored
     service.store.close()
+
+
+def test_copies_of_a_prober_share_its_count_and_its_tls_context(catalog: Catalog) -> None:
+    """Discovery checks each endpoint with a copy of the prober (``dataclasses.replace``): the copies
+    count into the same OutgoingRequests, and no copy makes a TLS context of its own."""
+    prober = Prober(catalog=catalog, settings=ProbeSettings(allow_private=True))
+    copy = dataclasses.replace(prober, settings=ProbeSettings(timeout=3.0))
+    assert copy.outgoing is prober.outgoing
+    target = parse_target("mail.example.com")
+    first, second = http1_sessions()(target, "192.0.2.1"), http1_sessions()(target, "192.0.2.2")
+    assert isinstance(first, Http1Session) and isinstance(second, Http1Session)
+    assert first.ssl_context is second.ssl_context

@@ -45,6 +45,14 @@ def insecure_ssl_context() -> ssl.SSLContext:
     return ctx
 
 
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one :func:`insecure_ssl_context` for probing, made on first use (about 1 ms
+    with OpenSSL 3) and never changed after: every prober shares it, also the copies discovery
+    makes with ``dataclasses.replace``."""
+    return insecure_ssl_context()
+
+
 @dataclass(frozen=True)
 class CertFacts:
     """The facts of a server's certificate reported as evidence (it is never verified)."""
@@ -209,7 +217,7 @@ def http1_sessions(
     ssl_context: ssl.SSLContext | None = None, *, outgoing: OutgoingRequests | None = None
 ) -> SessionFactory:
     """Sessions sharing one TLS context; ``outgoing`` counts the connections they are opening."""
-    ctx = ssl_context or insecure_ssl_context()
+    ctx = ssl_context or shared_ssl_context()
 
     def make(target: Target, address: str) -> Session:
         return Http1Session(target, address, ctx, outgoing)
