@@ -34,8 +34,7 @@ class OutgoingRequests:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def _state(self) -> _LoopState:
-        loop = asyncio.get_running_loop()
+    def _state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
         state = self._loops.get(loop)
         if state is None:
             with self._lock:
@@ -45,7 +44,7 @@ class OutgoingRequests:
     @property
     def opening_now(self) -> int:
         """Connections being opened on the running loop."""
-        return self._state().opening
+        return self._state(asyncio.get_running_loop()).opening
 
     @contextlib.contextmanager
     def opening(self) -> Iterator[None]:
@@ -54,7 +53,8 @@ class OutgoingRequests:
         The work waiting for the last one is scheduled with ``call_soon``, not run here: the code
         after this block writes its request in the same step, before that work takes the
         interpreter. A connection that fails or is cancelled counts as out all the same."""
-        state = self._state()
+        loop = asyncio.get_running_loop()
+        state = self._state(loop)
         state.opening += 1
         try:
             yield
@@ -62,14 +62,14 @@ class OutgoingRequests:
             state.opening -= 1
             if not state.opening and state.waiting:
                 waiting, state.waiting = state.waiting, []
-                loop = asyncio.get_running_loop()
-                for fn in waiting:
-                    loop.call_soon(fn)
+                if not loop.is_closed():  # a coroutine closed after its loop: the work is moot
+                    for fn in waiting:
+                        loop.call_soon(fn)
 
     def when_sent(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` now if no connection is being opened on the running loop, else once the last
         one is open."""
-        state = self._state()
+        state = self._state(asyncio.get_running_loop())
         if state.opening:
             state.waiting.append(fn)
         else:
