@@ -24,16 +24,12 @@ from bot.cli.failure import database_cause
 from bot.core.batch import EXIT_SIGINT, EXIT_SIGTERM, FailOn, Summary, exit_code, summarise
 from bot.loops import close_loop
 from bot.probe.targets import Target
-from bot.services.checks import CheckService, StoreFailed
+from bot.services.checks import PREPARE_AFTER, CheckService, StoreFailed
 
 if TYPE_CHECKING:
     from bot.core.model import CheckResult
 
 _SIGNAL_EXIT = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
-# Seconds after the start, at the earliest, at which what the answers need (the sink's renderer) is
-# imported: once the first requests have left, while they wait for answers
-# (Prober.when_requests_out).
-PREPARE_AFTER = 0.02
 
 
 @dataclass
@@ -81,6 +77,7 @@ def run_batch(
     progress = progress or Progress(len(targets))
     loop = asyncio.new_event_loop()
     main = loop.create_task(_consume(service, targets, sink, progress, requested_by))
+    # the sink's renderer is imported with the rest of what the answers need (see CheckService)
     loop.call_soon(service.prober.when_requests_out, PREPARE_AFTER, sink.prepare)
     got: list[int] = []
 
